@@ -1,0 +1,63 @@
+// Timed measurements and how each one's result is verified.  The Lua source
+// of every workload is bench/lua/<workload>.lua, shared by all runtimes
+// (the C reference reads it on stdin).
+
+export const PRINT_N = 100000;
+export const SORT_N = 200000;
+
+function expectedPrintBytes() {
+  let n = 0;
+  for (let i = 1; i <= PRINT_N; i++) n += String(i).length + '\tline\n'.length;
+  return n;
+}
+
+function expectedSort() {
+  const t = [];
+  for (let i = 1; i <= SORT_N; i++) t.push(String((i * 7919) % SORT_N));
+  t.sort(); // UTF-16 code unit order == byte order for ASCII digits == strcmp
+  const s = t.join(',');
+  return `${s.length}:${s.slice(0, 40)}:${s.slice(-40)}`;
+}
+
+const EXPECT = {
+  call: { result: '2', outputBytes: 0 },
+  fib: { result: '832040', outputBytes: 0 },
+  print: {
+    result: '',
+    outputBytes: expectedPrintBytes(),
+    outputHead: '1\tline\n2\tline\n3\tline\n',
+    outputTail: `99999\tline\n${PRINT_N}\tline\n`,
+  },
+  sort: { result: expectedSort(), outputBytes: 0 },
+};
+
+/** Returns [] when the sample checks out, else a list of problems. */
+export function verify(workload, sample) {
+  const exp = EXPECT[workload];
+  const problems = [];
+  if (sample.error) return [`error: ${sample.error}`];
+  if (sample.result === undefined) problems.push('no return value available (run() missing?)');
+  else if (sample.result !== exp.result)
+    problems.push(`result ${JSON.stringify(sample.result.slice(0, 80))} != ${JSON.stringify(exp.result.slice(0, 80))}`);
+  if (sample.outputBytes !== exp.outputBytes)
+    problems.push(`captured ${sample.outputBytes} bytes, expected ${exp.outputBytes}`);
+  if (exp.outputHead && sample.outputHead !== undefined && !sample.outputHead.startsWith(exp.outputHead))
+    problems.push(`output starts ${JSON.stringify(sample.outputHead.slice(0, 20))}`);
+  if (exp.outputTail && sample.outputTail !== undefined && !sample.outputTail.endsWith(exp.outputTail))
+    problems.push(`output ends ${JSON.stringify(sample.outputTail.slice(-20))}`);
+  return problems;
+}
+
+// unit 'calls/s': value is a rate (higher is better); ratio vs C = C rate / rate.
+// unit 's': value is seconds per run (lower is better); ratio = s / C s.
+// So every ratio is "times slower than C Lua in the same round".
+export function measurements(cfg) {
+  return [
+    { id: 'call', workload: 'call', label: 'fresh state `return 1+1`, sequential', unit: 'calls/s', iters: cfg.calls, streams: 1 },
+    { id: 'call_par2', workload: 'call', label: '  same, 2 parallel streams (native)', unit: 'calls/s', iters: cfg.calls, streams: 2, only: (rt) => rt.parallel },
+    { id: 'call_par4', workload: 'call', label: '  same, 4 parallel streams (native)', unit: 'calls/s', iters: cfg.calls, streams: 4, only: (rt) => rt.parallel },
+    { id: 'fib', workload: 'fib', label: 'recursive fib(30)', unit: 's', iters: 1 },
+    { id: 'print', workload: 'print', label: `${PRINT_N / 1000}k print() captured by host`, unit: 's', iters: 1 },
+    { id: 'sort', workload: 'sort', label: `${SORT_N / 1000}k strings sort + concat`, unit: 's', iters: 1 },
+  ].filter((m) => !cfg.workloads || cfg.workloads.includes(m.id) || cfg.workloads.includes(m.workload));
+}

@@ -1,0 +1,206 @@
+//! One call: create a state, install the sandbox, load and run the chunk, classify the outcome.
+
+use std::ffi::{c_int, c_void, CString};
+use std::ptr;
+
+use mlua::ffi;
+
+use crate::alloc::{limited_alloc, Budget};
+use crate::{convert, sandbox, Clock, ErrorKind, Limits, RunError, RunOutput};
+
+/// The count hook checks the clock every this many VM instructions.
+const HOOK_INSTRUCTIONS: c_int = 1000;
+
+/// Per-call state reachable from every C function through the state's extra space.
+pub(crate) struct CallState {
+    pub output: Vec<u8>,
+    pub output_limit: usize,
+    pub clock: Clock,
+    pub started: f64,
+    pub deadline: f64,
+    pub time_limit_ms: f64,
+    pub memory_limit: usize,
+    /// Set once a limit is hit; from then on the call can only end, never recover.
+    pub terminated: Option<ErrorKind>,
+    pub traceback: String,
+    pub budget: *mut Budget,
+}
+
+/// The call's state. Borrows must stay short: any Lua API call may re-enter.
+#[allow(clippy::mut_from_ref)]
+pub(crate) unsafe fn call_state<'a>(state: *mut ffi::lua_State) -> &'a mut CallState {
+    &mut **(ffi::lua_getextraspace(state) as *mut *mut CallState)
+}
+
+/// Runs `code` as a text chunk named `script_id` in a fresh sandboxed state.
+pub fn run_with_clock(
+    code: &[u8],
+    script_id: &str,
+    limits: &Limits,
+    clock: Clock,
+) -> Result<RunOutput, RunError> {
+    let started = clock();
+    let mut budget = Box::new(Budget { used: 0, limit: limits.memory_bytes });
+    let mut call = Box::new(CallState {
+        output: Vec::new(),
+        output_limit: limits.output_bytes,
+        clock,
+        started,
+        deadline: started + limits.time_ms,
+        time_limit_ms: limits.time_ms,
+        memory_limit: limits.memory_bytes,
+        terminated: None,
+        traceback: String::new(),
+        budget: &mut *budget,
+    });
+    let outcome = unsafe {
+        let state = ffi::lua_newstate(limited_alloc, &mut *budget as *mut Budget as *mut c_void);
+        if state.is_null() {
+            Err((ErrorKind::Memory, memory_message(limits.memory_bytes)))
+        } else {
+            *(ffi::lua_getextraspace(state) as *mut *mut CallState) = &mut *call;
+            let outcome = execute(state, code, script_id, &mut *call);
+            ffi::lua_close(state);
+            outcome
+        }
+    };
+    let output = into_text(std::mem::take(&mut call.output));
+    match outcome {
+        Ok(values) => Ok(RunOutput { output, values }),
+        Err((kind, message)) => Err(RunError {
+            kind,
+            message,
+            output,
+            traceback: std::mem::take(&mut call.traceback),
+        }),
+    }
+}
+
+type Outcome = Result<Vec<crate::LuaValue>, (ErrorKind, String)>;
+
+unsafe fn execute(
+    state: *mut ffi::lua_State,
+    code: &[u8],
+    script_id: &str,
+    call: *mut CallState,
+) -> Outcome {
+    ffi::lua_pushcfunction(state, sandbox::open);
+    if ffi::lua_pcall(state, 0, 0, 0) != ffi::LUA_OK {
+        return Err((ErrorKind::Memory, memory_message((*call).memory_limit)));
+    }
+    ffi::lua_sethook(state, Some(count_hook), ffi::LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+
+    ffi::lua_pushcfunction(state, message_handler);
+    let handler = ffi::lua_gettop(state);
+    // "=" makes Lua use the name verbatim in messages: `<scriptId>:3: ...`.
+    let name = CString::new(format!("={}", script_id.replace('\0', "?"))).unwrap_or_default();
+    let status = ffi::luaL_loadbufferx(
+        state,
+        code.as_ptr() as *const _,
+        code.len(),
+        name.as_ptr(),
+        c"t".as_ptr(),
+    );
+    if status != ffi::LUA_OK {
+        let kind = if status == ffi::LUA_ERRMEM { ErrorKind::Memory } else { ErrorKind::Syntax };
+        return Err(error_outcome(state, kind, call));
+    }
+    let status = ffi::lua_pcall(state, 0, ffi::LUA_MULTRET, handler);
+    if status != ffi::LUA_OK {
+        let kind = match ((*call).terminated, status) {
+            (Some(kind), _) => kind,
+            (None, ffi::LUA_ERRMEM) => ErrorKind::Memory,
+            _ => ErrorKind::Runtime,
+        };
+        return Err(error_outcome(state, kind, call));
+    }
+    // The script is done: converting results must not trip the limits.
+    (*(*call).budget).limit = usize::MAX;
+    ffi::lua_sethook(state, None, 0, 0);
+    convert::values(state, handler + 1, ffi::lua_gettop(state))
+        .map_err(|message| (ErrorKind::Runtime, message))
+}
+
+unsafe fn error_outcome(
+    state: *mut ffi::lua_State,
+    kind: ErrorKind,
+    call: *mut CallState,
+) -> (ErrorKind, String) {
+    let message = match kind {
+        ErrorKind::Memory => memory_message((*call).memory_limit),
+        _ => lua_string(state, -1).unwrap_or_else(|| "(error object is not a string)".into()),
+    };
+    (kind, message)
+}
+
+fn memory_message(limit: usize) -> String {
+    format!("not enough memory (memory limit is {limit} bytes)")
+}
+
+/// The string at `idx`, if it is one (numbers are not converted, which could allocate).
+pub(crate) unsafe fn lua_string(state: *mut ffi::lua_State, idx: c_int) -> Option<String> {
+    if ffi::lua_type(state, idx) != ffi::LUA_TSTRING {
+        return None;
+    }
+    let mut len = 0;
+    let ptr = ffi::lua_tolstring(state, idx, &mut len);
+    Some(into_text(std::slice::from_raw_parts(ptr as *const u8, len).to_vec()))
+}
+
+/// Output bytes as text: invalid UTF-8 becomes U+FFFD, NUL bytes stay.
+fn into_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes)
+        .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+}
+
+/// Ends the call once its time is up. After a limit is hit it fires again every
+/// `HOOK_INSTRUCTIONS`, so a script that catches the error cannot keep running.
+unsafe extern "C-unwind" fn count_hook(state: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
+    let call = call_state(state);
+    if call.terminated.is_none() {
+        if (call.clock)() < call.deadline {
+            return;
+        }
+        call.terminated = Some(ErrorKind::Timeout);
+    }
+    raise_terminated(state, 0);
+}
+
+/// Raises the error that ends a terminated call, positioned at stack `level`
+/// (0 in a hook: the running Lua function; 1 in a C function: its Lua caller).
+pub(crate) unsafe fn raise_terminated(state: *mut ffi::lua_State, level: c_int) -> c_int {
+    let call = call_state(state);
+    ffi::luaL_where(state, level);
+    match call.terminated {
+        Some(ErrorKind::Output) => {
+            let limit = call.output_limit as ffi::lua_Integer;
+            ffi::lua_pushfstring(state, c"output limit exceeded (%I bytes)".as_ptr(), limit)
+        }
+        Some(ErrorKind::Memory) => {
+            let limit = call.memory_limit as ffi::lua_Integer;
+            ffi::lua_pushfstring(state, c"not enough memory (memory limit is %I bytes)".as_ptr(), limit)
+        }
+        _ => {
+            let limit = call.time_limit_ms as ffi::lua_Integer;
+            ffi::lua_pushfstring(state, c"time limit exceeded (%I ms)".as_ptr(), limit)
+        }
+    };
+    ffi::lua_concat(state, 2);
+    ffi::lua_error(state)
+}
+
+/// Top-level message handler: turns any error value into a readable message and records
+/// the traceback while the failing frames are still on the stack.
+unsafe extern "C-unwind" fn message_handler(state: *mut ffi::lua_State) -> c_int {
+    sandbox::push_error_message(state, 1);
+    // Building the traceback must not itself fail on a script that used up its memory.
+    let budget = call_state(state).budget;
+    let limit = (*budget).limit;
+    (*budget).limit = usize::MAX;
+    ffi::luaL_traceback(state, state, ptr::null(), 1);
+    (*budget).limit = limit;
+    let traceback = lua_string(state, -1).unwrap_or_default();
+    call_state(state).traceback = traceback;
+    ffi::lua_pop(state, 1);
+    1
+}

@@ -1,0 +1,333 @@
+//! The sandboxed global environment: which standard libraries a script gets, and the
+//! C functions that replace the unsafe or host-facing ones (`print`, `io.write`, `load`,
+//! `pcall`, `xpcall`, `coroutine.resume`, `os.clock`, `debug.traceback`).
+
+use std::ffi::{c_char, c_int, CStr};
+
+use mlua::ffi;
+
+use crate::runner::{call_state, raise_terminated};
+use crate::ErrorKind;
+
+type Lua = *mut ffi::lua_State;
+
+const LIBRARIES: [(&CStr, ffi::lua_CFunction); 7] = [
+    (c"_G", ffi::luaopen_base),
+    (c"string", ffi::luaopen_string),
+    (c"table", ffi::luaopen_table),
+    (c"math", ffi::luaopen_math),
+    (c"utf8", ffi::luaopen_utf8),
+    (c"coroutine", ffi::luaopen_coroutine),
+    (c"os", ffi::luaopen_os),
+];
+
+/// Functions that reach the file system, the process or bytecode.
+const REMOVED: [(&CStr, &CStr); 10] = [
+    (c"_G", c"dofile"),
+    (c"_G", c"loadfile"),
+    (c"string", c"dump"),
+    (c"os", c"execute"),
+    (c"os", c"exit"),
+    (c"os", c"getenv"),
+    (c"os", c"remove"),
+    (c"os", c"rename"),
+    (c"os", c"tmpname"),
+    (c"os", c"setlocale"),
+];
+
+/// Opens the sandboxed libraries. Runs under `lua_pcall`, so it may raise (out of memory).
+pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
+    // Messages from `warn` and from failing `__gc` finalizers must not reach the host's stderr.
+    ffi::lua_setwarnf(state, None, std::ptr::null_mut());
+    for (name, open) in LIBRARIES {
+        ffi::luaL_requiref(state, name.as_ptr(), open, 1);
+        ffi::lua_pop(state, 1);
+    }
+    for (library, field) in REMOVED {
+        ffi::lua_getglobal(state, library.as_ptr());
+        ffi::lua_pushnil(state);
+        ffi::lua_setfield(state, -2, field.as_ptr());
+        ffi::lua_pop(state, 1);
+    }
+    ffi::lua_getglobal(state, c"_G".as_ptr());
+    set_function(state, c"print", lua_print);
+    set_function(state, c"pcall", lua_pcall);
+    set_function(state, c"xpcall", lua_xpcall);
+    wrap_function(state, c"setmetatable", lua_setmetatable);
+    wrap_function(state, c"load", lua_load_text);
+    ffi::lua_pop(state, 1);
+
+    ffi::lua_getglobal(state, c"coroutine".as_ptr());
+    wrap_function(state, c"resume", lua_resume);
+    ffi::lua_pop(state, 1);
+
+    ffi::lua_getglobal(state, c"os".as_ptr());
+    set_function(state, c"clock", lua_clock);
+    ffi::lua_pop(state, 1);
+
+    // io: `write` only; it returns the io table so that `io.write(a):write(b)` chains.
+    ffi::lua_createtable(state, 0, 1);
+    ffi::lua_pushvalue(state, -1);
+    ffi::lua_pushcclosure(state, lua_io_write, 1);
+    ffi::lua_setfield(state, -2, c"write".as_ptr());
+    register_library(state, c"io");
+
+    ffi::lua_createtable(state, 0, 1);
+    set_function(state, c"traceback", lua_traceback);
+    register_library(state, c"debug");
+    0
+}
+
+/// Sets the table on top of the stack as global `name` (and in `package.loaded`, which
+/// Lua's argument errors use to name functions, e.g. "bad argument #1 to 'io.write'").
+unsafe fn register_library(state: Lua, name: &CStr) {
+    ffi::luaL_getsubtable(state, ffi::LUA_REGISTRYINDEX, ffi::LUA_LOADED_TABLE);
+    ffi::lua_pushvalue(state, -2);
+    ffi::lua_setfield(state, -2, name.as_ptr());
+    ffi::lua_pop(state, 1);
+    ffi::lua_setglobal(state, name.as_ptr());
+}
+
+unsafe fn set_function(state: Lua, name: &CStr, function: ffi::lua_CFunction) {
+    ffi::lua_pushcfunction(state, function);
+    ffi::lua_setfield(state, -2, name.as_ptr());
+}
+
+/// Replaces field `name` of the table on top with `wrapper`, which gets the original as upvalue 1.
+unsafe fn wrap_function(state: Lua, name: &CStr, wrapper: ffi::lua_CFunction) {
+    ffi::lua_getfield(state, -1, name.as_ptr());
+    ffi::lua_pushcclosure(state, wrapper, 1);
+    ffi::lua_setfield(state, -2, name.as_ptr());
+}
+
+/// Appends to the call's output, or ends the call once the output limit is reached
+/// (keeping the output up to the limit).
+unsafe fn write_output(state: Lua, bytes: &[u8]) {
+    let call = call_state(state);
+    let room = call.output_limit - call.output.len();
+    if bytes.len() <= room {
+        call.output.extend_from_slice(bytes);
+        return;
+    }
+    call.output.extend_from_slice(&bytes[..room]);
+    call.terminated.get_or_insert(ErrorKind::Output);
+    raise_terminated(state, 1);
+}
+
+unsafe fn bytes<'a>(ptr: *const c_char, len: usize) -> &'a [u8] {
+    std::slice::from_raw_parts(ptr as *const u8, len)
+}
+
+/// `print(...)`: Lua's own `tostring` of each argument, tab-separated, newline-terminated.
+unsafe extern "C-unwind" fn lua_print(state: Lua) -> c_int {
+    let n = ffi::lua_gettop(state);
+    for i in 1..=n {
+        let mut len = 0;
+        let text = ffi::luaL_tolstring(state, i, &mut len);
+        if i > 1 {
+            write_output(state, b"\t");
+        }
+        write_output(state, bytes(text, len));
+        ffi::lua_pop(state, 1);
+    }
+    write_output(state, b"\n");
+    0
+}
+
+unsafe extern "C" {
+    // Lua's C library formats floats for `io.write` with "%.14g" (no ".0", unlike tostring).
+    fn snprintf(buf: *mut c_char, size: usize, format: *const c_char, ...) -> c_int;
+}
+
+/// `io.write(...)`: strings and numbers only, no separators; numbers as real Lua's io.write.
+unsafe extern "C-unwind" fn lua_io_write(state: Lua) -> c_int {
+    let n = ffi::lua_gettop(state);
+    // Called as a method (`io.write(a):write(b)`): skip the io table itself.
+    let first = if n >= 1 && ffi::lua_rawequal(state, 1, ffi::lua_upvalueindex(1)) != 0 { 2 } else { 1 };
+    for i in first..=n {
+        if ffi::lua_type(state, i) == ffi::LUA_TNUMBER {
+            let mut buf = [0 as c_char; 64];
+            let len = if ffi::lua_isinteger(state, i) != 0 {
+                snprintf(buf.as_mut_ptr(), buf.len(), c"%lld".as_ptr(), ffi::lua_tointeger(state, i))
+            } else {
+                snprintf(buf.as_mut_ptr(), buf.len(), c"%.14g".as_ptr(), ffi::lua_tonumber(state, i))
+            };
+            write_output(state, bytes(buf.as_ptr(), len.clamp(0, 63) as usize));
+        } else {
+            let mut len = 0;
+            let text = ffi::luaL_checklstring(state, i, &mut len);
+            write_output(state, bytes(text, len));
+        }
+    }
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    1
+}
+
+/// Errors a script may not swallow: once the call is terminated (time, output) or out of
+/// memory, a caught error is raised again so that `pcall` loops cannot outlive a limit.
+unsafe fn rethrow_if_fatal(state: Lua, status: c_int) {
+    let call = call_state(state);
+    if status == ffi::LUA_ERRMEM {
+        call.terminated.get_or_insert(ErrorKind::Memory);
+    }
+    if call.terminated.is_some() {
+        ffi::lua_error(state);
+    }
+}
+
+/// Continuation shared by `pcall` and `xpcall` (also used when a yield inside them resumes).
+unsafe extern "C-unwind" fn finish_pcall(state: Lua, status: c_int, extra: ffi::lua_KContext) -> c_int {
+    if status != ffi::LUA_OK && status != ffi::LUA_YIELD {
+        rethrow_if_fatal(state, status);
+        ffi::lua_pushboolean(state, 0);
+        ffi::lua_pushvalue(state, -2);
+        return 2;
+    }
+    ffi::lua_gettop(state) - extra as c_int
+}
+
+/// `pcall` that knows Lua's status codes (the standard one hides them).
+unsafe extern "C-unwind" fn lua_pcall(state: Lua) -> c_int {
+    ffi::luaL_checkany(state, 1);
+    ffi::lua_pushboolean(state, 1);
+    ffi::lua_insert(state, 1);
+    let nargs = ffi::lua_gettop(state) - 2;
+    let status = ffi::lua_pcallk(state, nargs, ffi::LUA_MULTRET, 0, 0, Some(finish_pcall));
+    finish_pcall(state, status, 0)
+}
+
+unsafe extern "C-unwind" fn lua_xpcall(state: Lua) -> c_int {
+    let n = ffi::lua_gettop(state);
+    ffi::luaL_checktype(state, 2, ffi::LUA_TFUNCTION);
+    ffi::lua_pushvalue(state, 2);
+    ffi::lua_pushcclosure(state, guarded_handler, 1);
+    ffi::lua_replace(state, 2);
+    // Stack becomes: f, handler, true, f, args...
+    ffi::lua_pushboolean(state, 1);
+    ffi::lua_pushvalue(state, 1);
+    ffi::lua_rotate(state, 3, 2);
+    let status = ffi::lua_pcallk(state, n - 2, ffi::LUA_MULTRET, 2, 2, Some(finish_pcall));
+    finish_pcall(state, status, 2)
+}
+
+/// Runs the script's `xpcall` handler unless the call is terminated: the error that ends a
+/// call is raised inside the count hook, where Lua runs handlers with hooks disabled, so a
+/// looping handler could never be stopped.
+unsafe extern "C-unwind" fn guarded_handler(state: Lua) -> c_int {
+    if call_state(state).terminated.is_some() {
+        return 1;
+    }
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(state, 1);
+    ffi::lua_call(state, ffi::lua_gettop(state) - 1, 1);
+    1
+}
+
+/// `setmetatable` without `__gc`: Lua runs finalizers with hooks disabled, so a looping
+/// finalizer could not be stopped by the time limit.
+unsafe extern "C-unwind" fn lua_setmetatable(state: Lua) -> c_int {
+    if ffi::lua_type(state, 2) == ffi::LUA_TTABLE {
+        ffi::lua_pushstring(state, c"__gc".as_ptr());
+        let has_gc = ffi::lua_rawget(state, 2) != ffi::LUA_TNIL;
+        ffi::lua_pop(state, 1);
+        if has_gc {
+            return ffi::luaL_error(state, c"__gc metamethods are not allowed in the sandbox".as_ptr());
+        }
+    }
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(state, 1);
+    ffi::lua_call(state, ffi::lua_gettop(state) - 1, ffi::LUA_MULTRET);
+    ffi::lua_gettop(state)
+}
+
+/// `coroutine.resume` that re-raises a fatal error from inside the coroutine.
+unsafe extern "C-unwind" fn lua_resume(state: Lua) -> c_int {
+    let coroutine = ffi::lua_tothread(state, 1);
+    let n = ffi::lua_gettop(state);
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(state, 1);
+    ffi::lua_call(state, n, ffi::LUA_MULTRET);
+    if ffi::lua_toboolean(state, 1) == 0 && !coroutine.is_null() {
+        ffi::lua_settop(state, 2);
+        rethrow_if_fatal(state, ffi::lua_status(coroutine));
+    }
+    ffi::lua_gettop(state)
+}
+
+/// `load` restricted to text chunks: binary chunks could break the VM.
+unsafe extern "C-unwind" fn lua_load_text(state: Lua) -> c_int {
+    let n = ffi::lua_gettop(state);
+    ffi::lua_pushstring(state, c"t".as_ptr());
+    if n >= 3 {
+        ffi::lua_replace(state, 3);
+    } else {
+        // Pad chunkname; leave env absent (absent and nil differ for `load`).
+        ffi::lua_settop(state, 2);
+        ffi::lua_pushstring(state, c"t".as_ptr());
+    }
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(state, 1);
+    ffi::lua_call(state, ffi::lua_gettop(state) - 1, ffi::LUA_MULTRET);
+    ffi::lua_gettop(state)
+}
+
+/// `os.clock()`: seconds since this call started (the host's CPU clock is not per call).
+unsafe extern "C-unwind" fn lua_clock(state: Lua) -> c_int {
+    let call = call_state(state);
+    let seconds = ((call.clock)() - call.started) / 1000.0;
+    ffi::lua_pushnumber(state, seconds);
+    1
+}
+
+/// `debug.traceback([thread,] [message [, level]])`, the only `debug` function offered.
+unsafe extern "C-unwind" fn lua_traceback(state: Lua) -> c_int {
+    let (target, arg) = if ffi::lua_type(state, 1) == ffi::LUA_TTHREAD {
+        (ffi::lua_tothread(state, 1), 1)
+    } else {
+        (state, 0)
+    };
+    let message = ffi::lua_tostring(state, arg + 1);
+    if message.is_null() && ffi::lua_isnoneornil(state, arg + 1) == 0 {
+        ffi::lua_pushvalue(state, arg + 1);
+        return 1;
+    }
+    let level = ffi::luaL_optinteger(state, arg + 2, if target == state { 1 } else { 0 });
+    ffi::luaL_traceback(state, target, message, level as c_int);
+    1
+}
+
+unsafe extern "C-unwind" fn tostring(state: Lua) -> c_int {
+    ffi::luaL_tolstring(state, 1, std::ptr::null_mut());
+    1
+}
+
+/// Pushes a readable message for the error value at `idx`: strings and numbers as they
+/// are, `__tostring` when it works, otherwise "(error object is a <type> value)".
+pub unsafe fn push_error_message(state: Lua, idx: c_int) {
+    let idx = ffi::lua_absindex(state, idx);
+    match ffi::lua_type(state, idx) {
+        ffi::LUA_TSTRING => {
+            ffi::lua_pushvalue(state, idx);
+            return;
+        }
+        ffi::LUA_TNUMBER => {
+            ffi::luaL_tolstring(state, idx, std::ptr::null_mut());
+            return;
+        }
+        _ => {}
+    }
+    if ffi::luaL_getmetafield(state, idx, c"__tostring".as_ptr()) != ffi::LUA_TNIL {
+        ffi::lua_pop(state, 1);
+        ffi::lua_pushcfunction(state, tostring);
+        ffi::lua_pushvalue(state, idx);
+        if ffi::lua_pcall(state, 1, 1, 0) == ffi::LUA_OK && ffi::lua_type(state, -1) == ffi::LUA_TSTRING {
+            return;
+        }
+        ffi::lua_pop(state, 1);
+    }
+    ffi::lua_pushfstring(
+        state,
+        c"(error object is a %s value)".as_ptr(),
+        ffi::luaL_typename(state, idx),
+    );
+}

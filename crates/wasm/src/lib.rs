@@ -1,0 +1,134 @@
+//! WebAssembly build of pubwiki-lua: a thin wasm-bindgen wrapper over `pubwiki-lua-core`.
+//!
+//! The JS side validates arguments; this only converts them and the result.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use js_sys::{Array, Object, Reflect};
+use pubwiki_lua_core::{run_with_clock, Limits, LuaValue};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// Monotonic milliseconds (browsers, workers and Node >= 16 all have it).
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+    /// Milliseconds since the Unix epoch.
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+}
+
+fn monotonic_ms() -> f64 {
+    performance_now()
+}
+
+/// The clocks of C's `clock_gettime` (c/wasi_stubs.c): 0 is the wall clock.
+extern "C" fn host_now_ms(clock_id: i32) -> f64 {
+    if clock_id == 0 {
+        date_now()
+    } else {
+        performance_now()
+    }
+}
+
+extern "C" {
+    /// wasm-ld's function running the C constructors (wasi-libc has some).
+    fn __wasm_call_ctors();
+    fn pubwiki_lua_wasm_set_clock(now_ms: extern "C" fn(i32) -> f64);
+}
+
+/// Runs when the module is instantiated (the glue calls it; later calls do nothing).
+/// Calling `__wasm_call_ctors` here, and so referencing it, stops wasm-ld from wrapping
+/// every export in a call to it.
+#[wasm_bindgen(start)]
+fn start() {
+    static STARTED: AtomicBool = AtomicBool::new(false);
+    if !STARTED.swap(true, Ordering::Relaxed) {
+        unsafe {
+            pubwiki_lua_wasm_set_clock(host_now_ms);
+            __wasm_call_ctors();
+        }
+    }
+}
+
+/// Runs `code` as a Lua 5.4 chunk named `script_id` in a fresh sandboxed state.
+///
+/// Limits are numbers of bytes and milliseconds (the JS side checks them). Returns
+/// `{ok: true, output, values}` or `{ok: false, kind, message, output, traceback}`.
+#[wasm_bindgen]
+pub fn run(
+    code: &[u8],
+    script_id: &str,
+    memory_limit: f64,
+    time_limit_ms: f64,
+    output_limit: f64,
+) -> JsValue {
+    let limits = Limits {
+        memory_bytes: to_usize(memory_limit),
+        time_ms: time_limit_ms,
+        output_bytes: to_usize(output_limit),
+    };
+    let result = Object::new();
+    match run_with_clock(code, script_id, &limits, monotonic_ms) {
+        Ok(out) => {
+            set(&result, "ok", JsValue::TRUE);
+            set(&result, "output", JsValue::from_str(&out.output));
+            let values = Array::new_with_length(out.values.len() as u32);
+            for (i, value) in out.values.iter().enumerate() {
+                values.set(i as u32, to_js(value));
+            }
+            set(&result, "values", values.into());
+        }
+        Err(err) => {
+            set(&result, "ok", JsValue::FALSE);
+            set(&result, "kind", JsValue::from_str(err.kind.as_str()));
+            set(&result, "message", JsValue::from_str(&err.message));
+            set(&result, "output", JsValue::from_str(&err.output));
+            set(&result, "traceback", JsValue::from_str(&err.traceback));
+        }
+    }
+    result.into()
+}
+
+/// A limit as usize: saturates above the address space (wasm32: 4 GiB), 0 for NaN.
+fn to_usize(limit: f64) -> usize {
+    if limit >= usize::MAX as f64 {
+        usize::MAX
+    } else if limit > 0.0 {
+        limit as usize
+    } else {
+        0
+    }
+}
+
+fn set(object: &Object, key: &str, value: JsValue) {
+    // Cannot fail: `object` is a plain, extensible object.
+    let _ = Reflect::set(object, &JsValue::from_str(key), &value);
+}
+
+/// nil -> null, integers and floats -> number, arrays -> Array, other tables -> plain
+/// object, functions/threads/userdata -> their type name in brackets (e.g. "[function]").
+fn to_js(value: &LuaValue) -> JsValue {
+    match value {
+        LuaValue::Nil => JsValue::NULL,
+        LuaValue::Boolean(b) => JsValue::from_bool(*b),
+        LuaValue::Integer(i) => JsValue::from_f64(*i as f64),
+        LuaValue::Number(n) => JsValue::from_f64(*n),
+        LuaValue::String(s) => JsValue::from_str(s),
+        LuaValue::Array(items) => {
+            let array = Array::new_with_length(items.len() as u32);
+            for (i, item) in items.iter().enumerate() {
+                array.set(i as u32, to_js(item));
+            }
+            array.into()
+        }
+        LuaValue::Object(entries) => {
+            let object = Object::new();
+            for (key, item) in entries {
+                set(&object, key, to_js(item));
+            }
+            object.into()
+        }
+        LuaValue::Opaque(type_name) => JsValue::from_str(&format!("[{type_name}]")),
+    }
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Builds the WebAssembly version of pubwiki-lua into wasm/ at the repository root:
+#
+#   wasm/pubwiki_lua_wasm.js        wasm-bindgen glue (--target web, ES module)
+#   wasm/pubwiki_lua_wasm_bg.wasm   the module (wasm-opt'ed when binaryen is available)
+#   wasm/pubwiki_lua_wasm.d.ts, wasm/pubwiki_lua_wasm_bg.wasm.d.ts
+#   wasm/node.js, wasm/web.js       loaders (from crates/wasm/js), wasm/package.json
+#
+# Needs the tools of scripts/install-wasm-tools.sh. wasm-opt is taken from the npm package
+# `binaryen` (node_modules/.bin/wasm-opt), else from PATH; without it the module is left
+# unoptimised (and larger). Environment:
+#   CARGO_TARGET_DIR   cargo's target directory (default: target/wasm-build)
+#   WASM_OPT           path of wasm-opt to use; WASM_OPT=none skips it
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+crate="$repo/crates/wasm"
+out="$repo/wasm"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target/wasm-build}"
+name=pubwiki_lua_wasm
+
+start=$(date +%s)
+
+# 1. Rust + Lua (C) -> wasm32-unknown-unknown.
+cargo build --release --target wasm32-unknown-unknown --manifest-path "$crate/Cargo.toml"
+raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/$name.wasm"
+
+# 2. wasm-bindgen (the CLI must have the exact version of the wasm-bindgen crate).
+want="$(sed -n 's/^wasm-bindgen *= *"=\([0-9.]*\)".*/\1/p' "$crate/Cargo.toml")"
+have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" || true
+if [ "$have" != "$want" ]; then
+    echo "build-wasm: wasm-bindgen-cli $want needed, found '${have:-none}': run scripts/install-wasm-tools.sh" >&2
+    exit 1
+fi
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+wasm-bindgen --target web --out-dir "$tmp" --out-name "$name" "$raw"
+
+# 3. wasm-opt. The features are those the module uses: exception handling (Lua's
+#    setjmp/longjmp), plus what rustc and clang enable by default for wasm32.
+wasm_opt="${WASM_OPT:-}"
+if [ -z "$wasm_opt" ]; then
+    if [ -x "$repo/node_modules/.bin/wasm-opt" ]; then
+        wasm_opt="$repo/node_modules/.bin/wasm-opt"
+    elif command -v wasm-opt >/dev/null 2>&1; then
+        wasm_opt="$(command -v wasm-opt)"
+    fi
+fi
+if [ -n "$wasm_opt" ] && [ "$wasm_opt" != none ]; then
+    "$wasm_opt" "$tmp/${name}_bg.wasm" -o "$tmp/${name}_bg.opt.wasm" \
+        -O3 \
+        --enable-exception-handling --enable-bulk-memory --enable-mutable-globals \
+        --enable-nontrapping-float-to-int --enable-sign-ext --enable-reference-types \
+        --enable-multivalue \
+        --strip-debug --strip-producers --strip-target-features
+    mv "$tmp/${name}_bg.opt.wasm" "$tmp/${name}_bg.wasm"
+else
+    echo "build-wasm: wasm-opt not found (npm install binaryen): module left unoptimised" >&2
+fi
+
+# 4. The module must import nothing but the wasm-bindgen glue (no WASI, no env).
+node --input-type=module - "$tmp/${name}_bg.wasm" <<'EOF'
+import { readFileSync } from 'node:fs';
+const module = new WebAssembly.Module(readFileSync(process.argv[2]));
+const foreign = WebAssembly.Module.imports(module).filter((i) => i.module !== './pubwiki_lua_wasm_bg.js');
+if (foreign.length) {
+    console.error('build-wasm: unexpected imports:', foreign.map((i) => `${i.module}.${i.name}`).join(', '));
+    process.exit(1);
+}
+EOF
+
+# 5. Install into wasm/.
+mkdir -p "$out"
+rm -f "$out/$name"* "$out/node.js" "$out/web.js" "$out/package.json"
+cp "$tmp/$name.js" "$tmp/$name.d.ts" "$tmp/${name}_bg.wasm" "$tmp/${name}_bg.wasm.d.ts" "$out/"
+cp "$crate/js/node.js" "$crate/js/node.d.ts" "$crate/js/web.js" "$crate/js/web.d.ts" "$out/"
+# The glue and loaders are ES modules, whatever the root package.json says.
+printf '{\n  "type": "module"\n}\n' > "$out/package.json"
+
+bytes=$(wc -c < "$out/${name}_bg.wasm")
+gz=$(gzip -9 -c "$out/${name}_bg.wasm" | wc -c)
+echo "build-wasm: wasm/${name}_bg.wasm: $bytes bytes raw, $gz bytes gzipped (-9); built in $(( $(date +%s) - start )) s"
