@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const COLORS = { c: '#555555', native: '#1f77b4', wasm: '#17becf', wasmoon: '#ff7f0e', fengari: '#2ca02c' };
+const COLORS = { c: '#555555', c_hook: '#aaaaaa', native: '#1f77b4', wasm: '#17becf', wasmoon: '#ff7f0e', fengari: '#2ca02c' };
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const fmtRatio = (r) => (r < 10 ? r.toFixed(2) : r.toFixed(1)) + 'x';
 

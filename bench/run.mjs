@@ -82,9 +82,10 @@ function ensureCReference() {
   execFileSync('gcc', ['-O2', '-o', C_BIN, C_SRC, '-I/usr/include/lua5.4', '-llua5.4'], { stdio: ['ignore', 2, 2] });
 }
 
-function runC(args, workload) {
+function runC(args, workload, hookCount = 0) {
   const out = execFileSync(C_BIN, args.map(String), {
     input: fs.readFileSync(luaFile(workload)),
+    env: hookCount ? { ...env, BENCH_LUA_HOOK_COUNT: String(hookCount) } : env,
     maxBuffer: 64 * 1024 * 1024,
   });
   return JSON.parse(out.toString());
@@ -208,16 +209,16 @@ async function main() {
   const runtimes = RUNTIMES.filter((r) => !cfg.runtimes || cfg.runtimes.includes(r.id)).map((r) => ({ ...r }));
   const status = {};
 
-  // C reference
-  const cRt = runtimes.find((r) => r.id === 'c');
-  if (cRt) {
+  // C reference (and its count-hook variant)
+  for (const cRt of runtimes.filter((r) => r.kind === 'c')) {
     try {
       ensureCReference();
-      const probe = runC(['call', 1], 'call');
+      const probe = runC(['call', 1], 'call', cRt.hookCount);
       if (probe.result !== '2') throw new Error(`probe returned ${JSON.stringify(probe)}`);
-      status.c = { available: true, version: `Debian liblua5.4-dev ${cVersion()}`.trim(), api: 'luaL_newstate+luaL_openlibs+luaL_dostring+lua_close' };
+      const api = 'luaL_newstate+luaL_openlibs+luaL_dostring+lua_close' + (cRt.hookCount ? ` + LUA_MASKCOUNT hook every ${cRt.hookCount}` : '');
+      status[cRt.id] = { available: true, version: `Debian liblua5.4-dev ${cVersion()}`.trim(), api };
     } catch (e) {
-      status.c = { available: false, reason: String(e.message || e).split('\n')[0] };
+      status[cRt.id] = { available: false, reason: String(e.message || e).split('\n')[0] };
     }
   }
 
@@ -246,7 +247,7 @@ async function main() {
     if (rt.kind === 'c') {
       try {
         const warm = m.workload === 'call' ? Math.min(200, m.iters) : 1;
-        const r = runC([m.workload, m.iters, warm], m.workload);
+        const r = runC([m.workload, m.iters, warm], m.workload, rt.hookCount);
         if (r.error) return { error: r.error };
         const value = m.unit === 'calls/s' ? r.iterations / r.total_s : r.total_s / r.iterations;
         return { value, result: r.result, outputBytes: r.output_bytes };
@@ -286,7 +287,7 @@ async function main() {
         if (s.error) continue;
         slot.samples.push(s.value);
         roundVals[rt.id] = s.value;
-        if (rt.kind === 'c' && (m.streams || 1) === 1) cValue[m.workload] = s.value;
+        if (rt.id === 'c' && (m.streams || 1) === 1) cValue[m.workload] = s.value;
       }
       for (const [id, v] of Object.entries(roundVals)) {
         const c = cValue[m.workload];
@@ -314,7 +315,7 @@ async function main() {
   const rss = {};
   if (wants('rss')) {
     log(`RSS after 1k and ${cfg.rssCalls} fresh-state calls`);
-    for (const rt of live) {
+    for (const rt of live.filter((r) => !r.noRss)) {
       if (rt.kind === 'c') {
         try {
           const r = runC(['rss', cfg.rssCalls], 'call');

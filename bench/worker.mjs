@@ -61,6 +61,10 @@ async function serve(id) {
   let rt;
   try {
     rt = await loadRuntime(id);
+    const probe = await rt.exec('return 1+1').catch((e) => {
+      throw new Error(`loaded, but a first call fails: ${firstLine(e)}`);
+    });
+    if (probe.result !== undefined && probe.result !== '2') throw new Error(`loaded, but 'return 1+1' gave ${JSON.stringify(probe.result)}`);
   } catch (e) {
     process.send({ type: 'loadError', error: firstLine(e) });
     process.disconnect();

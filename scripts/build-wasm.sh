@@ -11,6 +11,7 @@
 # unoptimised (and larger). Environment:
 #   CARGO_TARGET_DIR   cargo's target directory (default: target/wasm-build)
 #   WASM_OPT           path of wasm-opt to use; WASM_OPT=none skips it
+#   WASM_OPT_LEVEL     wasm-opt's optimisation flag (default -O3)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,7 +49,7 @@ if [ -z "$wasm_opt" ]; then
 fi
 if [ -n "$wasm_opt" ] && [ "$wasm_opt" != none ]; then
     "$wasm_opt" "$tmp/${name}_bg.wasm" -o "$tmp/${name}_bg.opt.wasm" \
-        -O3 \
+        "${WASM_OPT_LEVEL:--O3}" \
         --enable-exception-handling --enable-bulk-memory --enable-mutable-globals \
         --enable-nontrapping-float-to-int --enable-sign-ext --enable-reference-types \
         --enable-multivalue \

@@ -15,6 +15,10 @@
  *    "result":"<tostring of the chunk's first return value>",
  *    "output_bytes":<bytes captured by print in the last run>}
  *
+ * With BENCH_LUA_HOOK_COUNT=n in the environment (n > 0) every state also
+ * gets a no-op LUA_MASKCOUNT hook every n instructions, to show what an
+ * instruction-count hook (as used for time limits) costs by itself.
+ *
  * The special workload name "rss" runs <iterations> fresh-state calls and
  * reports VmRSS (from /proc/self/status) before the first call, after 1000
  * calls and after all of them, plus getrusage's ru_maxrss:
@@ -72,6 +76,13 @@ static int capture_print(lua_State *L) {
   return 0;
 }
 
+static int hook_count; /* 0: no hook */
+
+static void noop_hook(lua_State *L, lua_Debug *ar) {
+  (void)L;
+  (void)ar;
+}
+
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -88,6 +99,7 @@ static size_t run_once(const char *code, buf_t *result, buf_t *err) {
   }
   luaL_openlibs(L);
   lua_register(L, "print", capture_print);
+  if (hook_count > 0) lua_sethook(L, noop_hook, LUA_MASKCOUNT, hook_count);
   if (luaL_dostring(L, code) != LUA_OK) {
     if (err) {
       size_t l;
@@ -155,6 +167,8 @@ int main(int argc, char **argv) {
   long iters = strtol(argv[2], NULL, 10);
   long warmup = argc > 3 ? strtol(argv[3], NULL, 10) : 0;
   if (iters < 1) iters = 1;
+  const char *hc = getenv("BENCH_LUA_HOOK_COUNT");
+  hook_count = hc ? atoi(hc) : 0;
   char *code = read_all(stdin);
   buf_t result = {0}, err = {0};
 

@@ -24,6 +24,9 @@ const require = createRequire(path.join(BENCH_DIR, 'package.json'));
 
 export const RUNTIMES = [
   { id: 'c', label: 'C Lua 5.4', kind: 'c' },
+  // Same C reference plus a no-op count hook every 1000 instructions, the
+  // mechanism pubwiki-lua's time limit uses; shows the hook's own cost.
+  { id: 'c_hook', label: 'C + count hook', kind: 'c', hookCount: 1000, noRss: true },
   { id: 'native', label: 'pubwiki native', kind: 'js', backend: 'native', parallel: true },
   { id: 'wasm', label: 'pubwiki wasm', kind: 'js', backend: 'wasm', wasm: true },
   { id: 'wasmoon', label: 'wasmoon', kind: 'js', wasm: true },

@@ -82,6 +82,9 @@ fn main() {
 
     println!("cargo:rustc-link-search=native={}", wasi_lib.display());
     println!("cargo:rustc-link-lib=static:-bundle=c");
+    // A signature mismatch between a C declaration and its definition would otherwise
+    // only warn, and link a trapping stub.
+    println!("cargo:rustc-link-arg=--fatal-warnings");
 }
 
 /// Lua 5.4's C sources inside the lua-src package this crate depends on.

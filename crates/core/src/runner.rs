@@ -53,17 +53,18 @@ pub fn run_with_clock(
         traceback: String::new(),
         budget: &mut *budget,
     });
-    let outcome = unsafe {
+    // A bug in this crate must become an error for this call, never take the host down.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
         let state = ffi::lua_newstate(limited_alloc, &mut *budget as *mut Budget as *mut c_void);
         if state.is_null() {
-            Err((ErrorKind::Memory, memory_message(limits.memory_bytes)))
-        } else {
-            *(ffi::lua_getextraspace(state) as *mut *mut CallState) = &mut *call;
-            let outcome = execute(state, code, script_id, &mut *call);
-            ffi::lua_close(state);
-            outcome
+            return Err((ErrorKind::Memory, memory_message(limits.memory_bytes)));
         }
-    };
+        *(ffi::lua_getextraspace(state) as *mut *mut CallState) = &mut *call;
+        let outcome = execute(state, code, script_id, &mut *call);
+        ffi::lua_close(state);
+        outcome
+    }))
+    .unwrap_or_else(|_| Err((ErrorKind::Runtime, "internal error in pubwiki-lua".to_string())));
     let output = into_text(std::mem::take(&mut call.output));
     match outcome {
         Ok(values) => Ok(RunOutput { output, values }),

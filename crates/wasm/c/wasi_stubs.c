@@ -5,8 +5,9 @@
  * libc.a calls `__imported_wasi_snapshot_preview1_<name>`, declared as a wasm import;
  * defining the symbol here resolves it at link time instead. (They are in C rather than
  * Rust because rustc exports every #[no_mangle] function of a cdylib.) The sandbox has no
- * files, environment or processes, so everything fails (EBADF/ENOSYS) except the clocks,
- * which the Rust side supplies from the host (for os.time and os.date).
+ * files, environment or processes, so those calls fail (EBADF); the clocks come from the
+ * host through the Rust side (for os.time and os.date), random bytes from a clock-seeded
+ * generator.
  *
  * Signatures must match wasi-libc's exactly: on a mismatch wasm-ld links a trapping stub.
  * The set is what the linked libc objects reference; scripts/build-wasm.sh fails if the
@@ -15,7 +16,7 @@
 #include <stdint.h>
 
 typedef int32_t errno_t;
-enum { SUCCESS = 0, EBADF = 8, EINVAL = 28, ENOSYS = 52 };
+enum { SUCCESS = 0, EBADF = 8, EINVAL = 28 };
 
 /* Milliseconds of clock `id` (0: wall clock since the epoch, else monotonic). */
 static double (*host_now_ms)(int32_t id);
@@ -69,7 +70,23 @@ errno_t WASI(path_rename)(int32_t a, int32_t b, int32_t c, int32_t d, int32_t e,
 }
 errno_t WASI(path_unlink_file)(int32_t a, int32_t b, int32_t c) { (void)a, (void)b, (void)c; return EBADF; }
 
-errno_t WASI(random_get)(int32_t buf, int32_t len) { (void)buf, (void)len; return ENOSYS; }
+/* For arc4random(), which Lua's table.sort uses (on WASI) to randomise pivots; that is its
+ * only use, so a clock-seeded splitmix64 will do (native Lua seeds it with clock() and
+ * time()). Failing here would make arc4random abort. */
+errno_t WASI(random_get)(uint8_t *buf, uint32_t len) {
+    static uint64_t state;
+    if (state == 0 && host_now_ms != 0) {
+        double wall = host_now_ms(0), mono = host_now_ms(1);
+        state = (uint64_t)(wall * 1000.0) ^ ((uint64_t)(mono * 1e6) << 21) ^ (uint64_t)(uintptr_t)buf;
+    }
+    for (uint32_t i = 0; i < len; i++) {
+        uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        buf[i] = (uint8_t)(z ^ (z >> 31));
+    }
+    return SUCCESS;
+}
 
 /* exit()/abort() in C code: nothing can continue, so trap. */
 _Noreturn void WASI(proc_exit)(int32_t code) {

@@ -51,12 +51,51 @@ fn start() {
     }
 }
 
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** A Lua value as data: nil -> null, integers and floats -> number, a table with keys
+ *  exactly 1..n -> array, any other table -> object (keys as Lua's tostring writes them),
+ *  a function, coroutine or userdata -> its type name in brackets, e.g. "[function]". */
+export type LuaData = null | boolean | number | string | LuaData[] | { [key: string]: LuaData };
+export interface RunSuccess { ok: true; output: string; values: LuaData[] }
+export interface RunFailure {
+  ok: false;
+  kind: "syntax" | "runtime" | "memory" | "timeout" | "output";
+  message: string;
+  output: string;
+  traceback: string;
+}
+export type RunResult = RunSuccess | RunFailure;
+"#;
+
 /// Runs `code` as a Lua 5.4 chunk named `script_id` in a fresh sandboxed state.
 ///
 /// Limits are numbers of bytes and milliseconds (the JS side checks them). Returns
 /// `{ok: true, output, values}` or `{ok: false, kind, message, output, traceback}`.
-#[wasm_bindgen]
+#[wasm_bindgen(unchecked_return_type = "RunResult")]
 pub fn run(
+    code: &str,
+    script_id: &str,
+    memory_limit: f64,
+    time_limit_ms: f64,
+    output_limit: f64,
+) -> JsValue {
+    run_chunk(code.as_bytes(), script_id, memory_limit, time_limit_ms, output_limit)
+}
+
+/// `run` for code given as UTF-8 (or any) bytes.
+#[wasm_bindgen(js_name = runBytes, unchecked_return_type = "RunResult")]
+pub fn run_bytes(
+    code: &[u8],
+    script_id: &str,
+    memory_limit: f64,
+    time_limit_ms: f64,
+    output_limit: f64,
+) -> JsValue {
+    run_chunk(code, script_id, memory_limit, time_limit_ms, output_limit)
+}
+
+fn run_chunk(
     code: &[u8],
     script_id: &str,
     memory_limit: f64,
@@ -73,11 +112,7 @@ pub fn run(
         Ok(out) => {
             set(&result, "ok", JsValue::TRUE);
             set(&result, "output", JsValue::from_str(&out.output));
-            let values = Array::new_with_length(out.values.len() as u32);
-            for (i, value) in out.values.iter().enumerate() {
-                values.set(i as u32, to_js(value));
-            }
-            set(&result, "values", values.into());
+            set(&result, "values", to_js_array(&out.values));
         }
         Err(err) => {
             set(&result, "ok", JsValue::FALSE);
@@ -106,6 +141,14 @@ fn set(object: &Object, key: &str, value: JsValue) {
     let _ = Reflect::set(object, &JsValue::from_str(key), &value);
 }
 
+fn to_js_array(items: &[LuaValue]) -> JsValue {
+    let array = Array::new_with_length(items.len() as u32);
+    for (i, item) in items.iter().enumerate() {
+        array.set(i as u32, to_js(item));
+    }
+    array.into()
+}
+
 /// nil -> null, integers and floats -> number, arrays -> Array, other tables -> plain
 /// object, functions/threads/userdata -> their type name in brackets (e.g. "[function]").
 fn to_js(value: &LuaValue) -> JsValue {
@@ -115,13 +158,7 @@ fn to_js(value: &LuaValue) -> JsValue {
         LuaValue::Integer(i) => JsValue::from_f64(*i as f64),
         LuaValue::Number(n) => JsValue::from_f64(*n),
         LuaValue::String(s) => JsValue::from_str(s),
-        LuaValue::Array(items) => {
-            let array = Array::new_with_length(items.len() as u32);
-            for (i, item) in items.iter().enumerate() {
-                array.set(i as u32, to_js(item));
-            }
-            array.into()
-        }
+        LuaValue::Array(items) => to_js_array(items),
         LuaValue::Object(entries) => {
             let object = Object::new();
             for (key, item) in entries {

@@ -1,0 +1,133 @@
+//! Native Node.js binding: argument conversion, libuv-pool plumbing and result mapping.
+//! All Lua work and all limits live in `pubwiki-lua-core`; `index.js` validates arguments
+//! and turns failed results into `LuaError`s.
+
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi_derive::napi;
+use pubwiki_lua_core::{run, Limits, LuaValue, RunError, RunOutput};
+
+/// A call's outcome as one plain object: `{ ok: true, output, values }` or
+/// `{ ok: false, kind, message, output, traceback }`.
+#[napi(object, object_from_js = false)]
+pub struct Outcome {
+  pub ok: bool,
+  pub output: String,
+  pub values: Option<Vec<JsLuaValue>>,
+  pub kind: Option<String>,
+  pub message: Option<String>,
+  pub traceback: Option<String>,
+}
+
+impl From<std::result::Result<RunOutput, RunError>> for Outcome {
+  fn from(result: std::result::Result<RunOutput, RunError>) -> Self {
+    match result {
+      Ok(done) => Outcome {
+        ok: true,
+        output: done.output,
+        values: Some(done.values.into_iter().map(JsLuaValue).collect()),
+        kind: None,
+        message: None,
+        traceback: None,
+      },
+      Err(error) => Outcome {
+        ok: false,
+        output: error.output,
+        values: None,
+        kind: Some(error.kind.as_str().to_string()),
+        message: Some(error.message),
+        traceback: Some(error.traceback),
+      },
+    }
+  }
+}
+
+/// A Lua value on its way to JS: nil -> null, numbers -> number, tables -> Array or Object,
+/// functions/threads/userdata -> "[function]" etc.
+pub struct JsLuaValue(LuaValue);
+
+impl TypeName for JsLuaValue {
+  fn type_name() -> &'static str {
+    "unknown"
+  }
+  fn value_type() -> ValueType {
+    ValueType::Unknown
+  }
+}
+
+impl ToNapiValue for JsLuaValue {
+  unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
+    match value.0 {
+      LuaValue::Nil => Null::to_napi_value(env, Null),
+      LuaValue::Boolean(b) => bool::to_napi_value(env, b),
+      LuaValue::Integer(i) => f64::to_napi_value(env, i as f64),
+      LuaValue::Number(n) => f64::to_napi_value(env, n),
+      LuaValue::String(s) => String::to_napi_value(env, s),
+      LuaValue::Opaque(type_name) => String::to_napi_value(env, format!("[{type_name}]")),
+      LuaValue::Array(items) => Vec::to_napi_value(env, items.into_iter().map(JsLuaValue).collect()),
+      LuaValue::Object(entries) => {
+        let mut object = std::ptr::null_mut();
+        check_status!(sys::napi_create_object(env, &mut object))?;
+        for (key, item) in entries {
+          let key = String::to_napi_value(env, key)?;
+          let item = JsLuaValue::to_napi_value(env, JsLuaValue(item))?;
+          check_status!(sys::napi_set_property(env, object, key, item))?;
+        }
+        Ok(object)
+      }
+    }
+  }
+}
+
+/// Limits as `index.js` passes them: `undefined` keeps the core's default.
+fn limits(memory_limit: Option<f64>, time_limit: Option<f64>, output_limit: Option<f64>) -> Limits {
+  let defaults = Limits::default();
+  Limits {
+    memory_bytes: memory_limit.map_or(defaults.memory_bytes, |bytes| bytes as usize),
+    time_ms: time_limit.unwrap_or(defaults.time_ms),
+    output_bytes: output_limit.map_or(defaults.output_bytes, |bytes| bytes as usize),
+  }
+}
+
+pub struct RunTask {
+  code: String,
+  script_id: String,
+  limits: Limits,
+}
+
+impl Task for RunTask {
+  type Output = Outcome;
+  type JsValue = Outcome;
+
+  fn compute(&mut self) -> Result<Self::Output> {
+    Ok(run(self.code.as_bytes(), &self.script_id, &self.limits).into())
+  }
+
+  fn resolve(&mut self, _env: Env, outcome: Self::Output) -> Result<Self::JsValue> {
+    Ok(outcome)
+  }
+}
+
+/// Runs on the libuv thread pool; resolves to an `Outcome`.
+#[napi(ts_return_type = "Promise<Outcome>")]
+pub fn run_async(
+  code: String,
+  script_id: String,
+  memory_limit: Option<f64>,
+  time_limit: Option<f64>,
+  output_limit: Option<f64>,
+) -> AsyncTask<RunTask> {
+  AsyncTask::new(RunTask { code, script_id, limits: limits(memory_limit, time_limit, output_limit) })
+}
+
+/// Runs on the calling thread.
+#[napi]
+pub fn run_sync(
+  code: String,
+  script_id: String,
+  memory_limit: Option<f64>,
+  time_limit: Option<f64>,
+  output_limit: Option<f64>,
+) -> Outcome {
+  run(code.as_bytes(), &script_id, &limits(memory_limit, time_limit, output_limit)).into()
+}

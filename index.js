@@ -1,0 +1,51 @@
+'use strict'
+// Node entry: the native addon when it loads, otherwise the wasm build.
+// PUBWIKI_LUA_BACKEND=native|wasm forces one.
+const { createApi } = require('./lib/api.js')
+
+function platformTag() {
+  const { platform, arch } = process
+  if (platform === 'linux') {
+    const glibc = process.report?.getReport?.().header?.glibcVersionRuntime
+    return `linux-${arch}-${glibc ? 'gnu' : 'musl'}`
+  }
+  if (platform === 'win32') return `win32-${arch}-msvc`
+  return `${platform}-${arch}`
+}
+
+function loadNative() {
+  const tag = platformTag()
+  // A local build first (development), then the per-platform npm package (napi-rs layout).
+  try {
+    return require(`./pubwiki-lua.${tag}.node`)
+  } catch (localError) {
+    if (localError.code !== 'MODULE_NOT_FOUND') throw localError
+    return require(`pubwiki-lua-${tag}`)
+  }
+}
+
+function loadBackend() {
+  const forced = process.env.PUBWIKI_LUA_BACKEND
+  if (forced && forced !== 'native' && forced !== 'wasm') {
+    throw new Error(`PUBWIKI_LUA_BACKEND must be 'native' or 'wasm', got '${forced}'`)
+  }
+  let nativeError
+  if (forced !== 'wasm') {
+    try {
+      return { name: 'native', ...loadNative() }
+    } catch (error) {
+      if (forced === 'native') {
+        throw new Error(`PUBWIKI_LUA_BACKEND=native, but the native addon cannot load: ${error.message}`)
+      }
+      nativeError = error
+    }
+  }
+  try {
+    return { name: 'wasm', ...require('./wasm/node.js') }
+  } catch (wasmError) {
+    const why = nativeError ? `native: ${nativeError.message}; wasm: ${wasmError.message}` : wasmError.message
+    throw new Error(`pubwiki-lua: no backend could load (${why})`)
+  }
+}
+
+module.exports = createApi(loadBackend())

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the native addon (and the wasm build when its tools are present). Idempotent:
+# cargo and npm skip work that is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+npx napi build --platform --release \
+  --manifest-path crates/node/Cargo.toml --package-json-path package.json \
+  --output-dir . --no-js --dts target/napi-binding.d.ts
