@@ -107,6 +107,14 @@ unsafe fn execute(
         return Err(error_outcome(state, kind, call));
     }
     let status = ffi::lua_pcall(state, 0, ffi::LUA_MULTRET, handler);
+    if let (ffi::LUA_OK, Some(kind)) = (status, (*call).terminated) {
+        // A limit was hit but its error swallowed where scripts cannot see it (e.g. inside
+        // a `load` reader): the call still fails.
+        ffi::lua_settop(state, handler);
+        ffi::lua_pushcfunction(state, raise_terminated_from_top);
+        ffi::lua_pcall(state, 0, 0, 0);
+        return Err((kind, lua_string(state, -1).unwrap_or_default()));
+    }
     if status != ffi::LUA_OK {
         let kind = match ((*call).terminated, status) {
             (Some(kind), _) => kind,
@@ -188,6 +196,10 @@ pub(crate) unsafe fn raise_terminated(state: *mut ffi::lua_State, level: c_int) 
     };
     ffi::lua_concat(state, 2);
     ffi::lua_error(state)
+}
+
+unsafe extern "C-unwind" fn raise_terminated_from_top(state: *mut ffi::lua_State) -> c_int {
+    raise_terminated(state, 1)
 }
 
 /// Top-level message handler: turns any error value into a readable message and records

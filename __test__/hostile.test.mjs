@@ -1,0 +1,199 @@
+// Hostile scripts: whatever a script does, the call ends with a LuaError of the right kind
+// within its limit, the partial output is kept, and the next call works.
+import { describe, expect, it } from 'vitest'
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const { runLua, LuaError } = require('..')
+
+const TIME = 200
+const MEMORY = 8 * 1024 * 1024
+
+async function outcome(code, options = {}) {
+  const started = performance.now()
+  try {
+    const output = await runLua(code, 'hostile', { timeLimit: TIME, memoryLimit: MEMORY, ...options })
+    return { ok: true, output, elapsed: performance.now() - started }
+  } catch (error) {
+    expect(error).toBeInstanceOf(LuaError)
+    return { ok: false, error, elapsed: performance.now() - started }
+  }
+}
+
+async function expectEnds(code, kind, options = {}) {
+  const result = await outcome(`io.write("before|") ${code}`, options)
+  expect(result.ok, code).toBe(false)
+  expect(result.error.kind, `${code}: ${result.error.message}`).toBe(kind)
+  expect(result.error.output.startsWith('before|')).toBe(true)
+  // Ends within twice its time limit (the limit is what stops CPU-bound cases).
+  expect(result.elapsed).toBeLessThan(2 * (options.timeLimit ?? TIME) + 200)
+  expect(await runLua('print("next")', 'next')).toBe('next\n')
+  return result.error
+}
+
+describe('CPU', () => {
+  it.each([
+    'while true do end',
+    'pcall(function() while true do end end)',
+    'while true do pcall(function() while true do end end) end',
+    'coroutine.wrap(function() while true do end end)()',
+    'local t = setmetatable({}, {__index = function() while true do end end}) local _ = t.x',
+    'print(setmetatable({}, {__tostring = function() while true do end end}))',
+    'local a = setmetatable({}, {__lt = function() while true do end end}) local _ = a < a',
+    'table.sort({3, 2, 1, 5, 4}, function(a, b) while true do end end)',
+    'string.gsub("abc", "%w", function() while true do end end)',
+    'local ok = pcall(function() while true do end end) while true do end',
+    'while true do local ok, e = pcall(function() while true do end end) end',
+    'xpcall(function() while true do end end, function() while true do end end)',
+    'xpcall(function() error("x") end, function() while true do end end)',
+    'local co = coroutine.create(function() while true do coroutine.yield() end end) while true do coroutine.resume(co) end',
+    'load(function() while true do end end)',
+    'local t <close> = setmetatable({}, {__close = function() while true do end end})',
+  ])('%s', async (code) => {
+    await expectEnds(code, 'timeout')
+  })
+
+  it('refuses __gc finalizers, which Lua runs with hooks disabled', async () => {
+    const error = await expectEnds('setmetatable({}, {__gc = function() while true do end end}) collectgarbage()', 'runtime')
+    expect(error.message).toMatch(/__gc metamethods are not allowed/)
+  })
+})
+
+describe('long C calls are bounded by the memory and output limits', () => {
+  it.each([
+    ['string.rep huge', 'local s = string.rep("x", 2^30)', 'memory'],
+    ['string.rep with separator', 'local s = string.rep("ab", 2^28, ",")', 'memory'],
+    ['table.concat huge', 'local t = {} for i = 1, 2^20 do t[i] = "xxxxxxxx" end local s = table.concat(t) local u = s:rep(64)', 'memory'],
+    ['string.format width', 'local s = string.format("%99999d", 1)', 'runtime'],
+    ['huge io.write', 'io.write(string.rep("x", 2^21))', 'output'],
+  ])('%s', async (_, code, kind) => {
+    await expectEnds(code, kind, { outputLimit: 1024 * 1024 })
+  })
+})
+
+describe('memory', () => {
+  it.each([
+    'local s = string.rep("x", 2^31 - 1)',
+    'local s = "x" while true do s = s .. s end',
+    'local t = {} while true do t[#t + 1] = {} end',
+    'collectgarbage("stop") local t = {} for i = 1, 1e9 do t[i] = tostring(i) .. "x" end',
+    'local t = {} local c = t for i = 1, 1e9 do c[1] = {} c = c[1] end',
+    'local cs = {} for i = 1, 1e9 do cs[i] = coroutine.create(print) end',
+    'local t = {} while true do pcall(function() while true do t[#t + 1] = "abcdefgh" .. #t end end) end',
+    'local t = {} coroutine.wrap(function() while true do t[#t + 1] = {} end end)()',
+  ])('%s', async (code) => {
+    await expectEnds(code, 'memory')
+  })
+})
+
+describe('stack', () => {
+  it.each([
+    'local function f() return 1 + f() end f()',
+    'local function f() pcall(f) error("unwind") end f()',
+    'local t = setmetatable({}, {__index = function(t, k) return t[k] end}) local _ = t.x',
+    'local function f() coroutine.wrap(f)() end f()',
+    'local function f(s) return (s:gsub(".", f)) end f("x")',
+    'local t t = setmetatable({}, {__tostring = function() return tostring(t) end}) print(t)',
+    'local t = setmetatable({}, {__concat = function(a, b) return a .. b end}) local _ = t .. "x"',
+  ])('%s', async (code) => {
+    const result = await outcome(code)
+    expect(result.ok).toBe(false)
+    expect(['runtime', 'memory']).toContain(result.error.kind)
+    expect(result.error.message).toMatch(/stack overflow|not enough memory|unwind|C stack overflow/)
+    expect(await runLua('print("next")', 'next')).toBe('next\n')
+  })
+})
+
+describe('output', () => {
+  it('stops at the output limit and keeps exactly the allowed bytes', async () => {
+    const error = await expectEnds('while true do print("0123456789") end', 'output', { outputLimit: 1000 })
+    expect(error.output.length).toBe(1000)
+  })
+  it('keeps NUL bytes and replaces invalid UTF-8', async () => {
+    expect(await runLua('io.write("\\0\\xfe\\xff", "ok\\0")', 'o')).toBe('\0\uFFFD\uFFFDok\0')
+  })
+})
+
+describe('escapes', () => {
+  it.each([
+    ['binary chunk via load', 'assert(load(string.char(27, 76, 117, 97, 84, 0)))', /binary chunk/],
+    ['string.dump', 'string.dump(print)', /attempt to call a nil value \(field 'dump'\)/],
+    ['os.exit', 'os.exit(1)', /attempt to call a nil value \(field 'exit'\)/],
+    ['os.execute', 'os.execute("ls")', /field 'execute'/],
+    ['io.open', 'io.open("/etc/passwd")', /field 'open'/],
+    ['require', 'require("os")', /global 'require'/],
+    ['package.loadlib', 'package.loadlib("libc.so.6", "system")', /global 'package'/],
+    ['debug.getregistry', 'debug.getregistry()', /field 'getregistry'/],
+    ['debug.sethook', 'debug.sethook()', /field 'sethook'/],
+    ['dofile', 'dofile("/etc/passwd")', /global 'dofile'/],
+  ])('%s', async (_, code, message) => {
+    const result = await outcome(code)
+    expect(result.ok).toBe(false)
+    expect(result.error.message).toMatch(message)
+  })
+
+  it('changing _G, string and the string metatable affects only that call', async () => {
+    const changes = 'getmetatable("").__index = {upper = function() return "hacked" end} string.rep = nil _G.print = nil x = 1'
+    await Promise.all([runLua(changes, 'a'), runLua(changes, 'b')])
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) =>
+      i % 2 ? runLua(changes, `c${i}`) : runLua('print(("a"):upper(), string.rep("b", 2), x)', `d${i}`)))
+    results.forEach((output, i) => expect(output).toBe(i % 2 ? '' : 'A\tbb\tnil\n'))
+  })
+})
+
+describe('error objects', () => {
+  it.each([
+    ['error()', '(error object is a nil value)'],
+    ['error(nil)', '(error object is a nil value)'],
+    ['error(12)', '12'],
+    ['error(1.5)', '1.5'],
+    ['error(true)', '(error object is a boolean value)'],
+    ['error({})', '(error object is a table value)'],
+    ['error(setmetatable({}, {__tostring = function() return "tostring" end}))', 'tostring'],
+    ['error(setmetatable({}, {__tostring = function() error("again") end}))', '(error object is a table value)'],
+    ['error(setmetatable({}, {__tostring = function() return 1 end}))', '1'],
+    ['local x <close> = setmetatable({}, {__close = function() error("in close") end})', 'hostile:1: in close'],
+    ['local x <close> = setmetatable({}, {__close = function() error("in close") end}) error("first")', 'hostile:1: in close'],
+    ['xpcall(error, function() error("in handler") end) error("after")', 'hostile:1: after'],
+  ])('%s', async (code, message) => {
+    const result = await outcome(code)
+    expect(result.ok).toBe(false)
+    expect(result.error.kind).toBe('runtime')
+    expect(result.error.message).toBe(message)
+  })
+})
+
+describe('host misuse', () => {
+  it('takes huge code, NUL bytes in code and odd scriptIds', async () => {
+    const comment = `--[[${'x'.repeat(50 * 1024 * 1024)}]] print("after comment")`
+    expect(await runLua(comment, 'big', { memoryLimit: 256 * 1024 * 1024 })).toBe('after comment\n')
+    const nul = await outcome('print(1)\0print(2)')
+    expect(nul.error.kind).toBe('syntax')
+    for (const id of ['with space', 'ünïcødé/✓', 'a\0b', 'x'.repeat(500), '%s%d%n', '\n']) {
+      const result = await outcome('error("e")', {})
+      expect(result.error.kind).toBe('runtime')
+      const error = await runLua('error("e")', id).catch((e) => e)
+      expect(error.scriptId).toBe(id)
+    }
+  })
+
+  it('survives thousands of calls in flight, mixing every outcome', async () => {
+    const scripts = [
+      (i) => [`print(${i})`, `${i}\n`],
+      (i) => [`print(${i}) error("e")`, `${i}\n`],
+      (i) => [`print(${i}) while true do end`, `${i}\n`],
+      (i) => [`print(${i}) local s = string.rep("x", 2^30)`, `${i}\n`],
+      (i) => [`print(${i}) x = = 1`, ''],
+    ]
+    const calls = Array.from({ length: 3000 }, (_, i) => {
+      const [code, expected] = scripts[i % scripts.length](i)
+      return runLua(code, `id${i}`, { timeLimit: 20, memoryLimit: MEMORY })
+        .then((output) => ({ output, expected }), (error) => ({ output: error.output, expected, scriptId: error.scriptId, i }))
+    })
+    const results = await Promise.all(calls)
+    results.forEach((r, i) => {
+      expect(r.output).toBe(r.expected)
+      if (r.scriptId) expect(r.scriptId).toBe(`id${i}`)
+    })
+  })
+})
