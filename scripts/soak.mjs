@@ -1,0 +1,53 @@
+// Soak: many fresh-state calls mixing successes and every error kind; reports RSS growth
+// after warm-up as JSON. Usage: node --expose-gc scripts/soak.mjs [calls]
+// (PUBWIKI_LUA_BACKEND picks the backend.)
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const { runLua, backend } = require('..')
+
+const calls = Number(process.argv[2] ?? 20000)
+const scripts = [
+  ['print("ok", 1.5, {})', {}],
+  ['local t = {} for i = 1, 100 do t[i] = tostring(i) end return table.concat(t)', {}],
+  ['error({code = 1})', {}],
+  ['x = = 1', {}],
+  ['while true do end', { timeLimit: 2 }],
+  ['local s = string.rep("x", 2^30)', { memoryLimit: 1 << 20 }],
+  ['while true do io.write("0123456789") end', { outputLimit: 1000 }],
+  ['local t = {} t.self = t return t', {}],
+  ['local function f() return 1 + f() end f()', { memoryLimit: 4 << 20 }],
+]
+
+async function batch(count, offset) {
+  const inFlight = 64
+  let next = 0
+  async function worker() {
+    while (next < count) {
+      const i = offset + next++
+      const [code, options] = scripts[i % scripts.length]
+      await runLua(code, `soak${i}`, options).catch(() => {})
+    }
+  }
+  await Promise.all(Array.from({ length: inFlight }, worker))
+}
+
+function rss() {
+  globalThis.gc?.()
+  return process.memoryUsage().rss
+}
+
+const warmup = Math.min(2000, calls)
+await batch(warmup, 0)
+const before = rss()
+const started = performance.now()
+await batch(calls, warmup)
+const after = rss()
+console.log(JSON.stringify({
+  backend,
+  calls,
+  seconds: +((performance.now() - started) / 1000).toFixed(2),
+  rssBeforeMiB: +(before / 2 ** 20).toFixed(1),
+  rssAfterMiB: +(after / 2 ** 20).toFixed(1),
+  growthMiB: +((after - before) / 2 ** 20).toFixed(1),
+}))
