@@ -1,7 +1,7 @@
 'use strict'
 // Node entry: the native addon when it loads, otherwise the wasm build.
 // PUBWIKI_LUA_BACKEND=native|wasm forces one.
-const { createApi } = require('./lib/api.js')
+const { createApi } = require('./lib/api.mjs')
 
 function platformTag() {
   const { platform, arch } = process

@@ -1,10 +1,10 @@
-'use strict'
 // The public API over a backend (native addon or wasm): argument checks, defaults and
-// LuaError. Shared by every entry point; uses no Node built-ins so browsers can load it.
+// LuaError. Shared by every entry point (the CommonJS index.js requires this ES module, as
+// Node >= 20.19 allows); uses no Node built-ins so browsers can load it.
 
 const LIMITS = ['memoryLimit', 'timeLimit', 'outputLimit']
 
-class LuaError extends Error {
+export class LuaError extends Error {
   constructor(outcome, scriptId) {
     super(outcome.message)
     this.name = 'LuaError'
@@ -51,7 +51,7 @@ function checkOptions(options, allowed) {
   })
 }
 
-function createApi(backend) {
+export function createApi(backend) {
   function settle(outcome, scriptId) {
     if (!outcome.ok) throw new LuaError(outcome, scriptId)
     return { output: outcome.output, values: outcome.values }
@@ -96,4 +96,3 @@ function createApi(backend) {
   }
 }
 
-module.exports = { createApi, LuaError }
