@@ -49,3 +49,9 @@ export declare function runSync(code: string, options: RunOptions): RunResult
 /** Runs `code` in a fresh sandboxed Lua state; resolves to everything it printed. */
 export declare function runLua(code: string, scriptId: string, options?: Limits): Promise<string>
 export declare function runLuaSync(code: string, scriptId: string, options?: Limits): string
+
+/**
+ * Resolves once the backend can run scripts. In Node it is already resolved; in browsers
+ * the wasm module loads asynchronously, and the Sync functions throw until it resolves.
+ */
+export declare const ready: Promise<void>

@@ -48,4 +48,5 @@ function loadBackend() {
   }
 }
 
-module.exports = createApi(loadBackend())
+// `ready` matches the browser entry, where the wasm module loads asynchronously.
+module.exports = { ...createApi(loadBackend()), ready: Promise.resolve() }

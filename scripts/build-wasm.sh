@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Builds the WebAssembly version of pubwiki-lua into wasm/ at the repository root:
+# Builds the WebAssembly version of pubwiki-lua into wasm/ at the repository root
+# (replacing what is there):
 #
-#   wasm/pubwiki_lua_wasm.js        wasm-bindgen glue (--target web, ES module)
 #   wasm/pubwiki_lua_wasm_bg.wasm   the module (wasm-opt'ed when binaryen is available)
-#   wasm/pubwiki_lua_wasm.d.ts, wasm/pubwiki_lua_wasm_bg.wasm.d.ts
-#   wasm/node.js, wasm/web.js       loaders (from crates/wasm/js), wasm/package.json
+#   wasm/pubwiki_lua_wasm.mjs       its wasm-bindgen glue for browsers and bundlers
+#                                   (--target web), with pubwiki_lua_wasm.d.mts
+#   wasm/pubwiki_lua_wasm.cjs       its glue for Node (--target nodejs: CommonJS, loads
+#                                   the .wasm beside it synchronously)
+#   wasm/node.js, node.d.ts         Node backend (CommonJS), from crates/wasm/js
+#   wasm/web.mjs, web.d.mts         browser backend (ES module), from crates/wasm/js
 #
 # Needs the tools of scripts/install-wasm-tools.sh. wasm-opt is taken from the npm package
 # `binaryen` (node_modules/.bin/wasm-opt), else from PATH; without it the module is left
@@ -35,7 +39,14 @@ if [ "$have" != "$want" ]; then
 fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-wasm-bindgen --target web --out-dir "$tmp" --out-name "$name" "$raw"
+wasm-bindgen --target web --out-dir "$tmp/web" --out-name "$name" "$raw"
+wasm-bindgen --target nodejs --out-dir "$tmp/node" --out-name "$name" "$raw"
+# Both glues drive the same module, so only one .wasm is shipped.
+if ! cmp -s "$tmp/web/${name}_bg.wasm" "$tmp/node/${name}_bg.wasm"; then
+    echo "build-wasm: the web and nodejs targets of wasm-bindgen produced different modules" >&2
+    exit 1
+fi
+mv "$tmp/web/${name}_bg.wasm" "$tmp/${name}_bg.wasm"
 
 # 3. wasm-opt. The features are those the module uses: exception handling (Lua's
 #    setjmp/longjmp), plus what rustc and clang enable by default for wasm32.
@@ -70,13 +81,15 @@ if (foreign.length) {
 }
 EOF
 
-# 5. Install into wasm/.
+# 5. Install into wasm/. Explicit .mjs/.cjs extensions: the glues are read right whatever
+#    the "type" of the enclosing package.json.
+rm -rf "$out"
 mkdir -p "$out"
-rm -f "$out/$name"* "$out/node.js" "$out/web.js" "$out/package.json"
-cp "$tmp/$name.js" "$tmp/$name.d.ts" "$tmp/${name}_bg.wasm" "$tmp/${name}_bg.wasm.d.ts" "$out/"
-cp "$crate/js/node.js" "$crate/js/node.d.ts" "$crate/js/web.js" "$crate/js/web.d.ts" "$out/"
-# The glue and loaders are ES modules, whatever the root package.json says.
-printf '{\n  "type": "module"\n}\n' > "$out/package.json"
+cp "$tmp/${name}_bg.wasm" "$out/"
+sed 's|@ts-self-types="./'"$name"'.d.ts"|@ts-self-types="./'"$name"'.d.mts"|' "$tmp/web/$name.js" > "$out/$name.mjs"
+cp "$tmp/web/$name.d.ts" "$out/$name.d.mts"
+sed '/@ts-self-types=/d' "$tmp/node/$name.js" > "$out/$name.cjs"
+cp "$crate/js/node.js" "$crate/js/node.d.ts" "$crate/js/web.mjs" "$crate/js/web.d.mts" "$out/"
 
 bytes=$(wc -c < "$out/${name}_bg.wasm")
 gz=$(gzip -9 -c "$out/${name}_bg.wasm" | wc -c)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the native addon (and the wasm build when its tools are present). Idempotent:
-# cargo and npm skip work that is already done.
+# Builds both backends: the native addon (napi-rs) and the wasm build. Idempotent: the
+# installers and cargo skip work that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,3 +11,6 @@ fi
 npx napi build --platform --release \
   --manifest-path crates/node/Cargo.toml --package-json-path package.json \
   --output-dir . --no-js --dts target/napi-binding.d.ts
+
+bash scripts/install-wasm-tools.sh
+bash scripts/build-wasm.sh

@@ -37,8 +37,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "install-wasm-tools: installing ${missing[*]}"
     sudo=""
     if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-    $sudo apt-get update
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+    # Wait for a dpkg lock held by another apt run instead of failing at once.
+    $sudo apt-get -o DPkg::Lock::Timeout=600 update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y \
+        --no-install-recommends "${missing[@]}"
 fi
 
 # 3. wasm-bindgen-cli at the crate's version.

@@ -144,7 +144,10 @@ fn wasi_libc() -> (PathBuf, PathBuf) {
             let root = PathBuf::from(root);
             (root.join("include"), root.join("lib"))
         }
-        None => (PathBuf::from("/usr/include/wasm32-wasi"), PathBuf::from("/usr/lib/wasm32-wasi")),
+        None => (
+            PathBuf::from("/usr/include/wasm32-wasi"),
+            PathBuf::from("/usr/lib/wasm32-wasi"),
+        ),
     };
     assert!(
         include.join("stdio.h").exists() && lib.join("libc.a").exists(),

@@ -1,17 +1,25 @@
-import type { RunResult } from './pubwiki_lua_wasm.js';
-export type { LuaData, RunResult, RunSuccess, RunFailure } from './pubwiki_lua_wasm.js';
+/** A Lua value as JS (see pubwiki_lua_wasm.d.mts). */
+export type LuaValue = null | boolean | number | string | LuaValue[] | { [key: string]: LuaValue }
+/** A call's outcome, as the native addon returns it too. */
+export type Outcome =
+  | { ok: true; output: string; values: LuaValue[] }
+  | {
+      ok: false
+      kind: 'syntax' | 'runtime' | 'memory' | 'timeout' | 'output'
+      message: string
+      output: string
+      traceback: string
+    }
 
-export interface WasmLua {
-  /** Runs `code` as a Lua 5.4 chunk named `scriptId` in a fresh sandboxed state. */
-  run(code: string, scriptId: string, memoryLimit: number, timeLimitMs: number, outputLimit: number): RunResult;
-  /** `run` for code given as bytes. */
-  runBytes(code: Uint8Array, scriptId: string, memoryLimit: number, timeLimitMs: number, outputLimit: number): RunResult;
-}
-
-/** Instantiates the module synchronously (once per process or worker). */
-export function loadSync(): WasmLua;
-/** Instantiates the module without blocking (once per process or worker). */
-export function load(): Promise<WasmLua>;
-/** Usable after `load()` or `loadSync()` has finished. */
-export const run: WasmLua['run'];
-export const runBytes: WasmLua['runBytes'];
+/** Runs `code` as a Lua 5.4 chunk named `scriptId` in a fresh sandboxed state. */
+export declare function runSync(
+  code: string, scriptId: string, memoryLimit?: number, timeLimit?: number, outputLimit?: number,
+): Outcome
+/** `runSync` with its result in a promise (it still runs on the calling thread). */
+export declare function runAsync(
+  code: string, scriptId: string, memoryLimit?: number, timeLimit?: number, outputLimit?: number,
+): Promise<Outcome>
+/** `runSync` for code given as bytes. */
+export declare function runBytes(
+  code: Uint8Array, scriptId: string, memoryLimit?: number, timeLimit?: number, outputLimit?: number,
+): Outcome

@@ -1,29 +1,23 @@
-// Node loader for the wasm build of pubwiki-lua. The glue (wasm-bindgen --target web) would
-// fetch() its .wasm, which Node cannot do for file: URLs, so this reads the file itself.
+'use strict'
+// Node backend of pubwiki-lua on WebAssembly (the fallback when the native addon cannot
+// load). CommonJS: requiring it compiles and instantiates the module synchronously
+// (wasm-bindgen's `nodejs` glue reads pubwiki_lua_wasm_bg.wasm beside it), once per
+// process or worker thread.
 //
-//   import { loadSync } from './wasm/node.js';
-//   const lua = loadSync();                      // or: const lua = await load();
-//   lua.run('return 1 + 1', 'page', 50 * 2 ** 20, 7000, 8 * 2 ** 20);
-//   // -> { ok: true, output: '', values: [2] }
+//   const lua = require('./wasm/node.js')
+//   lua.runSync('return 1 + 1', 'page')  // -> { ok: true, output: '', values: [2] }
 //
-// Both functions are idempotent: the module is instantiated once per process (per worker).
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import init, { initSync, run, runBytes } from './pubwiki_lua_wasm.js';
+// runSync/runAsync take (code, scriptId, memoryLimit?, timeLimit?, outputLimit?) like the
+// native addon, `undefined` keeping a default, and return its Outcome object. runAsync
+// runs on the calling thread too: it only wraps the result (and a thrown error) in a promise.
+const glue = require('./pubwiki_lua_wasm.cjs')
 
-const wasmUrl = new URL('./pubwiki_lua_wasm_bg.wasm', import.meta.url);
-const api = Object.freeze({ run, runBytes });
-
-/** Compiles and instantiates the module synchronously (blocks for a few ms the first time). */
-export function loadSync() {
-  initSync({ module: readFileSync(wasmUrl) });
-  return api;
+function runSync(code, scriptId, memoryLimit, timeLimit, outputLimit) {
+  return glue.run(code, scriptId, memoryLimit, timeLimit, outputLimit)
 }
 
-/** Compiles and instantiates the module without blocking. */
-export async function load() {
-  await init({ module_or_path: await readFile(wasmUrl) });
-  return api;
+async function runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit) {
+  return glue.run(code, scriptId, memoryLimit, timeLimit, outputLimit)
 }
 
-export { run, runBytes };
+module.exports = { runSync, runAsync, runBytes: glue.runBytes }

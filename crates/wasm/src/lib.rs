@@ -1,6 +1,8 @@
 //! WebAssembly build of pubwiki-lua: a thin wasm-bindgen wrapper over `pubwiki-lua-core`.
 //!
-//! The JS side validates arguments; this only converts them and the result.
+//! The JS side validates arguments; this only converts them and the result. The same
+//! module serves two glues (scripts/build-wasm.sh): wasm-bindgen's `web` target for
+//! browsers and bundlers, and its `nodejs` target (CommonJS, synchronous load) for Node.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -52,63 +54,66 @@ fn start() {
 }
 
 #[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = r#"
-/** A Lua value as data: nil -> null, integers and floats -> number, a table with keys
+const TS_TYPES: &str = r#"
+/** A Lua value as JS: nil -> null, integers and floats -> number, a table with keys
  *  exactly 1..n -> array, any other table -> object (keys as Lua's tostring writes them),
- *  a function, coroutine or userdata -> its type name in brackets, e.g. "[function]". */
-export type LuaData = null | boolean | number | string | LuaData[] | { [key: string]: LuaData };
-export interface RunSuccess { ok: true; output: string; values: LuaData[] }
-export interface RunFailure {
-  ok: false;
-  kind: "syntax" | "runtime" | "memory" | "timeout" | "output";
-  message: string;
-  output: string;
-  traceback: string;
-}
-export type RunResult = RunSuccess | RunFailure;
+ *  a function, coroutine or userdata -> "[function]", "[thread]", "[userdata]". */
+export type LuaValue = null | boolean | number | string | LuaValue[] | { [key: string]: LuaValue };
+/** A call's outcome, as the native addon returns it too. */
+export type Outcome =
+  | { ok: true; output: string; values: LuaValue[] }
+  | {
+      ok: false;
+      kind: "syntax" | "runtime" | "memory" | "timeout" | "output";
+      message: string;
+      output: string;
+      traceback: string;
+    };
 "#;
 
 /// Runs `code` as a Lua 5.4 chunk named `script_id` in a fresh sandboxed state.
 ///
-/// Limits are numbers of bytes and milliseconds (the JS side checks them). Returns
-/// `{ok: true, output, values}` or `{ok: false, kind, message, output, traceback}`.
-#[wasm_bindgen(unchecked_return_type = "RunResult")]
+/// Limits are bytes and milliseconds; `undefined` keeps the core's default (the JS side
+/// checks them). Returns `{ok: true, output, values}` or
+/// `{ok: false, kind, message, output, traceback}`.
+#[wasm_bindgen(unchecked_return_type = "Outcome")]
 pub fn run(
     code: &str,
     script_id: &str,
-    memory_limit: f64,
-    time_limit_ms: f64,
-    output_limit: f64,
+    memory_limit: Option<f64>,
+    time_limit: Option<f64>,
+    output_limit: Option<f64>,
 ) -> JsValue {
-    run_chunk(code.as_bytes(), script_id, memory_limit, time_limit_ms, output_limit)
+    let limits = limits(memory_limit, time_limit, output_limit);
+    outcome(code.as_bytes(), script_id, &limits)
 }
 
-/// `run` for code given as UTF-8 (or any) bytes.
-#[wasm_bindgen(js_name = runBytes, unchecked_return_type = "RunResult")]
+/// `run` for code given as bytes.
+#[wasm_bindgen(js_name = runBytes, unchecked_return_type = "Outcome")]
 pub fn run_bytes(
     code: &[u8],
     script_id: &str,
-    memory_limit: f64,
-    time_limit_ms: f64,
-    output_limit: f64,
+    memory_limit: Option<f64>,
+    time_limit: Option<f64>,
+    output_limit: Option<f64>,
 ) -> JsValue {
-    run_chunk(code, script_id, memory_limit, time_limit_ms, output_limit)
+    let limits = limits(memory_limit, time_limit, output_limit);
+    outcome(code, script_id, &limits)
 }
 
-fn run_chunk(
-    code: &[u8],
-    script_id: &str,
-    memory_limit: f64,
-    time_limit_ms: f64,
-    output_limit: f64,
-) -> JsValue {
-    let limits = Limits {
-        memory_bytes: to_usize(memory_limit),
-        time_ms: time_limit_ms,
-        output_bytes: to_usize(output_limit),
-    };
+/// Limits as the JS side passes them: `undefined` keeps the core's default.
+fn limits(memory_limit: Option<f64>, time_limit: Option<f64>, output_limit: Option<f64>) -> Limits {
+    let defaults = Limits::default();
+    Limits {
+        memory_bytes: memory_limit.map_or(defaults.memory_bytes, to_usize),
+        time_ms: time_limit.unwrap_or(defaults.time_ms),
+        output_bytes: output_limit.map_or(defaults.output_bytes, to_usize),
+    }
+}
+
+fn outcome(code: &[u8], script_id: &str, limits: &Limits) -> JsValue {
     let result = Object::new();
-    match run_with_clock(code, script_id, &limits, monotonic_ms) {
+    match run_with_clock(code, script_id, limits, monotonic_ms) {
         Ok(out) => {
             set(&result, "ok", JsValue::TRUE);
             set(&result, "output", JsValue::from_str(&out.output));

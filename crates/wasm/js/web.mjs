@@ -1,0 +1,36 @@
+// Browser (and bundler) backend of pubwiki-lua on WebAssembly.
+//
+//   import { load } from './wasm/web.mjs'
+//   const lua = await load()
+//   lua.runSync('return 1 + 1', 'page')  // -> { ok: true, output: '', values: [2] }
+//
+// With no argument the glue fetches the module from
+// `new URL('pubwiki_lua_wasm_bg.wasm', import.meta.url)`, which bundlers (webpack 5, Vite,
+// Rollup, esbuild with a plugin) emit as an asset. It is deliberately not imported as a
+// wasm module: webpack's wasm parser rejects modules that use exception handling.
+// `source` may instead be a URL, a Response, the bytes, or a compiled WebAssembly.Module.
+//
+// The backend has the native addon's shape: runSync/runAsync take
+// (code, scriptId, memoryLimit?, timeLimit?, outputLimit?), `undefined` keeping a default,
+// and return an Outcome. runAsync runs on the calling thread too (use a Worker to keep a
+// page responsive).
+import init, { run, runBytes } from './pubwiki_lua_wasm.mjs'
+
+function runSync(code, scriptId, memoryLimit, timeLimit, outputLimit) {
+  return run(code, scriptId, memoryLimit, timeLimit, outputLimit)
+}
+
+async function runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit) {
+  return run(code, scriptId, memoryLimit, timeLimit, outputLimit)
+}
+
+const backend = Object.freeze({ runSync, runAsync, runBytes })
+
+/** Instantiates the module, once per page or worker; later calls resolve at once. */
+export async function load(source) {
+  await init(source === undefined ? undefined : { module_or_path: source })
+  return backend
+}
+
+/** Usable once `load()` has resolved. */
+export { runSync, runAsync, runBytes }

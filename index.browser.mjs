@@ -1,0 +1,25 @@
+// Browser (bundler) entry: the wasm build. The module starts loading on import; the async
+// functions wait for it, the sync ones need `await ready` first. Scripts run on the thread
+// that calls them: use a Web Worker to keep a page responsive during long scripts.
+import { createApi } from './lib/api.mjs'
+import { load } from './wasm/web.mjs'
+
+let wasm
+export const ready = load().then((backend) => {
+  wasm = backend
+})
+
+const api = createApi({
+  name: 'wasm',
+  async runAsync(...args) {
+    await ready
+    return wasm.runAsync(...args)
+  },
+  runSync(...args) {
+    if (!wasm) throw new Error('pubwiki-lua: the wasm module is still loading; await `ready` before the Sync functions')
+    return wasm.runSync(...args)
+  },
+})
+
+export const { run, runSync, runLua, runLuaSync, LuaError, backend } = api
+export default api
