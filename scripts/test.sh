@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/build.sh
-cargo test --release -p pubwiki-lua-core
+cargo test --release -p pubwiki-lua-core --features fault-injection
 node --test crates/wasm/test/
 PUBWIKI_LUA_BACKENDS=native,wasm npx vitest run

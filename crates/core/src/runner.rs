@@ -55,6 +55,10 @@ pub fn run_with_clock(
     });
     // A bug in this crate must become an error for this call, never take the host down.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+        #[cfg(feature = "fault-injection")]
+        if script_id == "pubwiki-lua:panic" {
+            panic!("injected fault");
+        }
         let state = ffi::lua_newstate(limited_alloc, &mut *budget as *mut Budget as *mut c_void);
         if state.is_null() {
             return Err((ErrorKind::Memory, memory_message(limits.memory_bytes)));

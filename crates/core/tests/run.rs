@@ -187,3 +187,12 @@ fn calls_are_independent() {
         assert_eq!(h.join().unwrap(), format!("{i}\n"));
     }
 }
+
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_panic_in_the_core_becomes_an_error() {
+    let e = run(b"print(1)", "pubwiki-lua:panic", &Limits::default()).expect_err("injected panic");
+    assert_eq!(e.kind, ErrorKind::Runtime);
+    assert_eq!(e.message, "internal error in pubwiki-lua");
+    assert_eq!(output("print('still fine')"), "still fine\n");
+}
