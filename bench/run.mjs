@@ -17,7 +17,7 @@
 //   BENCH_RSS_CALLS=n      calls for the RSS measurement (default 20000)
 //   BENCH_WARMUP=0         skip the untimed warm-up pass in each JS worker
 //   BENCH_RUNTIMES=a,b     subset of c,native,wasm,wasmoon,fengari
-//   BENCH_WORKLOADS=a,b    subset of call,call_par2,call_par4,fib,print,sort,ttfr,rss,size
+//   BENCH_WORKLOADS=a,b    subset of call,call_sync,call_par2,call_par4,fib,print,sort,ttfr,rss,size
 //   BENCH_OUT=path         results file (default bench/results.json)
 //   PUBWIKI_LUA_WASM_FILE  wasm file of the pubwiki wasm build (else searched for)
 //   BENCH_PUBWIKI_PACKAGE  path of the pubwiki-lua package (default: the repo)
@@ -255,7 +255,7 @@ async function main() {
         return { error: String(e.message || e).split('\n')[0] };
       }
     }
-    return workers[rt.id].measure({ workload: m.workload, iters: m.iters, streams: m.streams || 1 });
+    return workers[rt.id].measure({ workload: m.workload, iters: m.iters, streams: m.streams || 1, sync: !!m.sync });
   };
 
   const meas = measurements(cfg);
@@ -265,7 +265,8 @@ async function main() {
     log('warm-up pass');
     for (const rt of liveJs)
       for (const m of meas.filter((m) => m.streams === 1 || m.streams === undefined))
-        await workers[rt.id].measure({ workload: m.workload, iters: m.unit === 'calls/s' ? Math.min(200, m.iters) : 1 });
+        if (!m.only || m.only(rt))
+          await workers[rt.id].measure({ workload: m.workload, iters: m.unit === 'calls/s' ? Math.min(200, m.iters) : 1, sync: !!m.sync });
   }
 
   // results[mid][rtid] = { samples: [...], ratios: [...], problems: Set }

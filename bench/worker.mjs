@@ -30,7 +30,7 @@ function summarize(res) {
   };
 }
 
-async function measure(rt, { workload, iters, streams = 1 }) {
+async function measure(rt, { workload, iters, streams = 1, sync = false }) {
   const code = luaSource(workload);
   if (workload === 'call') {
     // One untimed exec to check the result, then `iters` timed calls split
@@ -38,9 +38,14 @@ async function measure(rt, { workload, iters, streams = 1 }) {
     const check = summarize(await rt.exec(code));
     gc();
     const per = Math.max(1, Math.ceil(iters / streams));
-    const loop = async () => {
-      for (let i = 0; i < per; i++) await rt.call(code);
-    };
+    if (sync && !rt.callSync) throw new Error('no sync API');
+    const loop = sync
+      ? async () => {
+          for (let i = 0; i < per; i++) rt.callSync(code);
+        }
+      : async () => {
+          for (let i = 0; i < per; i++) await rt.call(code);
+        };
     const t0 = performance.now();
     await Promise.all(Array.from({ length: streams }, loop));
     const total = (performance.now() - t0) / 1000;

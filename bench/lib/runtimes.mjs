@@ -7,7 +7,8 @@
 //       tostring() of the chunk's first return value ('' when none);
 //   call(code) -> Promise<unknown>
 //       the cheapest idiomatic fresh-state call (still with print captured),
-//       used for the calls/s workload.
+//       used for the calls/s workload;
+//   callSync(code) (pubwiki only) -> the same through runLuaSync().
 //
 // Runtime libraries are loaded lazily inside load() so that a child process
 // can time "load + instantiate + first call" from a clean start.
@@ -90,6 +91,7 @@ async function loadPubwiki(backend) {
     call(code) {
       return mod.runLua(code, scriptId, opts);
     },
+    callSync: typeof mod.runLuaSync === 'function' ? (code) => mod.runLuaSync(code, scriptId, opts) : undefined,
   };
 }
 

@@ -54,6 +54,7 @@ export function verify(workload, sample) {
 export function measurements(cfg) {
   return [
     { id: 'call', workload: 'call', label: 'fresh state `return 1+1`, sequential', unit: 'calls/s', iters: cfg.calls, streams: 1 },
+    { id: 'call_sync', workload: 'call', label: '  same, runLuaSync() (pubwiki)', unit: 'calls/s', iters: cfg.calls, streams: 1, sync: true, only: (rt) => rt.backend },
     { id: 'call_par2', workload: 'call', label: '  same, 2 parallel streams (native)', unit: 'calls/s', iters: cfg.calls, streams: 2, only: (rt) => rt.parallel },
     { id: 'call_par4', workload: 'call', label: '  same, 4 parallel streams (native)', unit: 'calls/s', iters: cfg.calls, streams: 4, only: (rt) => rt.parallel },
     { id: 'fib', workload: 'fib', label: 'recursive fib(30)', unit: 's', iters: 1 },
