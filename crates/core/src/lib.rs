@@ -12,6 +12,7 @@
 
 mod alloc;
 mod convert;
+mod pattern;
 mod runner;
 mod sandbox;
 

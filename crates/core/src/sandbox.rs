@@ -57,6 +57,14 @@ pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     wrap_function(state, c"load", lua_load_text);
     ffi::lua_pop(state, 1);
 
+    // Lua's C pattern matcher cannot be interrupted; ours checks the time limit.
+    ffi::lua_getglobal(state, c"string".as_ptr());
+    set_function(state, c"find", crate::pattern::find);
+    set_function(state, c"match", crate::pattern::str_match);
+    set_function(state, c"gmatch", crate::pattern::gmatch);
+    set_function(state, c"gsub", crate::pattern::gsub);
+    ffi::lua_pop(state, 1);
+
     ffi::lua_getglobal(state, c"coroutine".as_ptr());
     wrap_function(state, c"resume", lua_resume);
     ffi::lua_pop(state, 1);
