@@ -1,6 +1,7 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 // The same suite runs once per backend (PUBWIKI_LUA_BACKEND picks it in index.js).
+// __test__/browser/ runs in Chromium instead: vitest.browser.config.mjs.
 const backends = (process.env.PUBWIKI_LUA_BACKENDS ?? 'native').split(',')
 
 export default defineConfig({
@@ -11,6 +12,7 @@ export default defineConfig({
       test: {
         name: backend,
         include: ['__test__/**/*.test.{js,mjs}'],
+        exclude: [...configDefaults.exclude, '__test__/browser/**'],
         env: { PUBWIKI_LUA_BACKEND: backend },
       },
     })),

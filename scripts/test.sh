@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Every test: the core's cargo tests, the wasm loader's node tests, then the Vitest suite
-# against each backend.
+# Every test: the core's cargo tests, the wasm loader's node tests, the Vitest suite
+# against each backend, then the browser tests in Chromium (vitest.browser.config.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/build.sh
+bash scripts/install-browser.sh
 cargo test --release -p pubwiki-lua-core --features fault-injection
 node --test crates/wasm/test/
 PUBWIKI_LUA_BACKENDS=native,wasm npx vitest run
+npx vitest run --config vitest.browser.config.mjs

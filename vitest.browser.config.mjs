@@ -1,0 +1,42 @@
+import { defineConfig } from 'vitest/config'
+
+// Tests in a real browser: Debian's Chromium (scripts/install-browser.sh installs it),
+// driven by Playwright. Run with `npx vitest run --config vitest.browser.config.mjs`.
+//   chromium   the API suite in Chromium (__test__/browser/), importing 'pubwiki-lua' by
+//              name, resolved through package.json's `exports` like a user's bundler does
+//   vite-app   a production `vite build` of e2e/vite-app, loaded in headless Chromium (e2e/)
+export const chromium = {
+  executablePath: process.env.PUBWIKI_LUA_CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run'],
+}
+
+export default defineConfig({
+  test: {
+    testTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'chromium',
+          include: ['__test__/browser/**/*.test.{js,mjs}'],
+          browser: {
+            enabled: true,
+            provider: 'playwright',
+            headless: true,
+            screenshotFailures: false,
+            instances: [{ browser: 'chromium', launch: chromium }],
+          },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'vite-app',
+          include: ['e2e/**/*.test.{js,mjs}'],
+          environment: 'node',
+        },
+      },
+    ],
+  },
+})
