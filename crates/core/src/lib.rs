@@ -14,6 +14,8 @@ mod alloc;
 mod convert;
 mod runner;
 mod sandbox;
+#[cfg(not(target_family = "wasm"))]
+mod watchdog;
 
 pub use runner::run_with_clock;
 
