@@ -15,6 +15,8 @@ mod convert;
 mod pattern;
 mod runner;
 mod sandbox;
+#[cfg(not(target_family = "wasm"))]
+mod watchdog;
 
 pub use runner::run_with_clock;
 

@@ -14,7 +14,7 @@ use std::ffi::{c_char, c_int};
 
 use mlua::ffi;
 
-use crate::runner::{call_state, raise_terminated};
+use crate::runner::{call_state, raise_terminated, terminate};
 use crate::ErrorKind;
 
 type Lua = *mut ffi::lua_State;
@@ -586,7 +586,8 @@ fn time_is_up(state: Lua) -> bool {
     if call.terminated.is_none() && (call.clock)() < call.deadline {
         return false;
     }
-    call.terminated.get_or_insert(ErrorKind::Timeout);
+    // Also hooks the running thread, so a script that swallows the error cannot go on.
+    unsafe { terminate(state, ErrorKind::Timeout) };
     true
 }
 

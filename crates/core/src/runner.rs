@@ -2,6 +2,7 @@
 
 use std::ffi::{c_int, c_void, CString};
 use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use mlua::ffi;
 
@@ -24,6 +25,11 @@ pub(crate) struct CallState {
     pub terminated: Option<ErrorKind>,
     pub traceback: String,
     pub budget: *mut Budget,
+    /// The Lua thread (main or coroutine) running now: where an interrupt puts the hook.
+    pub running: AtomicPtr<ffi::lua_State>,
+    /// Set once every running thread must carry the count hook (the deadline has passed, a
+    /// limit was hit, or the platform has no watchdog).
+    pub hook_everywhere: AtomicBool,
 }
 
 /// The call's state. Borrows must stay short: any Lua API call may re-enter.
@@ -52,6 +58,8 @@ pub fn run_with_clock(
         terminated: None,
         traceback: String::new(),
         budget: &mut *budget,
+        running: AtomicPtr::new(ptr::null_mut()),
+        hook_everywhere: AtomicBool::new(false),
     });
     // A bug in this crate must become an error for this call, never take the host down.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
@@ -64,7 +72,11 @@ pub fn run_with_clock(
             return Err((ErrorKind::Memory, memory_message(limits.memory_bytes)));
         }
         *(ffi::lua_getextraspace(state) as *mut *mut CallState) = &mut *call;
+        call.running.store(state, Ordering::SeqCst);
+        let watch = watch(&mut call);
         let outcome = execute(state, code, script_id, &mut *call);
+        // Stop interrupts before the state goes away.
+        drop(watch);
         ffi::lua_close(state);
         outcome
     }))
@@ -93,7 +105,9 @@ unsafe fn execute(
     if ffi::lua_pcall(state, 0, 0, 0) != ffi::LUA_OK {
         return Err((ErrorKind::Memory, memory_message((*call).memory_limit)));
     }
-    ffi::lua_sethook(state, Some(count_hook), ffi::LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    if (*call).hook_everywhere.load(Ordering::SeqCst) {
+        set_hook(state);
+    }
 
     ffi::lua_pushcfunction(state, message_handler);
     let handler = ffi::lua_gettop(state);
@@ -164,6 +178,62 @@ pub(crate) unsafe fn lua_string(state: *mut ffi::lua_State, idx: c_int) -> Optio
 fn into_text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes)
         .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+}
+
+/// Native: a watchdog interrupts the call at its deadline, so no hook slows it down before
+/// (see watchdog.rs). Elsewhere, or if the watchdog cannot run, the hook is always on.
+#[cfg(not(target_family = "wasm"))]
+fn watch(call: &mut CallState) -> Option<crate::watchdog::Watch> {
+    let remaining = (call.deadline - (call.clock)()).max(0.0) / 1000.0;
+    let deadline = std::time::Duration::try_from_secs_f64(remaining)
+        .ok()
+        .and_then(|remaining| std::time::Instant::now().checked_add(remaining));
+    let watch = deadline.and_then(|deadline| crate::watchdog::watch_call(call, deadline));
+    if watch.is_none() && deadline.is_some() {
+        call.hook_everywhere.store(true, Ordering::SeqCst);
+    }
+    watch
+}
+
+#[cfg(target_family = "wasm")]
+fn watch(call: &mut CallState) -> Option<()> {
+    call.hook_everywhere.store(true, Ordering::SeqCst);
+    None
+}
+
+/// Puts the count hook on `state` (a main thread or coroutine) unless it is there already:
+/// setting it again would restart its count, and a loop that switches coroutines could
+/// then run forever between two hook calls.
+pub(crate) unsafe fn set_hook(state: *mut ffi::lua_State) {
+    let current = ffi::lua_gethook(state).map(|hook| hook as usize);
+    if current != Some(count_hook as usize) {
+        ffi::lua_sethook(state, Some(count_hook), ffi::LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    }
+}
+
+/// From the watchdog's signal, on the call's own thread: once the deadline has passed, the
+/// hook goes on the running Lua thread (and, through the coroutine functions, on every
+/// thread that runs later). Only async-signal-safe work here: atomics and `lua_sethook`.
+#[cfg(not(target_family = "wasm"))]
+pub(crate) unsafe fn interrupt_if_late(call: *mut CallState) {
+    let call = &*call;
+    if (call.clock)() < call.deadline {
+        return;
+    }
+    call.hook_everywhere.store(true, Ordering::SeqCst);
+    let running = call.running.load(Ordering::SeqCst);
+    if !running.is_null() {
+        ffi::lua_sethook(running, Some(count_hook), ffi::LUA_MASKCOUNT, 1);
+    }
+}
+
+/// Ends the call for good: records why and hooks the running thread so that the script
+/// cannot continue even where the error is swallowed.
+pub(crate) unsafe fn terminate(state: *mut ffi::lua_State, kind: ErrorKind) {
+    let call = call_state(state);
+    call.terminated.get_or_insert(kind);
+    call.hook_everywhere.store(true, Ordering::SeqCst);
+    set_hook(state);
 }
 
 /// Ends the call once its time is up. After a limit is hit it fires again every

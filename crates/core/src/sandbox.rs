@@ -6,7 +6,9 @@ use std::ffi::{c_char, c_int, CStr};
 
 use mlua::ffi;
 
-use crate::runner::{call_state, raise_terminated};
+use std::sync::atomic::Ordering;
+
+use crate::runner::{call_state, raise_terminated, set_hook, terminate};
 use crate::ErrorKind;
 
 type Lua = *mut ffi::lua_State;
@@ -65,8 +67,11 @@ pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     set_function(state, c"gsub", crate::pattern::gsub);
     ffi::lua_pop(state, 1);
 
+    // Coroutine switches go through these, so the hook follows whichever thread runs.
     ffi::lua_getglobal(state, c"coroutine".as_ptr());
-    wrap_function(state, c"resume", lua_resume);
+    set_function(state, c"resume", lua_resume);
+    set_function(state, c"wrap", lua_wrap);
+    wrap_function(state, c"close", lua_close_coroutine);
     ffi::lua_pop(state, 1);
 
     ffi::lua_getglobal(state, c"os".as_ptr());
@@ -118,7 +123,7 @@ unsafe fn write_output(state: Lua, bytes: &[u8]) {
         return;
     }
     call.output.extend_from_slice(&bytes[..room]);
-    call.terminated.get_or_insert(ErrorKind::Output);
+    terminate(state, ErrorKind::Output);
     raise_terminated(state, 1);
 }
 
@@ -174,11 +179,10 @@ unsafe extern "C-unwind" fn lua_io_write(state: Lua) -> c_int {
 /// Errors a script may not swallow: once the call is terminated (time, output) or out of
 /// memory, a caught error is raised again so that `pcall` loops cannot outlive a limit.
 unsafe fn rethrow_if_fatal(state: Lua, status: c_int) {
-    let call = call_state(state);
     if status == ffi::LUA_ERRMEM {
-        call.terminated.get_or_insert(ErrorKind::Memory);
+        terminate(state, ErrorKind::Memory);
     }
-    if call.terminated.is_some() {
+    if call_state(state).terminated.is_some() {
         ffi::lua_error(state);
     }
 }
@@ -248,18 +252,142 @@ unsafe extern "C-unwind" fn lua_setmetatable(state: Lua) -> c_int {
     ffi::lua_gettop(state)
 }
 
-/// `coroutine.resume` that re-raises a fatal error from inside the coroutine.
-unsafe extern "C-unwind" fn lua_resume(state: Lua) -> c_int {
-    let coroutine = ffi::lua_tothread(state, 1);
-    let n = ffi::lua_gettop(state);
-    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
-    ffi::lua_insert(state, 1);
-    ffi::lua_call(state, n, ffi::LUA_MULTRET);
-    if ffi::lua_toboolean(state, 1) == 0 && !coroutine.is_null() {
-        ffi::lua_settop(state, 2);
-        rethrow_if_fatal(state, ffi::lua_status(coroutine));
+unsafe extern "C-unwind" {
+    // Lua >= 5.4.6 (both builds have it); mlua-sys declares it only for `vendored`.
+    fn lua_closethread(state: Lua, from: Lua) -> c_int;
+}
+
+/// Makes `coroutine` the running Lua thread; returns the previous one for `leave`.
+unsafe fn enter(state: Lua, coroutine: Lua) -> Lua {
+    let call = call_state(state);
+    if call.hook_everywhere.load(Ordering::SeqCst) {
+        set_hook(coroutine);
     }
-    ffi::lua_gettop(state)
+    call.running.swap(coroutine, Ordering::SeqCst)
+}
+
+unsafe fn leave(state: Lua, previous: Lua) {
+    let call = call_state(state);
+    call.running.store(previous, Ordering::SeqCst);
+    if call.hook_everywhere.load(Ordering::SeqCst) {
+        set_hook(state);
+    }
+}
+
+/// Resumes `coroutine` with `nargs` values from the top of the stack, as Lua's own
+/// `coroutine.resume` does. Returns the number of results moved to the stack, or -1 with
+/// the error message on top. Nothing between `enter` and `leave` can raise.
+unsafe fn resume(state: Lua, coroutine: Lua, nargs: c_int) -> c_int {
+    let status = ffi::lua_status(coroutine);
+    if status == ffi::LUA_OK && ffi::lua_gettop(coroutine) == 0 {
+        ffi::lua_pushstring(state, c"cannot resume dead coroutine".as_ptr());
+        return -1;
+    }
+    if ffi::lua_checkstack(coroutine, nargs) == 0 {
+        ffi::lua_pushstring(state, c"too many arguments to resume".as_ptr());
+        return -1;
+    }
+    ffi::lua_xmove(state, coroutine, nargs);
+    let previous = enter(state, coroutine);
+    let mut nresults = 0;
+    let status = ffi::lua_resume(coroutine, state, nargs, &mut nresults);
+    leave(state, previous);
+    if status == ffi::LUA_OK || status == ffi::LUA_YIELD {
+        if ffi::lua_checkstack(state, nresults + 1) == 0 {
+            ffi::lua_pop(coroutine, nresults);
+            ffi::lua_pushstring(state, c"too many results to resume".as_ptr());
+            return -1;
+        }
+        ffi::lua_xmove(coroutine, state, nresults);
+        nresults
+    } else {
+        ffi::lua_xmove(coroutine, state, 1);
+        -1
+    }
+}
+
+unsafe fn check_coroutine(state: Lua, arg: c_int) -> Lua {
+    let coroutine = ffi::lua_tothread(state, arg);
+    if coroutine.is_null() {
+        let message = ffi::lua_pushfstring(state, c"coroutine expected, got %s".as_ptr(), ffi::luaL_typename(state, arg));
+        ffi::luaL_argerror(state, arg, message);
+    }
+    coroutine
+}
+
+/// `coroutine.resume`; a fatal error inside the coroutine ends the whole call.
+unsafe extern "C-unwind" fn lua_resume(state: Lua) -> c_int {
+    let coroutine = check_coroutine(state, 1);
+    let n = resume(state, coroutine, ffi::lua_gettop(state) - 1);
+    if n < 0 {
+        rethrow_if_fatal(state, ffi::lua_status(coroutine));
+        ffi::lua_pushboolean(state, 0);
+        ffi::lua_insert(state, -2);
+        return 2;
+    }
+    ffi::lua_pushboolean(state, 1);
+    ffi::lua_insert(state, -(n + 1));
+    n + 1
+}
+
+/// `coroutine.wrap`, built on `resume` above.
+unsafe extern "C-unwind" fn lua_wrap(state: Lua) -> c_int {
+    ffi::luaL_checktype(state, 1, ffi::LUA_TFUNCTION);
+    let coroutine = ffi::lua_newthread(state);
+    ffi::lua_pushvalue(state, 1);
+    ffi::lua_xmove(state, coroutine, 1);
+    ffi::lua_pushcclosure(state, wrapped_call, 1);
+    1
+}
+
+unsafe extern "C-unwind" fn wrapped_call(state: Lua) -> c_int {
+    let coroutine = ffi::lua_tothread(state, ffi::lua_upvalueindex(1));
+    let n = resume(state, coroutine, ffi::lua_gettop(state));
+    if n >= 0 {
+        return n;
+    }
+    let mut status = ffi::lua_status(coroutine);
+    if status != ffi::LUA_OK && status != ffi::LUA_YIELD {
+        // The coroutine died: close its to-be-closed variables (they run in it).
+        let previous = enter(state, coroutine);
+        status = lua_closethread(coroutine, state);
+        leave(state, previous);
+        ffi::lua_xmove(coroutine, state, 1);
+    }
+    if status == ffi::LUA_ERRMEM {
+        terminate(state, ErrorKind::Memory);
+    } else if ffi::lua_type(state, -1) == ffi::LUA_TSTRING {
+        ffi::luaL_where(state, 1);
+        ffi::lua_insert(state, -2);
+        ffi::lua_concat(state, 2);
+    }
+    ffi::lua_error(state)
+}
+
+/// `coroutine.close`: the closing `__close` handlers run in the coroutine.
+unsafe extern "C-unwind" fn lua_close_coroutine(state: Lua) -> c_int {
+    let coroutine = check_coroutine(state, 1);
+    let mut frame: ffi::lua_Debug = std::mem::zeroed();
+    let active = coroutine == state
+        || (ffi::lua_status(coroutine) == ffi::LUA_OK && ffi::lua_getstack(coroutine, 0, &mut frame) != 0);
+    if active {
+        // Lua's own close raises the right error for a running or normal coroutine.
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+        ffi::lua_insert(state, 1);
+        ffi::lua_call(state, ffi::lua_gettop(state) - 1, ffi::LUA_MULTRET);
+        return ffi::lua_gettop(state);
+    }
+    let previous = enter(state, coroutine);
+    let status = lua_closethread(coroutine, state);
+    leave(state, previous);
+    if status == ffi::LUA_OK {
+        ffi::lua_pushboolean(state, 1);
+        return 1;
+    }
+    rethrow_if_fatal(state, status);
+    ffi::lua_pushboolean(state, 0);
+    ffi::lua_xmove(coroutine, state, 1);
+    2
 }
 
 /// `load` restricted to text chunks: binary chunks could break the VM.

@@ -196,3 +196,12 @@ fn a_panic_in_the_core_becomes_an_error() {
     assert_eq!(e.message, "internal error in pubwiki-lua");
     assert_eq!(output("print('still fine')"), "still fine\n");
 }
+
+#[test]
+fn coroutine_switches_do_not_postpone_the_time_limit() {
+    let limits = Limits { time_ms: 100.0, ..Limits::default() };
+    let code = "local co = coroutine.create(function() while true do coroutine.yield() end end) while true do coroutine.resume(co) end";
+    assert_eq!(err_with(code, limits.clone()).kind, ErrorKind::Timeout);
+    let code = "local f = coroutine.wrap(function() while true do coroutine.yield() end end) while true do f() end";
+    assert_eq!(err_with(code, limits).kind, ErrorKind::Timeout);
+}

@@ -1,0 +1,128 @@
+//! Native time limits without a permanent count hook.
+//!
+//! In Lua 5.4 any count hook makes the VM call into the debug machinery on *every*
+//! instruction, which doubles the run time of compute-bound scripts. So native calls run
+//! with no hook; one watchdog thread sleeps until the earliest deadline and then signals the
+//! thread running that call. The signal handler runs on that thread, between two of its
+//! own steps, and installs the count hook there (`lua_sethook` is made to be called from a
+//! signal handler: Lua's own interpreter does it for Ctrl-C). From then on the call is
+//! stopped exactly as in wasm, where the hook is always on.
+//!
+//! The handler finds the call through a thread-local pointer that is set only while a
+//! call runs on that thread, and acts only if that call's own deadline has passed, so a
+//! late signal can never touch another call.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::runner::CallState;
+
+thread_local! {
+    static CURRENT: Cell<*mut CallState> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// While alive, the call is watched: after `deadline` its thread gets the hook.
+pub struct Watch {
+    key: (Instant, u64),
+}
+
+struct Watchdog {
+    /// Watched calls by (deadline, id) -> the thread running them.
+    calls: Mutex<BTreeMap<(Instant, u64), libc::pthread_t>>,
+    changed: Condvar,
+}
+
+/// Re-signal a call that is still running this long after its deadline (the first signal
+/// may have found it switching coroutines).
+const RESIGNAL: Duration = Duration::from_millis(50);
+
+fn signal() -> libc::c_int {
+    libc::SIGRTMIN() + 3
+}
+
+fn watchdog() -> Option<&'static Watchdog> {
+    static WATCHDOG: OnceLock<Option<&'static Watchdog>> = OnceLock::new();
+    *WATCHDOG.get_or_init(|| unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_signal as *const () as usize;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        if libc::sigaction(signal(), &action, std::ptr::null_mut()) != 0 {
+            return None;
+        }
+        let watchdog: &'static Watchdog =
+            Box::leak(Box::new(Watchdog { calls: Mutex::new(BTreeMap::new()), changed: Condvar::new() }));
+        std::thread::Builder::new()
+            .name("pubwiki-lua-watchdog".into())
+            .spawn(move || watch(watchdog))
+            .ok()
+            .map(|_| watchdog)
+    })
+}
+
+fn watch(watchdog: &Watchdog) {
+    let mut calls = watchdog.calls.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let now = Instant::now();
+        let mut next_wake = None;
+        for (&(deadline, _), &thread) in calls.iter() {
+            if deadline > now {
+                next_wake = Some(deadline);
+                break;
+            }
+            // Still registered, so the thread is alive and inside that call (or just
+            // leaving it: the handler checks).
+            unsafe { libc::pthread_kill(thread, signal()) };
+            next_wake = Some(next_wake.map_or(now + RESIGNAL, |w: Instant| w.min(now + RESIGNAL)));
+        }
+        calls = match next_wake {
+            Some(wake) => {
+                watchdog.changed.wait_timeout(calls, wake.saturating_duration_since(now)).unwrap_or_else(|e| e.into_inner()).0
+            }
+            None => watchdog.changed.wait(calls).unwrap_or_else(|e| e.into_inner()),
+        };
+    }
+}
+
+extern "C" fn on_signal(_: libc::c_int) {
+    let call = CURRENT.with(Cell::get);
+    if !call.is_null() {
+        unsafe { crate::runner::interrupt_if_late(call) };
+    }
+}
+
+/// Starts watching the call that `call` points to, which runs on this thread until the
+/// returned `Watch` is dropped. `None` when no watchdog can run: use a permanent hook.
+pub fn watch_call(call: *mut CallState, deadline: Instant) -> Option<Watch> {
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let watchdog = watchdog()?;
+    unsafe {
+        // Threads may block signals (thread pools often do): this call must get ours.
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal());
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+    CURRENT.with(|current| current.set(call));
+    let key = (deadline, NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let mut calls = watchdog.calls.lock().unwrap_or_else(|e| e.into_inner());
+    let earliest = calls.keys().next().is_none_or(|first| key < *first);
+    calls.insert(key, unsafe { libc::pthread_self() });
+    drop(calls);
+    if earliest {
+        watchdog.changed.notify_one();
+    }
+    Some(Watch { key })
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // Unregister first: once removed, no new signal targets this call.
+        if let Some(watchdog) = watchdog() {
+            watchdog.calls.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.key);
+        }
+        CURRENT.with(|current| current.set(std::ptr::null_mut()));
+    }
+}
