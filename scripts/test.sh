@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/build.sh
 bash scripts/install-browser.sh
+bash scripts/install-lua-reference.sh
 cargo test --release -p pubwiki-lua-core --features fault-injection
 node --test crates/wasm/test/
 PUBWIKI_LUA_BACKENDS=native,wasm npx vitest run

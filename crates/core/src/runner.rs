@@ -205,8 +205,8 @@ fn watch(call: &mut CallState) -> Option<()> {
 /// setting it again would restart its count, and a loop that switches coroutines could
 /// then run forever between two hook calls.
 pub(crate) unsafe fn set_hook(state: *mut ffi::lua_State) {
-    let current = ffi::lua_gethook(state).map(|hook| hook as usize);
-    if current != Some(count_hook as usize) {
+    let current = ffi::lua_gethook(state).map(|hook| hook as *const () as usize);
+    if current != Some(count_hook as *const () as usize) {
         ffi::lua_sethook(state, Some(count_hook), ffi::LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
     }
 }

@@ -441,6 +441,8 @@ fn reference_lua() -> Option<String> {
     let lua = std::env::var("LUA54").unwrap_or_else(|_| "lua5.4".into());
     match Command::new(&lua).arg("-v").output() {
         Ok(out) if out.status.success() => Some(lua),
+        // CI installs it (scripts/install-lua-reference.sh): there a missing binary is a failure.
+        _ if std::env::var_os("CI").is_some() => panic!("`{lua}` not found (scripts/install-lua-reference.sh installs it)"),
         _ => {
             eprintln!("note: `{lua}` not found; skipping the comparison with the real Lua 5.4");
             None
