@@ -59,6 +59,19 @@ describe('CPU', () => {
   })
 })
 
+describe('time limits of concurrent calls', () => {
+  it('a short limit holds while calls with long limits run beside it', async () => {
+    const long = runLua('while true do end', 'long', { timeLimit: 3000 }).catch((e) => e.kind)
+    for (let i = 0; i < 20; i++) {
+      const started = performance.now()
+      const results = await Promise.all([0, 1].map(() => runLua('while true do end', 'short', { timeLimit: 5 }).catch((e) => e.kind)))
+      expect(results).toEqual(['timeout', 'timeout'])
+      expect(performance.now() - started).toBeLessThan(2 * 5 + 200)
+    }
+    expect(await long).toBe('timeout')
+  })
+})
+
 describe('long C calls are bounded by the memory and output limits', () => {
   it.each([
     ['string.rep huge', 'local s = string.rep("x", 2^30)', 'memory'],

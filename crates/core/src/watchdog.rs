@@ -29,9 +29,15 @@ pub struct Watch {
 }
 
 struct Watchdog {
-    /// Watched calls by (deadline, id) -> the thread running them.
-    calls: Mutex<BTreeMap<(Instant, u64), libc::pthread_t>>,
+    state: Mutex<Watched>,
     changed: Condvar,
+}
+
+struct Watched {
+    /// Watched calls by (deadline, id) -> the thread running them.
+    calls: BTreeMap<(Instant, u64), libc::pthread_t>,
+    /// When the watchdog wakes next (None: not until notified).
+    wake_at: Option<Instant>,
 }
 
 /// Re-signal a call that is still running this long after its deadline (the first signal
@@ -53,7 +59,10 @@ fn watchdog() -> Option<&'static Watchdog> {
             return None;
         }
         let watchdog: &'static Watchdog =
-            Box::leak(Box::new(Watchdog { calls: Mutex::new(BTreeMap::new()), changed: Condvar::new() }));
+            Box::leak(Box::new(Watchdog {
+                state: Mutex::new(Watched { calls: BTreeMap::new(), wake_at: None }),
+                changed: Condvar::new(),
+            }));
         std::thread::Builder::new()
             .name("pubwiki-lua-watchdog".into())
             .spawn(move || watch(watchdog))
@@ -63,25 +72,27 @@ fn watchdog() -> Option<&'static Watchdog> {
 }
 
 fn watch(watchdog: &Watchdog) {
-    let mut calls = watchdog.calls.lock().unwrap_or_else(|e| e.into_inner());
+    let mut state = watchdog.state.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         let now = Instant::now();
-        let mut next_wake = None;
-        for (&(deadline, _), &thread) in calls.iter() {
+        let mut wake_at = None;
+        for (&(deadline, _), &thread) in state.calls.iter() {
             if deadline > now {
-                next_wake = Some(deadline);
+                wake_at = Some(wake_at.map_or(deadline, |at: Instant| at.min(deadline)));
                 break;
             }
-            // Still registered, so the thread is alive and inside that call (or just
-            // leaving it: the handler checks).
+            // Still registered, so the thread is inside that call (or just leaving it:
+            // the handler checks). Late calls are signalled again until they end.
             unsafe { libc::pthread_kill(thread, signal()) };
-            next_wake = Some(next_wake.map_or(now + RESIGNAL, |w: Instant| w.min(now + RESIGNAL)));
+            wake_at = Some(now + RESIGNAL);
         }
-        calls = match next_wake {
-            Some(wake) => {
-                watchdog.changed.wait_timeout(calls, wake.saturating_duration_since(now)).unwrap_or_else(|e| e.into_inner()).0
+        state.wake_at = wake_at;
+        state = match wake_at {
+            Some(at) => {
+                let timeout = at.saturating_duration_since(now);
+                watchdog.changed.wait_timeout(state, timeout).unwrap_or_else(|e| e.into_inner()).0
             }
-            None => watchdog.changed.wait(calls).unwrap_or_else(|e| e.into_inner()),
+            None => watchdog.changed.wait(state).unwrap_or_else(|e| e.into_inner()),
         };
     }
 }
@@ -107,11 +118,12 @@ pub fn watch_call(call: *mut CallState, deadline: Instant) -> Option<Watch> {
     }
     CURRENT.with(|current| current.set(call));
     let key = (deadline, NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-    let mut calls = watchdog.calls.lock().unwrap_or_else(|e| e.into_inner());
-    let earliest = calls.keys().next().is_none_or(|first| key < *first);
-    calls.insert(key, unsafe { libc::pthread_self() });
-    drop(calls);
-    if earliest {
+    let mut state = watchdog.state.lock().unwrap_or_else(|e| e.into_inner());
+    state.calls.insert(key, unsafe { libc::pthread_self() });
+    // Wake the watchdog only if it would sleep past this deadline.
+    let sooner = state.wake_at.is_none_or(|at| deadline < at);
+    drop(state);
+    if sooner {
         watchdog.changed.notify_one();
     }
     Some(Watch { key })
@@ -121,7 +133,7 @@ impl Drop for Watch {
     fn drop(&mut self) {
         // Unregister first: once removed, no new signal targets this call.
         if let Some(watchdog) = watchdog() {
-            watchdog.calls.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.key);
+            watchdog.state.lock().unwrap_or_else(|e| e.into_inner()).calls.remove(&self.key);
         }
         CURRENT.with(|current| current.set(std::ptr::null_mut()));
     }
