@@ -40,6 +40,24 @@ impl Limits {
     };
 }
 
+impl Limits {
+    /// Limits as hosts pass them (bytes, milliseconds, bytes as numbers); `None` keeps the
+    /// default. Sizes beyond the address space saturate.
+    pub fn with_overrides(
+        memory_bytes: Option<f64>,
+        time_ms: Option<f64>,
+        output_bytes: Option<f64>,
+    ) -> Limits {
+        // `as` saturates: a limit above usize::MAX means no practical limit.
+        let bytes = |value: f64| value as usize;
+        Limits {
+            memory_bytes: memory_bytes.map_or(Limits::DEFAULT.memory_bytes, bytes),
+            time_ms: time_ms.unwrap_or(Limits::DEFAULT.time_ms),
+            output_bytes: output_bytes.map_or(Limits::DEFAULT.output_bytes, bytes),
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits::DEFAULT

@@ -310,7 +310,9 @@ impl<'a> Matcher<'a> {
     /// Does the character at `s` match the class from `p` to `ep`?
     #[inline]
     fn single(&self, s: usize, p: usize, ep: usize) -> bool {
-        let Some(&c) = self.src.get(s) else { return false };
+        let Some(&c) = self.src.get(s) else {
+            return false;
+        };
         match self.pat[p] {
             b'.' => true,
             b'%' => class_matches(c, self.pat[p + 1]),
@@ -471,7 +473,10 @@ impl<'a> Matcher<'a> {
     }
 
     fn end_capture(&mut self, s: usize, p: usize) -> usize {
-        let Some(open) = (0..self.level).rev().find(|&l| self.captures[l].len == CAP_UNFINISHED) else {
+        let Some(open) = (0..self.level)
+            .rev()
+            .find(|&l| self.captures[l].len == CAP_UNFINISHED)
+        else {
             return self.fail_with(Fault::InvalidPatternCapture);
         };
         self.captures[open].len = (s - self.captures[open].start) as isize;
@@ -512,7 +517,10 @@ impl<'a> Matcher<'a> {
     /// `%1`-`%9` at `s` (`digit` is the character after '%').
     fn back_reference(&mut self, s: usize, digit: u8) -> usize {
         let index = digit as c_int - b'1' as c_int;
-        if index < 0 || index as usize >= self.level || self.captures[index as usize].len == CAP_UNFINISHED {
+        if index < 0
+            || index as usize >= self.level
+            || self.captures[index as usize].len == CAP_UNFINISHED
+        {
             return self.fail_with(Fault::InvalidCaptureIndex(index + 1));
         }
         let Capture { start, len } = self.captures[index as usize];
@@ -535,7 +543,9 @@ impl<'a> Matcher<'a> {
     /// it may match empty (or is something else). Where it does not match, `run` would fail
     /// without side effects or errors, so such positions can be skipped.
     fn start(&mut self) -> Start {
-        let Some(&c) = self.pat.first() else { return Start::Anything };
+        let Some(&c) = self.pat.first() else {
+            return Start::Anything;
+        };
         let ep = match c {
             b'(' | b')' | b'.' => return Start::Anything,
             b'$' if self.pat.len() == 1 => return Start::Anything,
@@ -592,8 +602,15 @@ fn time_is_up(state: Lua) -> bool {
 }
 
 /// Where `needle` first occurs in `haystack` from `from` (`Err` once the time is up).
-fn find_plain(state: Lua, haystack: &[u8], from: usize, needle: &[u8]) -> Result<Option<usize>, Fault> {
-    let Some((&first, rest)) = needle.split_first() else { return Ok(Some(from)) };
+fn find_plain(
+    state: Lua,
+    haystack: &[u8],
+    from: usize,
+    needle: &[u8],
+) -> Result<Option<usize>, Fault> {
+    let Some((&first, rest)) = needle.split_first() else {
+        return Ok(Some(from));
+    };
     if needle.len() > haystack.len() - from {
         return Ok(None);
     }
@@ -629,7 +646,13 @@ unsafe extern "C" {
 #[inline]
 fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
     // SAFETY: reads `haystack.len()` bytes of `haystack`.
-    let found = unsafe { memchr(haystack.as_ptr() as *const _, needle as c_int, haystack.len()) };
+    let found = unsafe {
+        memchr(
+            haystack.as_ptr() as *const _,
+            needle as c_int,
+            haystack.len(),
+        )
+    };
     (!found.is_null()).then(|| found as usize - haystack.as_ptr() as usize)
 }
 
@@ -679,7 +702,11 @@ unsafe fn push_capture(state: Lua, m: &Matcher, i: usize, whole: (usize, usize))
 
 /// Pushes all captures (or the whole match if there are none and `whole` is given).
 unsafe fn push_captures(state: Lua, m: &Matcher, whole: Option<(usize, usize)>) -> c_int {
-    let n = if m.level == 0 && whole.is_some() { 1 } else { m.level };
+    let n = if m.level == 0 && whole.is_some() {
+        1
+    } else {
+        m.level
+    };
     ffi::luaL_checkstack(state, n as c_int, c"too many captures".as_ptr());
     let whole = whole.unwrap_or((0, 0));
     for i in 0..n {
@@ -761,8 +788,12 @@ pub unsafe extern "C-unwind" fn gmatch(state: Lua) -> c_int {
     check_bytes(state, 2);
     let init = start_offset(ffi::luaL_optinteger(state, 3, 1), src.len());
     ffi::lua_settop(state, 2);
-    let gm = ffi::lua_newuserdatauv(state, std::mem::size_of::<GmatchState>(), 0) as *mut GmatchState;
-    gm.write(GmatchState { next: init.min(src.len() + 1), last_match: NO_MATCH_YET });
+    let gm =
+        ffi::lua_newuserdatauv(state, std::mem::size_of::<GmatchState>(), 0) as *mut GmatchState;
+    gm.write(GmatchState {
+        next: init.min(src.len() + 1),
+        last_match: NO_MATCH_YET,
+    });
     ffi::lua_pushcclosure(state, gmatch_next, 3);
     1
 }
@@ -770,8 +801,14 @@ pub unsafe extern "C-unwind" fn gmatch(state: Lua) -> c_int {
 unsafe extern "C-unwind" fn gmatch_next(state: Lua) -> c_int {
     let gm = ffi::lua_touserdata(state, ffi::lua_upvalueindex(3)) as *mut GmatchState;
     let mut len = 0;
-    let src = bytes(ffi::lua_tolstring(state, ffi::lua_upvalueindex(1), &mut len), len);
-    let pat = bytes(ffi::lua_tolstring(state, ffi::lua_upvalueindex(2), &mut len), len);
+    let src = bytes(
+        ffi::lua_tolstring(state, ffi::lua_upvalueindex(1), &mut len),
+        len,
+    );
+    let pat = bytes(
+        ffi::lua_tolstring(state, ffi::lua_upvalueindex(2), &mut len),
+        len,
+    );
     let mut m = Matcher::new(state, src, pat);
     let first = m.start();
     let mut start = (*gm).next;
@@ -841,7 +878,11 @@ impl Buffer {
 
     #[cold]
     unsafe fn grow(&mut self, state: Lua, extra: usize) {
-        let Some(needed) = self.len.checked_add(extra).filter(|&n| n <= isize::MAX as usize / 2) else {
+        let Some(needed) = self
+            .len
+            .checked_add(extra)
+            .filter(|&n| n <= isize::MAX as usize / 2)
+        else {
             ffi::luaL_error(state, c"buffer too large".as_ptr());
             return;
         };
@@ -875,7 +916,12 @@ unsafe fn type_error(state: Lua, arg: c_int, expected: &std::ffi::CStr) -> c_int
     } else {
         ffi::luaL_typename(state, arg)
     };
-    let message = ffi::lua_pushfstring(state, c"%s expected, got %s".as_ptr(), expected.as_ptr(), actual);
+    let message = ffi::lua_pushfstring(
+        state,
+        c"%s expected, got %s".as_ptr(),
+        expected.as_ptr(),
+        actual,
+    );
     ffi::luaL_argerror(state, arg, message)
 }
 
@@ -885,7 +931,10 @@ pub unsafe extern "C-unwind" fn gsub(state: Lua) -> c_int {
     let mut pat = check_bytes(state, 2);
     let kind = ffi::lua_type(state, 3);
     let max = ffi::luaL_optinteger(state, 4, src.len() as ffi::lua_Integer + 1);
-    if !matches!(kind, ffi::LUA_TNUMBER | ffi::LUA_TSTRING | ffi::LUA_TFUNCTION | ffi::LUA_TTABLE) {
+    if !matches!(
+        kind,
+        ffi::LUA_TNUMBER | ffi::LUA_TSTRING | ffi::LUA_TFUNCTION | ffi::LUA_TTABLE
+    ) {
         return type_error(state, 3, c"string/function/table");
     }
     let mut buffer = Buffer::new(state);
@@ -965,7 +1014,11 @@ unsafe fn add_value(
         buffer.add(state, &m.src[start..end]);
         false
     } else if ffi::lua_isstring(state, -1) == 0 {
-        ffi::luaL_error(state, c"invalid replacement value (a %s)".as_ptr(), ffi::luaL_typename(state, -1));
+        ffi::luaL_error(
+            state,
+            c"invalid replacement value (a %s)".as_ptr(),
+            ffi::luaL_typename(state, -1),
+        );
         false
     } else {
         buffer.add_top(state);
@@ -994,14 +1047,22 @@ unsafe fn add_template(state: Lua, m: &Matcher, buffer: &mut Buffer, start: usiz
                     buffer.add(state, &m.src[start..end]);
                 } else {
                     match m.captures[i] {
-                        Capture { len: CAP_UNFINISHED, .. } => {
+                        Capture {
+                            len: CAP_UNFINISHED,
+                            ..
+                        } => {
                             raise(state, Fault::UnfinishedCapture);
                         }
-                        Capture { start, len: CAP_POSITION } => {
+                        Capture {
+                            start,
+                            len: CAP_POSITION,
+                        } => {
                             ffi::lua_pushinteger(state, start as ffi::lua_Integer + 1);
                             buffer.add_top(state);
                         }
-                        Capture { start, len } => buffer.add(state, &m.src[start..start + len as usize]),
+                        Capture { start, len } => {
+                            buffer.add(state, &m.src[start..start + len as usize])
+                        }
                     }
                 }
             }

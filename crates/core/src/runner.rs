@@ -46,7 +46,10 @@ pub fn run_with_clock(
     clock: Clock,
 ) -> Result<RunOutput, RunError> {
     let started = clock();
-    let mut budget = Box::new(Budget { used: 0, limit: limits.memory_bytes });
+    let mut budget = Box::new(Budget {
+        used: 0,
+        limit: limits.memory_bytes,
+    });
     let mut call = Box::new(CallState {
         output: Vec::new(),
         output_limit: limits.output_bytes,
@@ -73,14 +76,20 @@ pub fn run_with_clock(
         }
         *(ffi::lua_getextraspace(state) as *mut *mut CallState) = &mut *call;
         call.running.store(state, Ordering::SeqCst);
-        let watch = watch(&mut call);
-        let outcome = execute(state, code, script_id, &mut *call);
-        // Stop interrupts before the state goes away.
-        drop(watch);
+        let outcome = {
+            let _watch = watch(&mut call);
+            execute(state, code, script_id, &mut *call)
+            // Interrupts stop here, before the state goes away.
+        };
         ffi::lua_close(state);
         outcome
     }))
-    .unwrap_or_else(|_| Err((ErrorKind::Runtime, "internal error in pubwiki-lua".to_string())));
+    .unwrap_or_else(|_| {
+        Err((
+            ErrorKind::Runtime,
+            "internal error in pubwiki-lua".to_string(),
+        ))
+    });
     let output = into_text(std::mem::take(&mut call.output));
     match outcome {
         Ok(values) => Ok(RunOutput { output, values }),
@@ -121,7 +130,11 @@ unsafe fn execute(
         c"t".as_ptr(),
     );
     if status != ffi::LUA_OK {
-        let kind = if status == ffi::LUA_ERRMEM { ErrorKind::Memory } else { ErrorKind::Syntax };
+        let kind = if status == ffi::LUA_ERRMEM {
+            ErrorKind::Memory
+        } else {
+            ErrorKind::Syntax
+        };
         return Err(error_outcome(state, kind, call));
     }
     let status = ffi::lua_pcall(state, 0, ffi::LUA_MULTRET, handler);
@@ -171,7 +184,9 @@ pub(crate) unsafe fn lua_string(state: *mut ffi::lua_State, idx: c_int) -> Optio
     }
     let mut len = 0;
     let ptr = ffi::lua_tolstring(state, idx, &mut len);
-    Some(into_text(std::slice::from_raw_parts(ptr as *const u8, len).to_vec()))
+    Some(into_text(
+        std::slice::from_raw_parts(ptr as *const u8, len).to_vec(),
+    ))
 }
 
 /// Output bytes as text: invalid UTF-8 becomes U+FFFD, NUL bytes stay.
@@ -207,7 +222,12 @@ fn watch(call: &mut CallState) -> Option<()> {
 pub(crate) unsafe fn set_hook(state: *mut ffi::lua_State) {
     let current = ffi::lua_gethook(state).map(|hook| hook as *const () as usize);
     if current != Some(count_hook as *const () as usize) {
-        ffi::lua_sethook(state, Some(count_hook), ffi::LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+        ffi::lua_sethook(
+            state,
+            Some(count_hook),
+            ffi::LUA_MASKCOUNT,
+            HOOK_INSTRUCTIONS,
+        );
     }
 }
 
@@ -261,7 +281,11 @@ pub(crate) unsafe fn raise_terminated(state: *mut ffi::lua_State, level: c_int) 
         }
         Some(ErrorKind::Memory) => {
             let limit = call.memory_limit as ffi::lua_Integer;
-            ffi::lua_pushfstring(state, c"not enough memory (memory limit is %I bytes)".as_ptr(), limit)
+            ffi::lua_pushfstring(
+                state,
+                c"not enough memory (memory limit is %I bytes)".as_ptr(),
+                limit,
+            )
         }
         _ => {
             let limit = call.time_limit_ms as ffi::lua_Integer;

@@ -156,14 +156,28 @@ unsafe extern "C" {
 unsafe extern "C-unwind" fn lua_io_write(state: Lua) -> c_int {
     let n = ffi::lua_gettop(state);
     // Called as a method (`io.write(a):write(b)`): skip the io table itself.
-    let first = if n >= 1 && ffi::lua_rawequal(state, 1, ffi::lua_upvalueindex(1)) != 0 { 2 } else { 1 };
+    let first = if n >= 1 && ffi::lua_rawequal(state, 1, ffi::lua_upvalueindex(1)) != 0 {
+        2
+    } else {
+        1
+    };
     for i in first..=n {
         if ffi::lua_type(state, i) == ffi::LUA_TNUMBER {
             let mut buf = [0 as c_char; 64];
             let len = if ffi::lua_isinteger(state, i) != 0 {
-                snprintf(buf.as_mut_ptr(), buf.len(), c"%lld".as_ptr(), ffi::lua_tointeger(state, i))
+                snprintf(
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    c"%lld".as_ptr(),
+                    ffi::lua_tointeger(state, i),
+                )
             } else {
-                snprintf(buf.as_mut_ptr(), buf.len(), c"%.14g".as_ptr(), ffi::lua_tonumber(state, i))
+                snprintf(
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    c"%.14g".as_ptr(),
+                    ffi::lua_tonumber(state, i),
+                )
             };
             write_output(state, bytes(buf.as_ptr(), len.clamp(0, 63) as usize));
         } else {
@@ -188,7 +202,11 @@ unsafe fn rethrow_if_fatal(state: Lua, status: c_int) {
 }
 
 /// Continuation shared by `pcall` and `xpcall` (also used when a yield inside them resumes).
-unsafe extern "C-unwind" fn finish_pcall(state: Lua, status: c_int, extra: ffi::lua_KContext) -> c_int {
+unsafe extern "C-unwind" fn finish_pcall(
+    state: Lua,
+    status: c_int,
+    extra: ffi::lua_KContext,
+) -> c_int {
     if status != ffi::LUA_OK && status != ffi::LUA_YIELD {
         rethrow_if_fatal(state, status);
         ffi::lua_pushboolean(state, 0);
@@ -243,7 +261,10 @@ unsafe extern "C-unwind" fn lua_setmetatable(state: Lua) -> c_int {
         let has_gc = ffi::lua_rawget(state, 2) != ffi::LUA_TNIL;
         ffi::lua_pop(state, 1);
         if has_gc {
-            return ffi::luaL_error(state, c"__gc metamethods are not allowed in the sandbox".as_ptr());
+            return ffi::luaL_error(
+                state,
+                c"__gc metamethods are not allowed in the sandbox".as_ptr(),
+            );
         }
     }
     ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
@@ -309,7 +330,11 @@ unsafe fn resume(state: Lua, coroutine: Lua, nargs: c_int) -> c_int {
 unsafe fn check_coroutine(state: Lua, arg: c_int) -> Lua {
     let coroutine = ffi::lua_tothread(state, arg);
     if coroutine.is_null() {
-        let message = ffi::lua_pushfstring(state, c"coroutine expected, got %s".as_ptr(), ffi::luaL_typename(state, arg));
+        let message = ffi::lua_pushfstring(
+            state,
+            c"coroutine expected, got %s".as_ptr(),
+            ffi::luaL_typename(state, arg),
+        );
         ffi::luaL_argerror(state, arg, message);
     }
     coroutine
@@ -369,7 +394,8 @@ unsafe extern "C-unwind" fn lua_close_coroutine(state: Lua) -> c_int {
     let coroutine = check_coroutine(state, 1);
     let mut frame: ffi::lua_Debug = std::mem::zeroed();
     let active = coroutine == state
-        || (ffi::lua_status(coroutine) == ffi::LUA_OK && ffi::lua_getstack(coroutine, 0, &mut frame) != 0);
+        || (ffi::lua_status(coroutine) == ffi::LUA_OK
+            && ffi::lua_getstack(coroutine, 0, &mut frame) != 0);
     if active {
         // Lua's own close raises the right error for a running or normal coroutine.
         ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
@@ -456,7 +482,9 @@ pub unsafe fn push_error_message(state: Lua, idx: c_int) {
         ffi::lua_pop(state, 1);
         ffi::lua_pushcfunction(state, tostring);
         ffi::lua_pushvalue(state, idx);
-        if ffi::lua_pcall(state, 1, 1, 0) == ffi::LUA_OK && ffi::lua_type(state, -1) == ffi::LUA_TSTRING {
+        if ffi::lua_pcall(state, 1, 1, 0) == ffi::LUA_OK
+            && ffi::lua_type(state, -1) == ffi::LUA_TSTRING
+        {
             return;
         }
         ffi::lua_pop(state, 1);

@@ -58,11 +58,13 @@ fn watchdog() -> Option<&'static Watchdog> {
         if libc::sigaction(signal(), &action, std::ptr::null_mut()) != 0 {
             return None;
         }
-        let watchdog: &'static Watchdog =
-            Box::leak(Box::new(Watchdog {
-                state: Mutex::new(Watched { calls: BTreeMap::new(), wake_at: None }),
-                changed: Condvar::new(),
-            }));
+        let watchdog: &'static Watchdog = Box::leak(Box::new(Watchdog {
+            state: Mutex::new(Watched {
+                calls: BTreeMap::new(),
+                wake_at: None,
+            }),
+            changed: Condvar::new(),
+        }));
         std::thread::Builder::new()
             .name("pubwiki-lua-watchdog".into())
             .spawn(move || watch(watchdog))
@@ -90,9 +92,16 @@ fn watch(watchdog: &Watchdog) {
         state = match wake_at {
             Some(at) => {
                 let timeout = at.saturating_duration_since(now);
-                watchdog.changed.wait_timeout(state, timeout).unwrap_or_else(|e| e.into_inner()).0
+                watchdog
+                    .changed
+                    .wait_timeout(state, timeout)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
             }
-            None => watchdog.changed.wait(state).unwrap_or_else(|e| e.into_inner()),
+            None => watchdog
+                .changed
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner()),
         };
     }
 }
@@ -117,7 +126,10 @@ pub fn watch_call(call: *mut CallState, deadline: Instant) -> Option<Watch> {
         libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
     }
     CURRENT.with(|current| current.set(call));
-    let key = (deadline, NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let key = (
+        deadline,
+        NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+    );
     let mut state = watchdog.state.lock().unwrap_or_else(|e| e.into_inner());
     state.calls.insert(key, unsafe { libc::pthread_self() });
     // Wake the watchdog only if it would sleep past this deadline.
@@ -133,7 +145,12 @@ impl Drop for Watch {
     fn drop(&mut self) {
         // Unregister first: once removed, no new signal targets this call.
         if let Some(watchdog) = watchdog() {
-            watchdog.state.lock().unwrap_or_else(|e| e.into_inner()).calls.remove(&self.key);
+            watchdog
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .calls
+                .remove(&self.key);
         }
         CURRENT.with(|current| current.set(std::ptr::null_mut()));
     }

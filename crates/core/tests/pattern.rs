@@ -352,16 +352,16 @@ const CASES: &[&str] = &[
 
 /// Pattern fragments for the generated cases.
 const PATTERN_TOKENS: &[&str] = &[
-    "a", "b", "c", ".", "%a", "%d", "%s", "%w", "%W", "[ab]", "[^a]", "[a-c]", "[%d]", "*", "+", "-", "?",
-    "(", ")", "()", "%1", "%2", "%b()", "%f[%w]", "%f[^a]", "^", "$", "%", "[", "]", "x", "(a)", "(.-)",
-    ".-", "a*", "%%", " ", "[]", "%0", "[%]]", "[^%]a]", "[a-]", "[-b]", "%]", "%b", "%bab", "%f", "%f[",
-    "%f[%z]", "%z", "[%w_]", "(()", "%3", "%9", "%x", "%u", "[^]", "[]a]",
+    "a", "b", "c", ".", "%a", "%d", "%s", "%w", "%W", "[ab]", "[^a]", "[a-c]", "[%d]", "*", "+",
+    "-", "?", "(", ")", "()", "%1", "%2", "%b()", "%f[%w]", "%f[^a]", "^", "$", "%", "[", "]", "x",
+    "(a)", "(.-)", ".-", "a*", "%%", " ", "[]", "%0", "[%]]", "[^%]a]", "[a-]", "[-b]", "%]", "%b",
+    "%bab", "%f", "%f[", "%f[%z]", "%z", "[%w_]", "(()", "%3", "%9", "%x", "%u", "[^]", "[]a]",
 ];
 const SUBJECT_CHARS: &[u8] = b"aab(b)c1 2x^$%]-_\0A";
 /// Fragments and subjects that match more often.
 const DENSE_TOKENS: &[&str] = &[
-    "a", "b", ".", "a*", "b-", ".-", "(", ")", "%1", "()", "[ab]+", "a?", "^", "$", "%b()", "(a)", "%f[b]",
-    "%w+", "[^a]*", "(.)", "%2",
+    "a", "b", ".", "a*", "b-", ".-", "(", ")", "%1", "()", "[ab]+", "a?", "^", "$", "%b()", "(a)",
+    "%f[b]", "%w+", "[^a]*", "(.)", "%2",
 ];
 const DENSE_CHARS: &[u8] = b"aaabb()";
 
@@ -383,8 +383,10 @@ fn lua_string(bytes: &[u8]) -> String {
 
 /// Deterministic random cases (xorshift), six calls each, in batches.
 fn generated_batches(batches: usize, per_batch: usize) -> Vec<String> {
-    let mut seed: u64 =
-        std::env::var("PATTERN_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(0x9e37_79b9_7f4a_7c15);
+    let mut seed: u64 = std::env::var("PATTERN_SEED")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15);
     let mut next = move |n: usize| {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -428,11 +430,19 @@ fn reference(lua: &str, code: &str) -> String {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("test"), code).unwrap();
-    let out = Command::new(lua).arg("test").current_dir(&dir).output().expect("run lua5.4");
+    let out = Command::new(lua)
+        .arg("test")
+        .current_dir(&dir)
+        .output()
+        .expect("run lua5.4");
     std::fs::remove_dir_all(&dir).ok();
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        text.push_str(&format!("EXIT {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr)));
+        text.push_str(&format!(
+            "EXIT {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     text
 }
@@ -442,7 +452,9 @@ fn reference_lua() -> Option<String> {
     match Command::new(&lua).arg("-v").output() {
         Ok(out) if out.status.success() => Some(lua),
         // CI installs it (scripts/install-lua-reference.sh): there a missing binary is a failure.
-        _ if std::env::var_os("CI").is_some() => panic!("`{lua}` not found (scripts/install-lua-reference.sh installs it)"),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("`{lua}` not found (scripts/install-lua-reference.sh installs it)")
+        }
         _ => {
             eprintln!("note: `{lua}` not found; skipping the comparison with the real Lua 5.4");
             None
@@ -475,15 +487,30 @@ fn corpus_matches_real_lua() {
 fn generated_cases_match_real_lua() {
     let Some(lua) = reference_lua() else { return };
     // PATTERN_BATCHES=1000 for a long local run.
-    let batches = std::env::var("PATTERN_BATCHES").ok().and_then(|n| n.parse().ok()).unwrap_or(8);
+    let batches = std::env::var("PATTERN_BATCHES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(8);
     for batch in generated_batches(batches, 100) {
         let code = format!("{PRELUDE}\n{batch}");
         let (got, want) = (ours(&code), reference(&lua, &code));
         if got != want {
             let (got, want): (Vec<_>, Vec<_>) = (got.lines().collect(), want.lines().collect());
-            let at = got.iter().zip(&want).position(|(a, b)| a != b).unwrap_or(got.len().min(want.len()));
-            let case = want[..at].iter().rev().find(|l| l.parse::<usize>().is_ok()).copied().unwrap_or("?");
-            let line = batch.lines().nth(case.parse::<usize>().unwrap_or(0)).unwrap_or("");
+            let at = got
+                .iter()
+                .zip(&want)
+                .position(|(a, b)| a != b)
+                .unwrap_or(got.len().min(want.len()));
+            let case = want[..at]
+                .iter()
+                .rev()
+                .find(|l| l.parse::<usize>().is_ok())
+                .copied()
+                .unwrap_or("?");
+            let line = batch
+                .lines()
+                .nth(case.parse::<usize>().unwrap_or(0))
+                .unwrap_or("");
             panic!(
                 "generated case {case} differs:\n{line}\n  ours: {:?}\n  lua:  {:?}",
                 got.get(at),
@@ -496,7 +523,10 @@ fn generated_cases_match_real_lua() {
 #[test]
 fn pathological_patterns_hit_the_time_limit() {
     let limit = 200.0;
-    let limits = Limits { time_ms: limit, ..Limits::default() };
+    let limits = Limits {
+        time_ms: limit,
+        ..Limits::default()
+    };
     for code in [
         "string.rep('a', 1e5):find('.-.-.-.-.-b')",
         "string.rep('a', 3e4):match('(a*)*b')",

@@ -79,16 +79,6 @@ impl ToNapiValue for JsLuaValue {
   }
 }
 
-/// Limits as `index.js` passes them: `undefined` keeps the core's default.
-fn limits(memory_limit: Option<f64>, time_limit: Option<f64>, output_limit: Option<f64>) -> Limits {
-  let defaults = Limits::default();
-  Limits {
-    memory_bytes: memory_limit.map_or(defaults.memory_bytes, |bytes| bytes as usize),
-    time_ms: time_limit.unwrap_or(defaults.time_ms),
-    output_bytes: output_limit.map_or(defaults.output_bytes, |bytes| bytes as usize),
-  }
-}
-
 pub struct RunTask {
   code: String,
   script_id: String,
@@ -117,7 +107,7 @@ pub fn run_async(
   time_limit: Option<f64>,
   output_limit: Option<f64>,
 ) -> AsyncTask<RunTask> {
-  AsyncTask::new(RunTask { code, script_id, limits: limits(memory_limit, time_limit, output_limit) })
+  AsyncTask::new(RunTask { code, script_id, limits: Limits::with_overrides(memory_limit, time_limit, output_limit) })
 }
 
 /// Runs on the calling thread.
@@ -129,5 +119,5 @@ pub fn run_sync(
   time_limit: Option<f64>,
   output_limit: Option<f64>,
 ) -> Outcome {
-  run(code.as_bytes(), &script_id, &limits(memory_limit, time_limit, output_limit)).into()
+  run(code.as_bytes(), &script_id, &Limits::with_overrides(memory_limit, time_limit, output_limit)).into()
 }

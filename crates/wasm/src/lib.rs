@@ -84,7 +84,7 @@ pub fn run(
     time_limit: Option<f64>,
     output_limit: Option<f64>,
 ) -> JsValue {
-    let limits = limits(memory_limit, time_limit, output_limit);
+    let limits = Limits::with_overrides(memory_limit, time_limit, output_limit);
     outcome(code.as_bytes(), script_id, &limits)
 }
 
@@ -97,19 +97,10 @@ pub fn run_bytes(
     time_limit: Option<f64>,
     output_limit: Option<f64>,
 ) -> JsValue {
-    let limits = limits(memory_limit, time_limit, output_limit);
+    let limits = Limits::with_overrides(memory_limit, time_limit, output_limit);
     outcome(code, script_id, &limits)
 }
 
-/// Limits as the JS side passes them: `undefined` keeps the core's default.
-fn limits(memory_limit: Option<f64>, time_limit: Option<f64>, output_limit: Option<f64>) -> Limits {
-    let defaults = Limits::default();
-    Limits {
-        memory_bytes: memory_limit.map_or(defaults.memory_bytes, to_usize),
-        time_ms: time_limit.unwrap_or(defaults.time_ms),
-        output_bytes: output_limit.map_or(defaults.output_bytes, to_usize),
-    }
-}
 
 fn outcome(code: &[u8], script_id: &str, limits: &Limits) -> JsValue {
     let result = Object::new();
@@ -128,17 +119,6 @@ fn outcome(code: &[u8], script_id: &str, limits: &Limits) -> JsValue {
         }
     }
     result.into()
-}
-
-/// A limit as usize: saturates above the address space (wasm32: 4 GiB), 0 for NaN.
-fn to_usize(limit: f64) -> usize {
-    if limit >= usize::MAX as f64 {
-        usize::MAX
-    } else if limit > 0.0 {
-        limit as usize
-    } else {
-        0
-    }
 }
 
 fn set(object: &Object, key: &str, value: JsValue) {
