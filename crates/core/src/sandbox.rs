@@ -135,16 +135,42 @@ unsafe fn bytes<'a>(ptr: *const c_char, len: usize) -> &'a [u8] {
 unsafe extern "C-unwind" fn lua_print(state: Lua) -> c_int {
     let n = ffi::lua_gettop(state);
     for i in 1..=n {
-        let mut len = 0;
-        let text = ffi::luaL_tolstring(state, i, &mut len);
         if i > 1 {
             write_output(state, b"\t");
         }
+        // Integers cannot carry a `__tostring` of their own (no `debug.setmetatable`), so
+        // they skip the metamethod lookup and C's printf.
+        if ffi::lua_isinteger(state, i) != 0 {
+            let mut digits = [0u8; 20];
+            write_output(state, format_integer(ffi::lua_tointeger(state, i), &mut digits));
+            continue;
+        }
+        let mut len = 0;
+        let text = ffi::luaL_tolstring(state, i, &mut len);
         write_output(state, bytes(text, len));
         ffi::lua_pop(state, 1);
     }
     write_output(state, b"\n");
     0
+}
+
+/// Decimal digits of `value`, as Lua's "%lld" writes them.
+fn format_integer(value: i64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut magnitude = value.unsigned_abs();
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (magnitude % 10) as u8;
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        start -= 1;
+        digits[start] = b'-';
+    }
+    &digits[start..]
 }
 
 unsafe extern "C" {
@@ -162,23 +188,17 @@ unsafe extern "C-unwind" fn lua_io_write(state: Lua) -> c_int {
         1
     };
     for i in first..=n {
-        if ffi::lua_type(state, i) == ffi::LUA_TNUMBER {
+        if ffi::lua_isinteger(state, i) != 0 {
+            let mut digits = [0u8; 20];
+            write_output(state, format_integer(ffi::lua_tointeger(state, i), &mut digits));
+        } else if ffi::lua_type(state, i) == ffi::LUA_TNUMBER {
             let mut buf = [0 as c_char; 64];
-            let len = if ffi::lua_isinteger(state, i) != 0 {
-                snprintf(
-                    buf.as_mut_ptr(),
-                    buf.len(),
-                    c"%lld".as_ptr(),
-                    ffi::lua_tointeger(state, i),
-                )
-            } else {
-                snprintf(
-                    buf.as_mut_ptr(),
-                    buf.len(),
-                    c"%.14g".as_ptr(),
-                    ffi::lua_tonumber(state, i),
-                )
-            };
+            let len = snprintf(
+                buf.as_mut_ptr(),
+                buf.len(),
+                c"%.14g".as_ptr(),
+                ffi::lua_tonumber(state, i),
+            );
             write_output(state, bytes(buf.as_ptr(), len.clamp(0, 63) as usize));
         } else {
             let mut len = 0;

@@ -310,3 +310,11 @@ fn coroutine_switches_do_not_postpone_the_time_limit() {
     let code = "local f = coroutine.wrap(function() while true do coroutine.yield() end end) while true do f() end";
     assert_eq!(err_with(code, limits).kind, ErrorKind::Timeout);
 }
+
+#[test]
+fn integers_print_as_lua_prints_them() {
+    assert_eq!(
+        output("print(0, -5, 42, math.maxinteger, math.mininteger, 7 // 2, -0) io.write(0, -5, math.mininteger, 3 // 1)"),
+        "0\t-5\t42\t9223372036854775807\t-9223372036854775808\t3\t0\n0-5-92233720368547758083"
+    );
+}
