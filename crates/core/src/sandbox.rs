@@ -53,6 +53,7 @@ pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     }
     ffi::lua_getglobal(state, c"_G".as_ptr());
     set_function(state, c"print", lua_print);
+    set_function(state, c"tostring", lua_tostring);
     set_function(state, c"pcall", lua_pcall);
     set_function(state, c"xpcall", lua_xpcall);
     wrap_function(state, c"setmetatable", lua_setmetatable);
@@ -152,6 +153,19 @@ unsafe extern "C-unwind" fn lua_print(state: Lua) -> c_int {
     }
     write_output(state, b"\n");
     0
+}
+
+/// `tostring(v)`: Lua's own, with the integer fast path of `print`.
+unsafe extern "C-unwind" fn lua_tostring(state: Lua) -> c_int {
+    ffi::luaL_checkany(state, 1);
+    if ffi::lua_isinteger(state, 1) != 0 {
+        let mut digits = [0u8; 20];
+        let text = format_integer(ffi::lua_tointeger(state, 1), &mut digits);
+        ffi::lua_pushlstring(state, text.as_ptr() as *const c_char, text.len());
+    } else {
+        ffi::luaL_tolstring(state, 1, std::ptr::null_mut());
+    }
+    1
 }
 
 /// Decimal digits of `value`, as Lua's "%lld" writes them.

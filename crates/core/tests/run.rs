@@ -317,4 +317,9 @@ fn integers_print_as_lua_prints_them() {
         output("print(0, -5, 42, math.maxinteger, math.mininteger, 7 // 2, -0) io.write(0, -5, math.mininteger, 3 // 1)"),
         "0\t-5\t42\t9223372036854775807\t-9223372036854775808\t3\t0\n0-5-92233720368547758083"
     );
+    assert_eq!(
+        output("print(tostring(math.mininteger), tostring(-1), tostring(1.0), tostring(setmetatable({}, {__tostring = function() return 'T' end})), select('#', tostring(1)))"),
+        "-9223372036854775808\t-1\t1.0\tT\t1\n"
+    );
+    assert!(err("tostring()").message.contains("bad argument #1 to 'tostring' (value expected)"));
 }
