@@ -4,7 +4,10 @@ import { defineConfig } from 'vitest/config'
 // driven by Playwright. Run with `npx vitest run --config vitest.browser.config.mjs`.
 //   chromium   the API suite in Chromium (__test__/browser/), importing 'pubwiki-lua' by
 //              name, resolved through package.json's `exports` like a user's bundler does
-//   vite-app   a production `vite build` of e2e/vite-app, loaded in headless Chromium (e2e/)
+//   vite-app     e2e/vite-app built by `vite build` and run by the Vite dev server, each loaded
+//                in headless Chromium (e2e/vite-app.test.mjs)
+//   webpack-app  e2e/webpack-app built by webpack 5 (production and development), served and
+//                loaded in headless Chromium (e2e/webpack-app.test.mjs)
 export const chromium = {
   executablePath: process.env.PUBWIKI_LUA_CHROMIUM ?? '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -33,7 +36,15 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'vite-app',
-          include: ['e2e/**/*.test.{js,mjs}'],
+          include: ['e2e/vite-app.test.mjs'],
+          environment: 'node',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'webpack-app',
+          include: ['e2e/webpack-app.test.mjs'],
           environment: 'node',
         },
       },

@@ -7,77 +7,24 @@
 // needs `optimizeDeps.exclude` (see below). Runs in Node: vitest.browser.config.mjs, project
 // vite-app.
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { chromium as playwrightChromium } from 'playwright'
 import { createServer, preview } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromium } from '../vitest.browser.config.mjs'
+import { expectShown, installApp, launchChromium, repo, show } from './helpers.mjs'
 
-const repo = fileURLToPath(new URL('..', import.meta.url))
-const source = join(repo, 'e2e', 'vite-app')
-const expectedOutput = 'Hello from Lua 5.4\nsquares: 1 4 9 16 25\n'
-const expectedError = "runtime: Module:Broken:3: attempt to index a nil value (local 't')\noutput: partial\n"
-
-let work, app, browser
-
-function npm(args, cwd) {
-  return execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8' })
-}
+let installed, app, browser
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'pubwiki-lua-vite-'))
-  app = join(work, 'app')
-  cpSync(source, app, { recursive: true, filter: (path) => !/(node_modules|dist|\.tgz)$/.test(path) })
-  // The package exactly as `npm publish` would ship it (package.json `files`).
-  const tarball = npm(['pack', '--ignore-scripts', '--pack-destination', work], repo).trim().split('\n').pop()
-  cpSync(join(work, tarball), join(app, 'pubwiki-lua.tgz'))
-  npm(['install', '--no-package-lock', '--offline'], app)
-  browser = await playwrightChromium.launch({ headless: true, ...chromium })
+  installed = installApp('vite-app')
+  app = installed.app
+  browser = await launchChromium()
 }, 120_000)
 
 afterAll(async () => {
   await browser?.close()
-  if (work) rmSync(work, { recursive: true, force: true })
+  installed?.remove()
 })
-
-// Loads the page and returns what it shows, failing on any page error or failed request.
-async function show(url) {
-  const page = await browser.newPage()
-  const problems = []
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
-  page.on('console', (message) => message.type() === 'error' && problems.push(`console: ${message.text()}`))
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`))
-  const wasm = []
-  page.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`)
-    if (/\.wasm(\?|$)/.test(response.url())) wasm.push({ status: response.status(), type: response.headers()['content-type'] })
-  })
-  try {
-    await page.goto(url)
-    await page.waitForSelector('body[data-state]', { timeout: 30_000 })
-    return {
-      state: await page.getAttribute('body', 'data-state'),
-      output: await page.textContent('#output'),
-      error: await page.textContent('#error'),
-      wasm,
-      problems,
-    }
-  } finally {
-    await page.close()
-  }
-}
-
-function expectShown(shown) {
-  expect(shown.problems).toEqual([])
-  expect(shown.error).not.toMatch(/^(Error|TypeError)/) // not a crash of main.js
-  expect(shown.state).toBe('done')
-  expect(shown.output).toBe(expectedOutput)
-  expect(shown.error).toBe(expectedError)
-  expect(shown.wasm).toEqual([{ status: 200, type: 'application/wasm' }])
-}
 
 describe('vite build (production)', () => {
   let server
@@ -97,7 +44,7 @@ describe('vite build (production)', () => {
   })
 
   it('shows the script output and the LuaError in headless Chromium', async () => {
-    expectShown(await show(server.resolvedUrls.local[0]))
+    expectShown(await show(browser, server.resolvedUrls.local[0]))
   })
 })
 
@@ -123,6 +70,6 @@ describe('vite dev server', () => {
   })
 
   it('shows the script output and the LuaError in headless Chromium', async () => {
-    expectShown(await show(server.resolvedUrls.local[0]))
+    expectShown(await show(browser, server.resolvedUrls.local[0]))
   })
 })

@@ -1,0 +1,129 @@
+// Shared by the end-to-end tests of users' apps (e2e/*.test.mjs): install the package into a
+// copy of an app as npm would publish it, serve a folder, load a page in headless Chromium
+// and check what it shows.
+import { execFileSync } from 'node:child_process'
+import { cpSync, createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { extname, join, normalize, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium as playwrightChromium } from 'playwright'
+import { expect } from 'vitest'
+import { chromium } from '../vitest.browser.config.mjs'
+
+export const repo = fileURLToPath(new URL('..', import.meta.url))
+export const expectedOutput = 'Hello from Lua 5.4\nsquares: 1 4 9 16 25\n'
+export const expectedError = "runtime: Module:Broken:3: attempt to index a nil value (local 't')\noutput: partial\n"
+
+export function npm(args, cwd) {
+  return execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8' })
+}
+
+/**
+ * Copies e2e/<name> into a new temporary folder and installs the package there exactly as
+ * `npm publish` would ship it (`npm pack`, package.json `files`), offline. Returns
+ * { work, app, remove }: `app` is the app's folder inside `work`.
+ */
+export function installApp(name) {
+  const work = mkdtempSync(join(tmpdir(), `pubwiki-lua-${name}-`))
+  const app = join(work, 'app')
+  cpSync(join(repo, 'e2e', name), app, { recursive: true, filter: (path) => !/(node_modules|dist|\.tgz)$/.test(path) })
+  const tarball = npm(['pack', '--ignore-scripts', '--pack-destination', work], repo).trim().split('\n').pop()
+  cpSync(join(work, tarball), join(app, 'pubwiki-lua.tgz'))
+  npm(['install', '--no-package-lock', '--offline'], app)
+  return { work, app, remove: () => rmSync(work, { recursive: true, force: true }) }
+}
+
+export function launchChromium() {
+  return playwrightChromium.launch({ headless: true, ...chromium })
+}
+
+const contentTypes = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.wasm': 'application/wasm',
+}
+
+/**
+ * A static file server for `root` on 127.0.0.1 (a free port), as a plain web host would
+ * serve a built app: GET/HEAD only, index.html for folders, 404 for anything else.
+ * Returns { url, close() }.
+ */
+export async function serveStatic(root) {
+  const server = createServer((request, response) => {
+    const pathname = decodeURIComponent(new URL(request.url, 'http://localhost').pathname)
+    let file = normalize(join(root, pathname))
+    if (file !== root && !file.startsWith(root.endsWith(sep) ? root : root + sep)) file = null
+    try {
+      if (file && statSync(file).isDirectory()) file = join(file, 'index.html')
+      if (!file || !statSync(file).isFile() || !['GET', 'HEAD'].includes(request.method)) throw new Error('not found')
+    } catch {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
+      return
+    }
+    response.writeHead(200, {
+      'content-type': contentTypes[extname(file)] ?? 'application/octet-stream',
+      'content-length': statSync(file).size,
+    })
+    if (request.method === 'HEAD') response.end()
+    else createReadStream(file).pipe(response)
+  })
+  await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', resolve)
+  })
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    }),
+  }
+}
+
+/**
+ * Loads the page in a new tab and returns what it shows, with every page error, console
+ * error, failed request and HTTP error in `problems`, and the .wasm responses in `wasm`.
+ */
+export async function show(browser, url) {
+  const page = await browser.newPage()
+  const problems = []
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+  page.on('console', (message) => message.type() === 'error' && problems.push(`console: ${message.text()}`))
+  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`))
+  const wasm = []
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`)
+    if (/\.wasm(\?|$)/.test(response.url())) {
+      wasm.push({ status: response.status(), type: response.headers()['content-type'], path: new URL(response.url()).pathname })
+    }
+  })
+  try {
+    await page.goto(url)
+    await page.waitForSelector('body[data-state]', { timeout: 30_000 })
+    return {
+      state: await page.getAttribute('body', 'data-state'),
+      output: await page.textContent('#output'),
+      error: await page.textContent('#error'),
+      wasm,
+      problems,
+    }
+  } finally {
+    await page.close()
+  }
+}
+
+/** The page ran both scripts, fetched the wasm module once as application/wasm, and nothing failed. */
+export function expectShown(shown, { wasmPath } = {}) {
+  expect(shown.problems).toEqual([])
+  expect(shown.error).not.toMatch(/^(Error|TypeError)/) // not a crash of main.js
+  expect(shown.state).toBe('done')
+  expect(shown.output).toBe(expectedOutput)
+  expect(shown.error).toBe(expectedError)
+  expect(shown.wasm.map(({ status, type }) => ({ status, type }))).toEqual([{ status: 200, type: 'application/wasm' }])
+  if (wasmPath) expect(shown.wasm[0].path).toMatch(wasmPath)
+}

@@ -1,0 +1,28 @@
+// What a user writes: import the package by name, run scripts, show what they print.
+import { runLua, LuaError } from 'pubwiki-lua'
+
+const script = `
+local squares = {}
+for i = 1, 5 do squares[#squares + 1] = i * i end
+print("Hello from " .. _VERSION)
+print("squares: " .. table.concat(squares, " "))
+`
+
+async function main() {
+  document.querySelector('#output').textContent = await runLua(script, 'Module:Page')
+  try {
+    await runLua('print("partial")\nlocal t = nil\nreturn t.x', 'Module:Broken')
+    document.querySelector('#error').textContent = 'no error'
+  } catch (error) {
+    if (!(error instanceof LuaError)) throw error
+    document.querySelector('#error').textContent = `${error.kind}: ${error.message}\noutput: ${error.output}`
+  }
+}
+
+main().then(
+  () => { document.body.dataset.state = 'done' },
+  (error) => {
+    document.body.dataset.state = 'failed'
+    document.querySelector('#error').textContent = String(error?.stack ?? error)
+  },
+)
