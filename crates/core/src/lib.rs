@@ -15,6 +15,7 @@ mod convert;
 mod pattern;
 mod runner;
 mod sandbox;
+mod table;
 #[cfg(not(target_family = "wasm"))]
 mod watchdog;
 

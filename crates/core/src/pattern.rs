@@ -14,8 +14,7 @@ use std::ffi::{c_char, c_int};
 
 use mlua::ffi;
 
-use crate::runner::{call_state, raise_terminated, terminate};
-use crate::ErrorKind;
+use crate::runner::{raise_terminated, time_is_up};
 
 type Lua = *mut ffi::lua_State;
 
@@ -586,19 +585,6 @@ impl<'a> Matcher<'a> {
         }
         found
     }
-}
-
-/// Once the call's time is up, marks the call terminated and returns true.
-#[cold]
-fn time_is_up(state: Lua) -> bool {
-    // SAFETY: every state this crate runs carries its CallState.
-    let call = unsafe { call_state(state) };
-    if call.terminated.is_none() && (call.clock)() < call.deadline {
-        return false;
-    }
-    // Also hooks the running thread, so a script that swallows the error cannot go on.
-    unsafe { terminate(state, ErrorKind::Timeout) };
-    true
 }
 
 /// Where `needle` first occurs in `haystack` from `from` (`Err` once the time is up).

@@ -23,6 +23,9 @@ pub(crate) struct CallState {
     pub memory_limit: usize,
     /// Set once a limit is hit; from then on the call can only end, never recover.
     pub terminated: Option<ErrorKind>,
+    /// The error that first ended a terminated call (a failing `__close` handler may replace
+    /// it on the stack as the call unwinds).
+    pub terminated_message: Option<String>,
     pub traceback: String,
     pub budget: *mut Budget,
     /// The Lua thread (main or coroutine) running now: where an interrupt puts the hook.
@@ -59,6 +62,7 @@ pub fn run_with_clock(
         time_limit_ms: limits.time_ms,
         memory_limit: limits.memory_bytes,
         terminated: None,
+        terminated_message: None,
         traceback: String::new(),
         budget: &mut *budget,
         running: AtomicPtr::new(ptr::null_mut()),
@@ -166,8 +170,10 @@ unsafe fn error_outcome(
     kind: ErrorKind,
     call: *mut CallState,
 ) -> (ErrorKind, String) {
-    let message = match kind {
-        ErrorKind::Memory => memory_message((*call).memory_limit),
+    let message = match (kind, (*call).terminated_message.take()) {
+        (ErrorKind::Memory, _) => memory_message((*call).memory_limit),
+        // The limit's own error, even where a failing `__close` handler replaced it.
+        (_, Some(message)) => message,
         _ => lua_string(state, -1).unwrap_or_else(|| "(error object is not a string)".into()),
     };
     (kind, message)
@@ -256,6 +262,20 @@ pub(crate) unsafe fn terminate(state: *mut ffi::lua_State, kind: ErrorKind) {
     set_hook(state);
 }
 
+/// Once the call's time is up (or it was terminated), marks the call terminated and
+/// returns true. For C loops the count hook cannot reach (pattern matching, table functions).
+#[cold]
+pub(crate) fn time_is_up(state: *mut ffi::lua_State) -> bool {
+    // SAFETY: every state this crate runs carries its CallState.
+    let call = unsafe { call_state(state) };
+    if call.terminated.is_none() && (call.clock)() < call.deadline {
+        return false;
+    }
+    // Also hooks the running thread, so a script that swallows the error cannot go on.
+    unsafe { terminate(state, ErrorKind::Timeout) };
+    true
+}
+
 /// Ends the call once its time is up. After a limit is hit it fires again every
 /// `HOOK_INSTRUCTIONS`, so a script that catches the error cannot keep running.
 unsafe extern "C-unwind" fn count_hook(state: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
@@ -293,6 +313,10 @@ pub(crate) unsafe fn raise_terminated(state: *mut ffi::lua_State, level: c_int) 
         }
     };
     ffi::lua_concat(state, 2);
+    let call = call_state(state);
+    if call.terminated_message.is_none() {
+        call.terminated_message = lua_string(state, -1);
+    }
     ffi::lua_error(state)
 }
 

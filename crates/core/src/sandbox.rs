@@ -66,6 +66,16 @@ pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     set_function(state, c"match", crate::pattern::str_match);
     set_function(state, c"gmatch", crate::pattern::gmatch);
     set_function(state, c"gsub", crate::pattern::gsub);
+    wrap_function(state, c"rep", lua_rep);
+    ffi::lua_pop(state, 1);
+
+    // Lua's loops over table elements cannot be interrupted; ours check the time limit.
+    ffi::lua_getglobal(state, c"table".as_ptr());
+    set_function(state, c"concat", crate::table::concat);
+    set_function(state, c"insert", crate::table::insert);
+    set_function(state, c"remove", crate::table::remove);
+    set_function(state, c"move", crate::table::move_elements);
+    set_function(state, c"sort", crate::table::sort);
     ffi::lua_pop(state, 1);
 
     // Coroutine switches go through these, so the hook follows whichever thread runs.
@@ -280,6 +290,29 @@ unsafe extern "C-unwind" fn lua_xpcall(state: Lua) -> c_int {
 unsafe extern "C-unwind" fn guarded_handler(state: Lua) -> c_int {
     if call_state(state).terminated.is_some() {
         return 1;
+    }
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(state, 1);
+    ffi::lua_call(state, ffi::lua_gettop(state) - 1, 1);
+    1
+}
+
+/// `string.rep(s, n [, sep])` that returns at once when the result is empty: Lua's copies
+/// nothing `n` times, a loop with no instruction or allocation that limits could stop.
+unsafe extern "C-unwind" fn lua_rep(state: Lua) -> c_int {
+    let (mut len, mut sep_len) = (0, 0);
+    ffi::luaL_checklstring(state, 1, &mut len);
+    let n = ffi::luaL_checkinteger(state, 2);
+    ffi::luaL_optlstring(state, 3, c"".as_ptr(), &mut sep_len);
+    let piece = len as u64 + sep_len as u64;
+    if n <= 0 || piece == 0 {
+        ffi::lua_pushstring(state, c"".as_ptr());
+        return 1;
+    }
+    // Lua's own size check, raised here so that the message says where (Lua's would not:
+    // it runs below this function).
+    if piece > c_int::MAX as u64 / n as u64 {
+        return ffi::luaL_error(state, c"resulting string too large".as_ptr());
     }
     ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
     ffi::lua_insert(state, 1);

@@ -149,7 +149,14 @@ fn limits() -> impl Strategy<Value = Limits> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        // Integration tests have no lib.rs beside them for the default persistence to find.
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct("proptest-regressions/fuzz.txt"),
+        )),
+        ..ProptestConfig::default()
+    })]
     #[test]
     fn any_input_ends_in_a_result(code in code(), limits in limits()) {
         match run(&code, "fuzz", &limits) {
