@@ -7,6 +7,9 @@ const backends = (process.env.PUBWIKI_LUA_BACKENDS ?? 'native').split(',')
 export default defineConfig({
   test: {
     testTimeout: 60_000,
+    // One file at a time: the parallelism and time-limit tests measure wall time, which a
+    // test file running beside them on a 2-core machine would distort.
+    fileParallelism: false,
     projects: backends.map((backend) => ({
       extends: true,
       test: {
