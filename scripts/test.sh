@@ -9,5 +9,8 @@ bash scripts/install-browser.sh
 bash scripts/install-lua-reference.sh
 cargo test --release -p pubwiki-lua-core --features fault-injection
 node --test crates/wasm/test/
-PUBWIKI_LUA_BACKENDS=native,wasm npx vitest run
+# One backend after the other: wall-time tests (parallelism, time limits) must not share
+# the 2 cores with the other backend's suite.
+PUBWIKI_LUA_BACKENDS=native npx vitest run
+PUBWIKI_LUA_BACKENDS=wasm npx vitest run
 npx vitest run --config vitest.browser.config.mjs
