@@ -14,7 +14,7 @@ use std::ffi::{c_char, c_int};
 
 use mlua::ffi;
 
-use crate::runner::{raise_terminated, time_is_up};
+use crate::runner::{check_before_c_call, raise_terminated, time_is_up};
 
 type Lua = *mut ffi::lua_State;
 
@@ -982,6 +982,9 @@ unsafe fn add_value(
 ) -> bool {
     match kind {
         ffi::LUA_TFUNCTION => {
+            if ffi::lua_iscfunction(state, 3) != 0 {
+                check_before_c_call(state);
+            }
             ffi::lua_pushvalue(state, 3);
             let n = push_captures(state, m, Some((start, end)));
             ffi::lua_call(state, n, 1);

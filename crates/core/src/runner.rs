@@ -33,6 +33,10 @@ pub(crate) struct CallState {
     /// Set once every running thread must carry the count hook (the deadline has passed, a
     /// limit was hit, or the platform has no watchdog).
     pub hook_everywhere: AtomicBool,
+    /// C functions called from C loops since the clock was last read (wasm only; see
+    /// `check_before_c_call`).
+    #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
+    pub unchecked_calls: u32,
 }
 
 /// The call's state. Borrows must stay short: any Lua API call may re-enter.
@@ -67,6 +71,7 @@ pub fn run_with_clock(
         budget: &mut *budget,
         running: AtomicPtr::new(ptr::null_mut()),
         hook_everywhere: AtomicBool::new(false),
+        unchecked_calls: 0,
     });
     // A bug in this crate must become an error for this call, never take the host down.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
@@ -274,6 +279,34 @@ pub(crate) fn time_is_up(state: *mut ffi::lua_State) -> bool {
     // Also hooks the running thread, so a script that swallows the error cannot go on.
     unsafe { terminate(state, ErrorKind::Timeout) };
     true
+}
+
+/// Wasm reads the clock before every this many C functions called from C loops.
+#[cfg(target_family = "wasm")]
+const CHECK_CALLS: u32 = 16;
+
+/// For C loops that call C functions (`load` readers, `gsub` replacements, `table.sort`
+/// comparators): those run no instruction for the count hook, and one call can be long
+/// (`collectgarbage` on a big heap), so the loop ends the call itself once its time is up.
+/// Natively the watchdog's signal sets `hook_everywhere` at the deadline, so before it this
+/// costs one atomic load. In wasm, where that flag is always set, the clock is read every
+/// `CHECK_CALLS` calls.
+pub(crate) unsafe fn check_before_c_call(state: *mut ffi::lua_State) {
+    let call = call_state(state);
+    if !call.hook_everywhere.load(Ordering::Relaxed) {
+        return;
+    }
+    #[cfg(target_family = "wasm")]
+    {
+        call.unchecked_calls += 1;
+        if call.unchecked_calls < CHECK_CALLS {
+            return;
+        }
+        call.unchecked_calls = 0;
+    }
+    if time_is_up(state) {
+        raise_terminated(state, 1);
+    }
 }
 
 /// Ends the call once its time is up. After a limit is hit it fires again every

@@ -8,7 +8,7 @@ use mlua::ffi;
 
 use std::sync::atomic::Ordering;
 
-use crate::runner::{call_state, raise_terminated, set_hook, terminate};
+use crate::runner::{call_state, check_before_c_call, raise_terminated, set_hook, terminate};
 use crate::ErrorKind;
 
 type Lua = *mut ffi::lua_State;
@@ -486,8 +486,13 @@ unsafe extern "C-unwind" fn lua_close_coroutine(state: Lua) -> c_int {
 /// `load` restricted to text chunks: binary chunks could break the VM.
 unsafe extern "C-unwind" fn lua_load_text(state: Lua) -> c_int {
     let n = ffi::lua_gettop(state);
-    ffi::lua_pushstring(state, c"t".as_ptr());
+    if ffi::lua_iscfunction(state, 1) != 0 {
+        ffi::lua_pushvalue(state, 1);
+        ffi::lua_pushcclosure(state, guarded_reader, 1);
+        ffi::lua_replace(state, 1);
+    }
     if n >= 3 {
+        ffi::lua_pushstring(state, c"t".as_ptr());
         ffi::lua_replace(state, 3);
     } else {
         // Pad chunkname; leave env absent (absent and nil differ for `load`).
@@ -498,6 +503,16 @@ unsafe extern "C-unwind" fn lua_load_text(state: Lua) -> c_int {
     ffi::lua_insert(state, 1);
     ffi::lua_call(state, ffi::lua_gettop(state) - 1, ffi::LUA_MULTRET);
     ffi::lua_gettop(state)
+}
+
+/// A C function as `load` reader, called only while the call has time left: the parser
+/// calls it in a loop that runs no instructions the count hook could stop, and one call can
+/// be long (`load(collectgarbage)` reads "0" after "0", each after a full collection).
+unsafe extern "C-unwind" fn guarded_reader(state: Lua) -> c_int {
+    check_before_c_call(state);
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_call(state, 0, 1);
+    1
 }
 
 /// `os.clock()`: seconds since this call started (the host's CPU clock is not per call).

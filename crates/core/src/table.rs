@@ -14,7 +14,7 @@ use std::ffi::{c_int, c_uint, CStr};
 
 use mlua::ffi;
 
-use crate::runner::{call_state, raise_terminated, time_is_up};
+use crate::runner::{call_state, check_before_c_call, raise_terminated, time_is_up};
 
 type Lua = *mut ffi::lua_State;
 
@@ -244,6 +244,7 @@ pub unsafe extern "C-unwind" fn sort(state: Lua) -> c_int {
         let mut sorter = Sorter {
             state,
             countdown: Countdown::new(state),
+            c_comparator: ffi::lua_iscfunction(state, 2) != 0,
         };
         sorter.sort(1, n as Idx, 0);
     }
@@ -253,6 +254,9 @@ pub unsafe extern "C-unwind" fn sort(state: Lua) -> c_int {
 struct Sorter {
     state: Lua,
     countdown: Countdown,
+    /// A C function runs no instruction the count hook could stop, and one call can be long
+    /// (`load` of a big chunk): see `check_before_c_call`.
+    c_comparator: bool,
 }
 
 impl Sorter {
@@ -269,6 +273,9 @@ impl Sorter {
     /// Whether the value at `a` sorts before the one at `b` (both negative indices).
     unsafe fn less(&mut self, a: c_int, b: c_int) -> bool {
         self.countdown.tick();
+        if self.c_comparator {
+            check_before_c_call(self.state);
+        }
         let state = self.state;
         if ffi::lua_isnil(state, 2) != 0 {
             return ffi::lua_compare(state, a, b, ffi::LUA_OPLT) != 0;

@@ -7,8 +7,9 @@
 //! CI runs the default case count and the saved regressions. For a long local run:
 //! `PROPTEST_CASES=100000 cargo test --release -p pubwiki-lua-core --test fuzz_programs -- --nocapture`
 //! With `FUZZ_PROGRAMS_LAST=<file>` each program is written there before it runs (to recover
-//! the input after a crash); with `FUZZ_PROGRAMS_STATS=1` outcome counts are printed; with
-//! `FUZZ_PROGRAMS_SHOW=1` a few generated programs are printed.
+//! the input after a crash or hang); `FUZZ_PROGRAMS_STATS=1` prints outcome counts every 500
+//! programs and every call slower than twice its limit + 50 ms; `FUZZ_PROGRAMS_MESSAGES=1`
+//! prints every error message; `FUZZ_PROGRAMS_SHOW=1` prints every program.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

@@ -1,4 +1,5 @@
-//! Cases found by the program fuzzer (tests/fuzz_programs.rs), minimized.
+//! Cases found by the program fuzzer (tests/fuzz_programs.rs) or while looking into its
+//! findings, minimized.
 
 use std::time::{Duration, Instant};
 
@@ -216,4 +217,44 @@ fn a_failing_close_handler_keeps_the_limit_message() {
     .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Runtime);
     assert!(e.message.ends_with("mine"), "{}", e.message);
+}
+
+/// C functions called from C loops run no instruction the count hook could stop, and one
+/// call can be long: `load(collectgarbage)` reads "0" after "0", each after a full collection
+/// of a heap the script made big first; it ran for minutes.
+#[test]
+fn c_functions_called_in_c_loops_stop_at_the_time_limit() {
+    let big_heap = "local keep = {} for i = 1, 50000 do keep[i] = {} end ";
+    times_out(&format!("{big_heap} load(collectgarbage)"));
+    times_out(&format!(
+        "{big_heap} string.gsub(string.rep('collect', 20000, ' '), '%a+', collectgarbage)"
+    ));
+    // Each comparison compiles 1.2 MB of source.
+    times_out(
+        "local src = string.rep('local x = 1 ', 1e5) local t = {} \
+         for i = 1, 1000 do t[i] = src end table.sort(t, load)",
+    );
+    // C readers and replacements still work.
+    assert_eq!(
+        output(
+            "print(load(string.gmatch('return 1 + 1', '.'))(), ('a b'):gsub('%a', string.upper))"
+        ),
+        "2\tA B\t2\n"
+    );
+}
+
+/// With fewer than three arguments, `load`'s forced mode "t" took the place of the chunk
+/// name (`load(s)` named its chunk `[string "t"]`) or of the chunk (`load()` compiled "t").
+#[test]
+fn load_keeps_its_arguments() {
+    assert_eq!(
+        output("print(load('x x')) print(pcall(load('error(\"e\")')))"),
+        "nil\t[string \"x x\"]:1: syntax error near 'x'\nfalse\t[string \"error(\"e\")\"]:1: e\n"
+    );
+    assert_eq!(
+        output("print(load('x x', '=name')) print(load('return ...', 'c', 't', {})(1, 2))"),
+        "nil\tname:1: syntax error near 'x'\n1\t2\n"
+    );
+    let e = run(b"load()", "test", &Limits::default()).unwrap_err();
+    assert!(e.message.contains("function expected"), "{}", e.message);
 }
