@@ -33,3 +33,20 @@ it('calls in worker threads and the main thread never see each other', async () 
   })
   mainOutputs.forEach((output, i) => expect(output).toBe(`main:${i}`))
 })
+
+it('a worker terminated while its calls run takes nothing down', async () => {
+  const source = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { runLua } = require(workerData.entry)
+runLua('while true do end', 'spin', { timeLimit: 300 })
+for (let i = 0; i < 50; i++) runLua('return ' + i, 'quick' + i)
+parentPort.postMessage('started')
+`
+  const worker = new Worker(source, { eval: true, workerData: { entry } })
+  await new Promise((resolve) => worker.once('message', resolve))
+  await worker.terminate()
+  // The terminated worker's calls finish on the pool after its environment is gone.
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  const outputs = await Promise.all(Array.from({ length: 20 }, (_, i) => runLua(`io.write(${i})`, `after${i}`)))
+  expect(outputs).toEqual(Array.from({ length: 20 }, (_, i) => String(i)))
+})
