@@ -12,6 +12,8 @@
 
 mod alloc;
 mod convert;
+#[cfg(target_family = "wasm")]
+mod fuel;
 mod pattern;
 mod runner;
 mod sandbox;
@@ -19,6 +21,8 @@ mod table;
 #[cfg(not(target_family = "wasm"))]
 mod watchdog;
 
+#[cfg(target_family = "wasm")]
+pub use fuel::{enable_fuel_interrupts, fuel_empty};
 pub use runner::run_with_clock;
 
 /// Per-call limits. A script cannot raise them, and exceeding one ends the call.

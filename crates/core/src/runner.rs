@@ -221,10 +221,15 @@ fn watch(call: &mut CallState) -> Option<crate::watchdog::Watch> {
     watch
 }
 
+/// Wasm: the interpreter's step counter interrupts the call (see fuel.rs), or, where Lua
+/// was built without one, the hook is always on.
 #[cfg(target_family = "wasm")]
-fn watch(call: &mut CallState) -> Option<()> {
-    call.hook_everywhere.store(true, Ordering::SeqCst);
-    None
+fn watch(call: &mut CallState) -> Option<crate::fuel::Watch> {
+    let watch = crate::fuel::watch_call(call);
+    if watch.is_none() {
+        call.hook_everywhere.store(true, Ordering::SeqCst);
+    }
+    watch
 }
 
 /// Puts the count hook on `state` (a main thread or coroutine) unless it is there already:
@@ -242,10 +247,10 @@ pub(crate) unsafe fn set_hook(state: *mut ffi::lua_State) {
     }
 }
 
-/// From the watchdog's signal, on the call's own thread: once the deadline has passed, the
-/// hook goes on the running Lua thread (and, through the coroutine functions, on every
-/// thread that runs later). Only async-signal-safe work here: atomics and `lua_sethook`.
-#[cfg(not(target_family = "wasm"))]
+/// From the watchdog's signal (or, in wasm, the interpreter's step counter), on the call's
+/// own thread: once the deadline has passed, the hook goes on the running Lua thread (and,
+/// through the coroutine functions, on every thread that runs later). Only
+/// async-signal-safe work here: atomics and `lua_sethook`.
 pub(crate) unsafe fn interrupt_if_late(call: *mut CallState) {
     let call = &*call;
     if (call.clock)() < call.deadline {
@@ -289,10 +294,11 @@ const CHECK_CALLS: u32 = 16;
 /// comparators): those run no instruction for the count hook, and one call can be long
 /// (`collectgarbage` on a big heap), so the loop ends the call itself once its time is up.
 /// Natively the watchdog's signal sets `hook_everywhere` at the deadline, so before it this
-/// costs one atomic load. In wasm, where that flag is always set, the clock is read every
-/// `CHECK_CALLS` calls.
+/// costs one atomic load. In wasm, where nothing interrupts a C loop (the step counter is
+/// the interpreter's), the clock is read every `CHECK_CALLS` calls.
 pub(crate) unsafe fn check_before_c_call(state: *mut ffi::lua_State) {
     let call = call_state(state);
+    #[cfg(not(target_family = "wasm"))]
     if !call.hook_everywhere.load(Ordering::Relaxed) {
         return;
     }

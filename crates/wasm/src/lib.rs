@@ -37,6 +37,12 @@ extern "C" {
     /// wasm-ld's function running the C constructors (wasi-libc has some).
     fn __wasm_call_ctors();
     fn pubwiki_lua_wasm_set_clock(now_ms: extern "C" fn(i32) -> f64);
+    /// c/fuel.c: what the interpreter's step counter calls when it runs out.
+    fn pubwiki_lua_wasm_set_fuel_handler(handler: extern "C" fn());
+}
+
+extern "C" fn fuel_empty() {
+    pubwiki_lua_core::fuel_empty();
 }
 
 /// Runs when the module is instantiated (the glue calls it; later calls do nothing).
@@ -48,6 +54,8 @@ fn start() {
     if !STARTED.swap(true, Ordering::Relaxed) {
         unsafe {
             pubwiki_lua_wasm_set_clock(host_now_ms);
+            pubwiki_lua_wasm_set_fuel_handler(fuel_empty);
+            pubwiki_lua_core::enable_fuel_interrupts();
             __wasm_call_ctors();
         }
     }

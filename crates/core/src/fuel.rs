@@ -1,0 +1,51 @@
+//! Wasm time limits without a permanent count hook (the counterpart of watchdog.rs).
+//!
+//! A wasm instance is single-threaded: no watchdog can interrupt a call. So the embedder
+//! compiles Lua's interpreter to count its steps and call [`fuel_empty`] every few thousand
+//! (crates/wasm/c/fuel.h). That reads the clock and, once the running call's deadline has
+//! passed, installs the count hook exactly as the native watchdog's signal does. Until then
+//! scripts run with no hook at all, twice as fast as with one.
+//!
+//! An embedder whose Lua does not count steps never calls [`enable_fuel_interrupts`], and
+//! every call then carries the permanent count hook instead.
+
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+
+use crate::runner::CallState;
+
+/// The call running now (an instance runs one call at a time; scripts cannot call the host).
+static CURRENT: AtomicPtr<CallState> = AtomicPtr::new(std::ptr::null_mut());
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Declares that this instance's Lua interpreter calls [`fuel_empty`] every few thousand
+/// steps, so calls can run without a permanent count hook.
+pub fn enable_fuel_interrupts() {
+    ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// Called by the interpreter every few thousand steps: hooks the running call once it is late.
+pub fn fuel_empty() {
+    let call = CURRENT.load(Ordering::Relaxed);
+    if !call.is_null() {
+        unsafe { crate::runner::interrupt_if_late(call) };
+    }
+}
+
+/// While alive, the call is watched.
+pub struct Watch;
+
+/// Starts watching `call` until the returned `Watch` is dropped; `None` when the
+/// interpreter does not count steps: use a permanent hook.
+pub fn watch_call(call: *mut CallState) -> Option<Watch> {
+    if !ENABLED.load(Ordering::Relaxed) {
+        return None;
+    }
+    CURRENT.store(call, Ordering::Relaxed);
+    Some(Watch)
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        CURRENT.store(std::ptr::null_mut(), Ordering::Relaxed);
+    }
+}
