@@ -23,6 +23,9 @@ const LIBRARIES: [(&CStr, ffi::lua_CFunction); 7] = [
     (c"os", ffi::luaopen_os),
 ];
 
+/// Keys of the sandbox's `_G` (tests/run.rs lists them).
+const GLOBALS: c_int = 31;
+
 /// Functions that reach the file system, the process or bytecode.
 const REMOVED: [(&CStr, &CStr); 10] = [
     (c"_G", c"dofile"),
@@ -41,6 +44,12 @@ const REMOVED: [(&CStr, &CStr); 10] = [
 pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     // Messages from `warn` and from failing `__gc` finalizers must not reach the host's stderr.
     ffi::lua_setwarnf(state, None, std::ptr::null_mut());
+    // The globals and loaded-modules tables sized for what goes into them: grown key by key
+    // they would rehash several times. (Nothing refers to the state's own empty ones yet.)
+    ffi::lua_createtable(state, 0, GLOBALS);
+    ffi::lua_rawseti(state, ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_GLOBALS);
+    ffi::lua_createtable(state, 0, LIBRARIES.len() as c_int + 2);
+    ffi::lua_setfield(state, ffi::LUA_REGISTRYINDEX, ffi::LUA_LOADED_TABLE);
     for (name, open) in LIBRARIES {
         ffi::luaL_requiref(state, name.as_ptr(), open, 1);
         ffi::lua_pop(state, 1);

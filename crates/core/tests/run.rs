@@ -323,3 +323,13 @@ fn integers_print_as_lua_prints_them() {
     );
     assert!(err("tostring()").message.contains("bad argument #1 to 'tostring' (value expected)"));
 }
+
+#[test]
+fn sandbox_globals_are_exactly_these() {
+    assert_eq!(
+        output("local names = {} for k in pairs(_G) do names[#names + 1] = k end table.sort(names) print(table.concat(names, ' '))"),
+        "_G _VERSION assert collectgarbage coroutine debug error getmetatable io ipairs load math \
+         next os pairs pcall print rawequal rawget rawlen rawset select setmetatable string table \
+         tonumber tostring type utf8 warn xpcall\n"
+    );
+}
