@@ -24,37 +24,6 @@ function loadNative() {
   }
 }
 
-// Keeps the event loop polling, instead of sleeping in epoll, while async calls are in
-// flight and one started or ended in the last POLL_MS: waking a sleeping loop takes ~25 µs
-// on a virtual machine whose idle CPU has halted, longer than a short call. A long call
-// lets the loop sleep after POLL_MS.
-const POLL_MS = 1
-
-function pollWhileBusy(runAsync) {
-  let inFlight = 0
-  let lastEvent = 0
-  let polling = false
-  const poll = () => {
-    polling = inFlight > 0 && performance.now() - lastEvent < POLL_MS
-    if (polling) setImmediate(poll)
-  }
-  const settled = () => {
-    inFlight--
-    lastEvent = performance.now()
-  }
-  return (...args) => {
-    const outcome = runAsync(...args)
-    inFlight++
-    lastEvent = performance.now()
-    if (!polling) {
-      polling = true
-      setImmediate(poll)
-    }
-    outcome.then(settled, settled)
-    return outcome
-  }
-}
-
 function loadBackend() {
   const forced = process.env.PUBWIKI_LUA_BACKEND
   if (forced && forced !== 'native' && forced !== 'wasm') {
@@ -63,8 +32,7 @@ function loadBackend() {
   let nativeError
   if (forced !== 'wasm') {
     try {
-      const native = loadNative()
-      return { name: 'native', ...native, runAsync: pollWhileBusy(native.runAsync) }
+      return { name: 'native', ...loadNative() }
     } catch (error) {
       if (forced === 'native') {
         throw new Error(`PUBWIKI_LUA_BACKEND=native, but the native addon cannot load: ${error.message}`)

@@ -1,6 +1,12 @@
 //! Async calls: each runs on the addon's own thread pool and settles its promise through one
 //! threadsafe function per JS environment (the main thread, or a worker thread).
 //!
+//! While calls are in flight, and one started or ended in the last `POLL`, an idle handle
+//! keeps the event loop polling instead of sleeping in epoll: waking a sleeping loop takes
+//! ~25 us on a virtual machine whose idle CPU has halted, longer than a short call. (An idle
+//! handle rather than a `setImmediate` loop in JS, which allocates an object per turn of the
+//! loop and so grew V8's young generation by ~15 MiB.) A long call lets the loop sleep.
+//!
 //! Written against napi's C API rather than with napi-rs's `AsyncTask` or `JsDeferred`:
 //! `AsyncTask` queues on libuv's pool, whose threads park the moment they run out of work,
 //! and waking a parked thread takes ~25 us on a virtual machine whose idle CPU has halted
@@ -8,10 +14,12 @@
 //! before they park. `JsDeferred` creates a threadsafe function (a libuv handle) for every
 //! promise; one per environment, held open while calls are in flight, costs nothing per call.
 
-use std::ffi::c_void;
+use std::alloc::Layout;
+use std::ffi::{c_int, c_void};
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::ToNapiValue;
 use napi::{check_status, sys, Env, Result};
@@ -23,8 +31,81 @@ struct Channel {
   /// `None` once the environment is torn down: results that finish later are dropped.
   tsfn: Mutex<Option<Tsfn>>,
   /// Calls started and not yet settled; while non-zero the channel keeps the event loop alive.
-  /// Changed on the JS thread only (atomic because the channel is shared with the pool).
+  /// This and the fields below are used on the JS thread only (atomic because the channel is
+  /// shared with the pool).
   in_flight: AtomicUsize,
+  /// The idle handle that keeps the loop polling (see the top of this file).
+  idle: *mut c_void,
+  polling: AtomicBool,
+  /// When a call last started or ended, in nanoseconds since `epoch()`.
+  last_event: AtomicU64,
+}
+
+// SAFETY: `idle` is only touched on the JS thread.
+unsafe impl Send for Channel {}
+unsafe impl Sync for Channel {}
+
+/// How long the loop keeps polling after a call starts or ends.
+const POLL: Duration = Duration::from_millis(1);
+
+// libuv, as Node exports it to addons (napi_get_uv_event_loop hands out the loop for this).
+extern "C" {
+  fn uv_handle_size(kind: c_int) -> usize;
+  fn uv_idle_init(event_loop: *mut sys::uv_loop_s, idle: *mut c_void) -> c_int;
+  fn uv_idle_start(idle: *mut c_void, callback: unsafe extern "C" fn(*mut c_void)) -> c_int;
+  fn uv_idle_stop(idle: *mut c_void) -> c_int;
+  fn uv_unref(handle: *mut c_void);
+  fn uv_close(handle: *mut c_void, callback: Option<unsafe extern "C" fn(*mut c_void)>);
+}
+
+/// `UV_IDLE` of libuv's `uv_handle_type` (stable across libuv 1.x).
+const UV_IDLE: c_int = 6;
+
+fn nanos_since_epoch() -> u64 {
+  static EPOCH: OnceLock<Instant> = OnceLock::new();
+  EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+impl Channel {
+  /// On the JS thread, when a call starts or ends.
+  fn note_event(&self) {
+    self.last_event.store(nanos_since_epoch(), Ordering::Relaxed);
+    if self.in_flight.load(Ordering::Relaxed) > 0 && !self.polling.swap(true, Ordering::Relaxed) {
+      unsafe { uv_idle_start(self.idle, keep_polling) };
+    }
+  }
+}
+
+/// Runs once per turn of the event loop while the idle handle is active.
+unsafe extern "C" fn keep_polling(idle: *mut c_void) {
+  // The handle's first field is libuv's public `data` pointer: the channel.
+  let channel = &**(idle as *const *const Channel);
+  let quiet = nanos_since_epoch().saturating_sub(channel.last_event.load(Ordering::Relaxed));
+  if channel.in_flight.load(Ordering::Relaxed) == 0 || quiet > POLL.as_nanos() as u64 {
+    uv_idle_stop(idle);
+    channel.polling.store(false, Ordering::Relaxed);
+  }
+}
+
+fn idle_layout() -> Layout {
+  Layout::from_size_align(unsafe { uv_handle_size(UV_IDLE) }, 16).expect("libuv handle size")
+}
+
+/// A new idle handle on the loop, kept from keeping the loop alive by itself.
+unsafe fn new_idle(event_loop: *mut sys::uv_loop_s) -> *mut c_void {
+  let idle = std::alloc::alloc_zeroed(idle_layout()) as *mut c_void;
+  if idle.is_null() {
+    std::alloc::handle_alloc_error(idle_layout());
+  }
+  uv_idle_init(event_loop, idle);
+  uv_unref(idle);
+  idle
+}
+
+/// The close callback of the idle handle: releases its channel and its memory.
+unsafe extern "C" fn free_idle(idle: *mut c_void) {
+  drop(Arc::from_raw(*(idle as *const *const Channel)));
+  std::alloc::dealloc(idle as *mut u8, idle_layout());
 }
 
 struct Tsfn(sys::napi_threadsafe_function);
@@ -72,6 +153,7 @@ pub fn spawn(env: &Env, work: impl FnOnce() -> Outcome + Send + 'static) -> Resu
   if channel.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
     channel.with_tsfn(|tsfn| unsafe { sys::napi_ref_threadsafe_function(env.raw(), tsfn) });
   }
+  channel.note_event();
   let deferred = Deferred(deferred);
   pool().spawn(move || {
     // The core turns its own panics into errors; this covers the conversion to `Outcome`.
@@ -114,10 +196,16 @@ fn channel(env: &Env) -> Result<Arc<Channel>> {
   if let Some(channel) = env.get_instance_data::<Arc<Channel>>()? {
     return Ok(channel.clone());
   }
+  let idle = unsafe { new_idle(env.get_uv_event_loop()?) };
   let channel = Arc::new(Channel {
     tsfn: Mutex::new(None),
     in_flight: AtomicUsize::new(0),
+    idle,
+    polling: AtomicBool::new(false),
+    last_event: AtomicU64::new(0),
   });
+  // The handle's `data` (its first field) owns a reference to the channel.
+  unsafe { *(idle as *mut *const Channel) = Arc::into_raw(channel.clone()) };
   let mut name = ptr::null_mut();
   check_status!(unsafe {
     sys::napi_create_string_utf8(env.raw(), c"pubwiki-lua".as_ptr(), "pubwiki-lua".len() as isize, &mut name)
@@ -150,6 +238,7 @@ fn channel(env: &Env) -> Result<Arc<Channel>> {
     if let Some(tsfn) = closing.tsfn.lock().unwrap_or_else(|e| e.into_inner()).take() {
       unsafe { sys::napi_release_threadsafe_function(tsfn.0, sys::ThreadsafeFunctionReleaseMode::abort) };
     }
+    unsafe { uv_close(closing.idle, Some(free_idle)) };
   })?;
   env.set_instance_data(channel.clone(), (), |_| {})?;
   Ok(channel)
@@ -170,6 +259,7 @@ unsafe extern "C" fn settle(env: sys::napi_env, _js_callback: sys::napi_value, c
   if channel.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
     channel.with_tsfn(|tsfn| sys::napi_unref_threadsafe_function(env, tsfn));
   }
+  channel.note_event();
   let Completion { deferred: Deferred(deferred), outcome } = *completion;
   match Outcome::to_napi_value(env, outcome) {
     Ok(value) => {
