@@ -13,7 +13,7 @@
 // Environment (all optional):
 //   BENCH_QUICK=1          2 rounds, fewer calls, 2k-call RSS run
 //   BENCH_ROUNDS=n         rounds (default 5)
-//   BENCH_CALLS=n          calls per calls/s measurement (default 2000)
+//   BENCH_CALLS=n          calls per calls/s measurement (default 5000)
 //   BENCH_RSS_CALLS=n      calls for the RSS measurement (default 20000)
 //   BENCH_WARMUP=0         skip the untimed warm-up pass in each JS worker
 //   BENCH_RUNTIMES=a,b     subset of c,native,wasm,wasmoon,fengari
@@ -37,7 +37,7 @@ const list = (s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : nul
 const cfg = {
   quick: QUICK,
   rounds: Number(env.BENCH_ROUNDS || (QUICK ? 2 : 5)),
-  calls: Number(env.BENCH_CALLS || (QUICK ? 300 : 2000)),
+  calls: Number(env.BENCH_CALLS || (QUICK ? 300 : 5000)),
   rssCalls: Number(env.BENCH_RSS_CALLS || (QUICK ? 2000 : 20000)),
   warmup: env.BENCH_WARMUP !== '0',
   runtimes: list(env.BENCH_RUNTIMES),
