@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # `npm ci` refuses this lock file where the registry lacks other platforms' optional
-  # packages of @napi-rs/cli; `npm install` then installs the same locked versions.
+  # The lock file lists every platform's optional packages, so `npm ci` takes it; should a
+  # registry lack one of them, `npm install` still installs the same locked versions.
   npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 fi
 
