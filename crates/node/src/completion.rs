@@ -1,18 +1,19 @@
 //! Async calls: each runs on the addon's own thread pool and settles its promise through one
 //! threadsafe function per JS environment (the main thread, or a worker thread).
 //!
-//! While calls are in flight, and one started or ended in the last `POLL`, an idle handle
-//! keeps the event loop polling instead of sleeping in epoll: waking a sleeping loop takes
-//! ~25 us on a virtual machine whose idle CPU has halted, longer than a short call. (An idle
-//! handle rather than a `setImmediate` loop in JS, which allocates an object per turn of the
-//! loop and so grew V8's young generation by ~15 MiB.) A long call lets the loop sleep.
+//! A call hands off twice, to a pool thread and back, and waking a sleeping thread takes
+//! ~25 us on a virtual machine whose idle CPU has halted: longer than a whole fresh-state
+//! call (~20 us). So neither side sleeps between short calls:
+//! - the pool is rayon's, whose threads look for more work for a while before they park
+//!   (libuv's, behind napi-rs's `AsyncTask`, park at once);
+//! - while calls are in flight, and one started or ended in the last `POLL`, an idle handle
+//!   keeps the event loop polling instead of sleeping in epoll. (A `setImmediate` loop in JS
+//!   would do the same but allocates an object per turn, which grew V8's young generation by
+//!   ~15 MiB.) A long call lets the loop sleep after `POLL`.
 //!
-//! Written against napi's C API rather than with napi-rs's `AsyncTask` or `JsDeferred`:
-//! `AsyncTask` queues on libuv's pool, whose threads park the moment they run out of work,
-//! and waking a parked thread takes ~25 us on a virtual machine whose idle CPU has halted
-//! (a whole fresh-state call takes ~20 us); rayon's threads look for more work for a while
-//! before they park. `JsDeferred` creates a threadsafe function (a libuv handle) for every
-//! promise; one per environment, held open while calls are in flight, costs nothing per call.
+//! Written against napi's C API rather than with napi-rs's `JsDeferred`, which creates a
+//! threadsafe function (a libuv handle) for every promise; one per environment, held open
+//! while calls are in flight, costs nothing per call.
 
 use std::alloc::Layout;
 use std::ffi::{c_int, c_void};
@@ -37,7 +38,7 @@ struct Channel {
   /// The idle handle that keeps the loop polling (see the top of this file).
   idle: *mut c_void,
   polling: AtomicBool,
-  /// When a call last started or ended, in nanoseconds since `epoch()`.
+  /// When a call last started or ended (`nanos_since_epoch`).
   last_event: AtomicU64,
 }
 
