@@ -36,6 +36,7 @@ function rss() {
   globalThis.gc?.()
   return process.memoryUsage().rss
 }
+const v8Heap = () => process.memoryUsage().heapTotal
 
 // Allocators and V8 size their pools during the first few thousand calls (4 pool threads
 // each get their own heap); growth is measured after that. A leak grows in both halves,
@@ -43,6 +44,7 @@ function rss() {
 const warmup = Math.min(5000, calls)
 await batch(warmup, 0)
 const before = rss()
+const heapBefore = v8Heap()
 const started = performance.now()
 const half = Math.floor(calls / 2)
 await batch(half, warmup)
@@ -58,4 +60,6 @@ console.log(JSON.stringify({
   rssAfterMiB: mib(after),
   growthMiB: mib(after - before),
   secondHalfGrowthMiB: mib(after - middle),
+  // Of the growth, how much is V8's own heap (its young generation grows under load).
+  v8HeapGrowthMiB: mib(v8Heap() - heapBefore),
 }))
