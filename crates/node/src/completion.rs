@@ -7,9 +7,10 @@
 //! - the pool is rayon's, whose threads look for more work for a while before they park
 //!   (libuv's, behind napi-rs's `AsyncTask`, park at once);
 //! - while calls are in flight, and one started or ended in the last `POLL`, an idle handle
-//!   keeps the event loop polling instead of sleeping in epoll. (A `setImmediate` loop in JS
-//!   would do the same but allocates an object per turn, which grew V8's young generation by
-//!   ~15 MiB.) A long call lets the loop sleep after `POLL`.
+//!   keeps the event loop polling instead of sleeping in epoll, yielding its CPU on every
+//!   turn. (A `setImmediate` loop in JS would do the same but allocates an object per turn,
+//!   which grew V8's young generation by ~15 MiB.) A long call lets the loop sleep after
+//!   `POLL`.
 //!
 //! Written against napi's C API rather than with napi-rs's `JsDeferred`, which creates a
 //! threadsafe function (a libuv handle) for every promise; one per environment, held open
@@ -85,6 +86,11 @@ unsafe extern "C" fn keep_polling(idle: *mut c_void) {
   if channel.in_flight.load(Ordering::Relaxed) == 0 || quiet > POLL.as_nanos() as u64 {
     uv_idle_stop(idle);
     channel.polling.store(false, Ordering::Relaxed);
+  } else {
+    // A polling loop is always runnable, so the scheduler would share this CPU evenly
+    // between it and a pool thread running a call; yielding lets the call go first
+    // (measured, 2 cores: 2 streams 1.4x -> 1.7x the sequential rate, 4 streams +40%).
+    std::thread::yield_now();
   }
 }
 
