@@ -49,7 +49,24 @@ describe('CPU', () => {
     'local co = coroutine.create(function() while true do coroutine.yield() end end) while true do coroutine.resume(co) end',
     'load(function() while true do end end)',
     'local t <close> = setmetatable({}, {__close = function() while true do end end})',
+    // Every way Lua can loop: numeric (integer and float) and generic for, with an iterator
+    // written in C; repeat, goto, endless tail calls.
+    'for i = 1, math.maxinteger do end',
+    'for i = 1, math.huge do end',
+    'for _ in rawequal, 1 do end',
+    'repeat until false',
+    '::top:: goto top',
+    'local function f() return f() end f()',
   ])('%s', async (code) => {
+    await expectEnds(code, 'timeout')
+  })
+
+  // One turn of these loops is 100,000 instructions: wasm's step counter weighs a jump by its
+  // distance and a call by the function's size, so they stop as soon as any other loop.
+  it.each([
+    ['a loop with a long body', `local a while true do ${'a = 1 '.repeat(100000)}end`],
+    ['a loop calling a long function', `local a local function f() ${'a = 1 '.repeat(100000)}end while true do f() end`],
+  ])('%s', async (_name, code) => {
     await expectEnds(code, 'timeout')
   })
 

@@ -73,9 +73,9 @@ fn main() {
         .include(&lua_dir)
         .warnings(false);
     // The interpreter (c/interpreter.c: ldo.c and lvm.c as one unit) counts steps for the
-    // time limit (see c/fuel.h), with a `switch` rather than computed gotos: one
-    // instruction fetch, so one counter, instead of ~80 copies (measured: the counter costs
-    // 16% of fib(30)'s instructions this way, ~30% of its time with the table).
+    // time limit (see c/fuel.h). It dispatches with a `switch` rather than computed gotos,
+    // which wasm lacks: clang then copies the dispatch into every instruction, and fib(30)
+    // ran 3% more instructions that way.
     let mut interpreter = build.clone();
     interpreter
         .include(&c_dir)

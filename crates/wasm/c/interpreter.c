@@ -5,7 +5,8 @@
  * - ldo.c first, so that clang can inline luaD_precall, the call half of every Lua
  *   function call, into luaV_execute: 6% fewer instructions for fib(30) (callgrind on
  *   Node, TurboFan code). A unity build of all of Lua made things slower and larger.
- * - c/fuel.h after ldo.c and before lvm.c, so that only the interpreter counts steps.
+ * - c/fuel.h after ldo.c, which has included every Lua header lvm.c uses, and before lvm.c,
+ *   whose own includes then change none of the macros fuel.h redefines for it.
  */
 #include "ldo.c"
 #include "fuel.h"
