@@ -70,6 +70,21 @@ describe('CPU', () => {
     await expectEnds(code, 'timeout')
   })
 
+  // Loops whose one turn is a single long operation on megabytes of string: a C function
+  // or a comparison takes milliseconds, and wasm's step counter must not take it for one
+  // instruction.
+  const big = 'local s = string.rep("a", 4e6) local s2 = s:sub(1, -2) .. "b" local s3 = s:sub(1, -2) .. "a"'
+  it.each([
+    ['string.rep', 'while true do local r = string.rep("x", 1e6) end'],
+    ['string.upper', 'while true do local u = s:upper() end'],
+    ['utf8.len', 'while true do local n = utf8.len(s) end'],
+    ['string.find', 'while true do local i = s:find("b", 1, true) end'],
+    ['<', 'while s < s2 do end'],
+    ['==', 'while s == s3 do end'],
+  ])('a loop of %s over 4 MB', async (_name, loop) => {
+    await expectEnds(`${big} ${loop}`, 'timeout', { memoryLimit: 64 << 20 })
+  })
+
   it('refuses __gc finalizers, which Lua runs with hooks disabled', async () => {
     const error = await expectEnds('setmetatable({}, {__gc = function() while true do end end}) collectgarbage()', 'runtime')
     expect(error.message).toMatch(/__gc metamethods are not allowed/)

@@ -43,6 +43,9 @@ pub unsafe extern "C" fn limited_alloc(
             // Lua turns this into a memory error after one emergency collection.
             return std::ptr::null_mut();
         }
+        // A single-threaded instance has no watchdog: big allocations mean long C work.
+        #[cfg(target_family = "wasm")]
+        crate::fuel::note_allocation(grow);
     }
     let new = if ptr.is_null() {
         alloc(layout(nsize))
