@@ -57,6 +57,7 @@ describe('CPU', () => {
     'repeat until false',
     '::top:: goto top',
     'local function f() return f() end f()',
+    'local t = {} for i = 1, 1e5 do t[i] = {} end while true do collectgarbage() end',
   ])('%s', async (code) => {
     await expectEnds(code, 'timeout')
   })

@@ -33,6 +33,18 @@ export function apiSuite(lua) {
       expect(error.output).toBe('ok')
     })
 
+    it('argument errors of the sandbox\'s wrapped functions name the function and the line', async () => {
+      for (const [code, message] of [
+        ['\nsetmetatable(1, {})', "s:2: bad argument #1 to 'setmetatable' (table expected, got number)"],
+        ['\ncollectgarbage("bogus")', "s:2: bad argument #1 to 'collectgarbage' (invalid option 'bogus')"],
+        ['\nstring.rep()', "s:2: bad argument #1 to 'rep' (string expected, got no value)"],
+      ]) {
+        const error = await failure(runLua(code, 's'))
+        expect(error).toBeInstanceOf(LuaError)
+        expect(error.message).toBe(message)
+      }
+    })
+
     it('keeps unicode and NUL bytes, replaces invalid UTF-8 with U+FFFD', async () => {
       expect(await runLua('print("héllo ✓ 😀")', 's')).toBe('héllo ✓ 😀\n')
       expect(await runLua('io.write("a\\0b")', 's')).toBe('a\0b')

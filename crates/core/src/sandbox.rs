@@ -67,6 +67,8 @@ pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     set_function(state, c"xpcall", lua_xpcall);
     wrap_function(state, c"setmetatable", lua_setmetatable);
     wrap_function(state, c"load", lua_load_text);
+    #[cfg(target_family = "wasm")]
+    wrap_function(state, c"collectgarbage", lua_collectgarbage);
     ffi::lua_pop(state, 1);
 
     // Lua's C pattern matcher cannot be interrupted; ours checks the time limit.
@@ -343,10 +345,26 @@ unsafe extern "C-unwind" fn lua_setmetatable(state: Lua) -> c_int {
             );
         }
     }
-    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
-    ffi::lua_insert(state, 1);
-    ffi::lua_call(state, ffi::lua_gettop(state) - 1, ffi::LUA_MULTRET);
-    ffi::lua_gettop(state)
+    call_original(state)
+}
+
+/// Runs the wrapped function (a plain C function, upvalue 1 of its wrapper) in the
+/// wrapper's own frame, with its arguments: called through `lua_call` instead, its argument
+/// errors would name no function ("bad argument #1 to '?'") and no line.
+unsafe fn call_original(state: Lua) -> c_int {
+    match ffi::lua_tocfunction(state, ffi::lua_upvalueindex(1)) {
+        Some(original) => original(state),
+        None => ffi::luaL_error(state, c"pubwiki-lua: wrapped function missing".as_ptr()),
+    }
+}
+
+/// `collectgarbage`: a collection runs as long as the heap is big, with no step of wasm's
+/// interpreter counter (crates/wasm/c/fuel.h) in between, so the clock is read after each.
+#[cfg(target_family = "wasm")]
+unsafe extern "C-unwind" fn lua_collectgarbage(state: Lua) -> c_int {
+    let results = call_original(state);
+    crate::fuel::fuel_empty();
+    results
 }
 
 unsafe extern "C-unwind" {
