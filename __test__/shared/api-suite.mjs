@@ -38,6 +38,7 @@ export function apiSuite(lua) {
         ['\nsetmetatable(1, {})', "s:2: bad argument #1 to 'setmetatable' (table expected, got number)"],
         ['\ncollectgarbage("bogus")', "s:2: bad argument #1 to 'collectgarbage' (invalid option 'bogus')"],
         ['\nstring.rep()', "s:2: bad argument #1 to 'rep' (string expected, got no value)"],
+        ['\nload()', "s:2: bad argument #1 to 'load' (function expected, got nil)"],
       ]) {
         const error = await failure(runLua(code, 's'))
         expect(error).toBeInstanceOf(LuaError)

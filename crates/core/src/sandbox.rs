@@ -526,10 +526,7 @@ unsafe extern "C-unwind" fn lua_load_text(state: Lua) -> c_int {
         ffi::lua_settop(state, 2);
         ffi::lua_pushstring(state, c"t".as_ptr());
     }
-    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
-    ffi::lua_insert(state, 1);
-    ffi::lua_call(state, ffi::lua_gettop(state) - 1, ffi::LUA_MULTRET);
-    ffi::lua_gettop(state)
+    call_original(state)
 }
 
 /// A C function as `load` reader, called only while the call has time left: the parser
