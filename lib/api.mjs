@@ -2,6 +2,8 @@
 // LuaError. Shared by every entry point (the CommonJS index.js requires this ES module, as
 // Node >= 20.19 allows); uses no Node built-ins so browsers can load it.
 
+import { decodeValues } from './wire.mjs'
+
 const LIMITS = ['memoryLimit', 'timeLimit', 'outputLimit']
 
 export class LuaError extends Error {
@@ -54,7 +56,7 @@ function checkOptions(options, allowed) {
 export function createApi(backend) {
   function settle(outcome, scriptId) {
     if (!outcome.ok) throw new LuaError(outcome, scriptId)
-    return { output: outcome.output, values: outcome.values }
+    return { output: outcome.output, values: decodeValues(outcome.values) }
   }
 
   function prepareRun(code, options) {

@@ -1,150 +1,235 @@
-//! Return values to plain data. Runs after the script, with no Lua code involved
-//! (raw access only: no metamethods), so it cannot be interrupted or fooled by the script.
+//! Values between a Lua stack and the wire format (wire.rs), in both directions.
+//!
+//! Lua -> wire (return values, host function arguments) uses raw access only (no
+//! metamethods) and allocates nothing in Lua, so it can neither be fooled by the script nor
+//! raise: a `__index`, `__pairs` or `__len` of the script's never runs. Tables whose keys
+//! are exactly 1..n become arrays; other tables objects, with number and boolean keys
+//! written as Lua's `tostring` does.
+//!
+//! wire -> Lua (globals, host function results) allocates in the state, under its memory
+//! limit, so it may raise a memory error: its callers keep the bytes where a longjmp cannot
+//! lose them (in the call's state), and nothing here owns a value with a destructor.
 
-use std::ffi::c_int;
+use std::ffi::{c_int, c_void};
 
 use mlua::ffi;
 
-use crate::runner::lua_string;
-use crate::LuaValue;
+use crate::numbers::{format_float_like_tostring, format_integer};
+use crate::state::lua_bytes;
+use crate::wire::{self, Reader, WireError, Writer, MAX_DEPTH};
 
-/// Tables nested deeper than this are refused rather than walked.
-const MAX_DEPTH: usize = 100;
-
-/// Converts stack slots `first..=last`.
-pub unsafe fn values(
+/// Appends the value at `idx` to `writer`; on failure says why (the writer then holds a
+/// partial value: discard it).
+pub(crate) unsafe fn encode(
     state: *mut ffi::lua_State,
-    first: c_int,
-    last: c_int,
-) -> Result<Vec<LuaValue>, String> {
+    idx: c_int,
+    writer: &mut Writer,
+) -> Result<(), &'static str> {
     let mut path = Vec::new();
-    (first..=last)
-        .map(|idx| {
-            convert(state, idx, &mut path).map_err(|why| {
-                format!(
-                    "return value #{} cannot be converted: {why}",
-                    idx - first + 1
-                )
-            })
-        })
-        .collect()
+    encode_value(state, idx, writer, &mut path)
 }
 
 /// `path` holds the tables being converted, to detect cycles (shared subtables are fine).
-unsafe fn convert(
+unsafe fn encode_value(
     state: *mut ffi::lua_State,
     idx: c_int,
-    path: &mut Vec<*const std::ffi::c_void>,
-) -> Result<LuaValue, String> {
-    Ok(match ffi::lua_type(state, idx) {
-        ffi::LUA_TNIL | ffi::LUA_TNONE => LuaValue::Nil,
-        ffi::LUA_TBOOLEAN => LuaValue::Boolean(ffi::lua_toboolean(state, idx) != 0),
+    writer: &mut Writer,
+    path: &mut Vec<*const c_void>,
+) -> Result<(), &'static str> {
+    match ffi::lua_type(state, idx) {
+        ffi::LUA_TNIL | ffi::LUA_TNONE => writer.nil(),
+        ffi::LUA_TBOOLEAN => writer.boolean(ffi::lua_toboolean(state, idx) != 0),
         ffi::LUA_TNUMBER if ffi::lua_isinteger(state, idx) != 0 => {
-            LuaValue::Integer(ffi::lua_tointeger(state, idx))
+            writer.integer(ffi::lua_tointeger(state, idx))
         }
-        ffi::LUA_TNUMBER => LuaValue::Number(ffi::lua_tonumber(state, idx)),
-        ffi::LUA_TSTRING => LuaValue::String(lua_string(state, idx).unwrap_or_default()),
-        ffi::LUA_TTABLE => return table(state, idx, path),
-        ffi::LUA_TFUNCTION => LuaValue::Opaque("function"),
-        ffi::LUA_TTHREAD => LuaValue::Opaque("thread"),
-        _ => LuaValue::Opaque("userdata"),
-    })
+        ffi::LUA_TNUMBER => writer.float(ffi::lua_tonumber(state, idx)),
+        ffi::LUA_TSTRING => writer.string(lua_bytes(state, idx).unwrap_or_default()),
+        ffi::LUA_TTABLE => return encode_table(state, idx, writer, path),
+        ffi::LUA_TFUNCTION => writer.opaque(wire::OPAQUE_FUNCTION),
+        ffi::LUA_TTHREAD => writer.opaque(wire::OPAQUE_THREAD),
+        _ => writer.opaque(wire::OPAQUE_USERDATA),
+    };
+    Ok(())
 }
 
-unsafe fn table(
+unsafe fn encode_table(
     state: *mut ffi::lua_State,
     idx: c_int,
-    path: &mut Vec<*const std::ffi::c_void>,
-) -> Result<LuaValue, String> {
+    writer: &mut Writer,
+    path: &mut Vec<*const c_void>,
+) -> Result<(), &'static str> {
     let idx = ffi::lua_absindex(state, idx);
     let id = ffi::lua_topointer(state, idx);
     if path.contains(&id) {
-        return Err("a table contains itself".into());
+        return Err("a table contains itself");
     }
     if path.len() >= MAX_DEPTH || ffi::lua_checkstack(state, 3) == 0 {
-        return Err(format!("tables nested deeper than {MAX_DEPTH} levels"));
+        return Err("tables nested deeper than 100 levels");
     }
-    path.push(id);
-    let mut entries: Vec<(Key, LuaValue)> = Vec::new();
+    // First pass: how many entries, and whether the keys are exactly 1..n.
+    let (mut count, mut max_index, mut only_indices) = (0usize, 0i64, true);
     ffi::lua_pushnil(state);
     while ffi::lua_next(state, idx) != 0 {
-        let key = match key(state, -2) {
-            Ok(key) => key,
-            Err(why) => {
-                ffi::lua_pop(state, 2);
-                return Err(why);
-            }
-        };
-        let value = match convert(state, -1, path) {
-            Ok(value) => value,
-            Err(why) => {
-                ffi::lua_pop(state, 2);
-                return Err(why);
-            }
-        };
         ffi::lua_pop(state, 1);
-        entries.push((key, value));
+        count += 1;
+        match ffi::lua_type(state, -1) {
+            ffi::LUA_TNUMBER if ffi::lua_isinteger(state, -1) != 0 => {
+                let i = ffi::lua_tointeger(state, -1);
+                only_indices &= i >= 1;
+                max_index = max_index.max(i);
+            }
+            ffi::LUA_TNUMBER | ffi::LUA_TSTRING | ffi::LUA_TBOOLEAN => only_indices = false,
+            other => {
+                ffi::lua_pop(state, 1);
+                return Err(match other {
+                    ffi::LUA_TTABLE => "a table has a table as key",
+                    ffi::LUA_TFUNCTION => "a table has a function as key",
+                    ffi::LUA_TTHREAD => "a table has a thread as key",
+                    _ => "a table has a userdata as key",
+                });
+            }
+        }
+    }
+    path.push(id);
+    // Distinct integer keys, all >= 1, the largest equal to their count: exactly 1..n.
+    if count > 0 && only_indices && max_index == count as i64 {
+        writer.array(count);
+        for i in 1..=count {
+            ffi::lua_rawgeti(state, idx, i as ffi::lua_Integer);
+            let encoded = encode_value(state, -1, writer, path);
+            ffi::lua_pop(state, 1);
+            encoded?;
+        }
+    } else {
+        writer.table(count);
+        ffi::lua_pushnil(state);
+        while ffi::lua_next(state, idx) != 0 {
+            encode_key(state, -2, writer);
+            if let Err(why) = encode_value(state, -1, writer, path) {
+                ffi::lua_pop(state, 2);
+                return Err(why);
+            }
+            ffi::lua_pop(state, 1);
+        }
     }
     path.pop();
-    // Exactly the keys 1..=n make an array; anything else (and the empty table) an object.
-    let n = entries.len() as i64;
-    let dense = n > 0
-        && entries
-            .iter()
-            .all(|(key, _)| matches!(key, Key::Index(i) if (1..=n).contains(i)));
-    if dense {
-        let mut items = vec![LuaValue::Nil; entries.len()];
-        for (key, value) in entries {
-            if let Key::Index(i) = key {
-                items[(i - 1) as usize] = value;
-            }
-        }
-        return Ok(LuaValue::Array(items));
-    }
-    Ok(LuaValue::Object(
-        entries
-            .into_iter()
-            .map(|(k, v)| (k.into_string(), v))
-            .collect(),
-    ))
+    Ok(())
 }
 
-enum Key {
-    Index(i64),
-    Name(String),
-}
-
-impl Key {
-    fn into_string(self) -> String {
-        match self {
-            Key::Index(i) => i.to_string(),
-            Key::Name(name) => name,
-        }
-    }
-}
-
-unsafe fn key(state: *mut ffi::lua_State, idx: c_int) -> Result<Key, String> {
+/// A key as a string, written as Lua's `tostring` writes it (keys were checked above).
+unsafe fn encode_key(state: *mut ffi::lua_State, idx: c_int, writer: &mut Writer) {
     match ffi::lua_type(state, idx) {
         ffi::LUA_TNUMBER if ffi::lua_isinteger(state, idx) != 0 => {
-            Ok(Key::Index(ffi::lua_tointeger(state, idx)))
+            let mut digits = [0u8; 20];
+            writer.string(format_integer(ffi::lua_tointeger(state, idx), &mut digits));
         }
-        ffi::LUA_TSTRING => Ok(Key::Name(lua_string(state, idx).unwrap_or_default())),
-        ffi::LUA_TNUMBER | ffi::LUA_TBOOLEAN => {
-            // Lua's own formatting of the key (a copy, so that `lua_next` sees the original).
-            ffi::lua_pushvalue(state, idx);
-            let text = ffi::luaL_tolstring(state, -1, std::ptr::null_mut());
-            let name = std::ffi::CStr::from_ptr(text)
-                .to_string_lossy()
-                .into_owned();
-            ffi::lua_pop(state, 2);
-            Ok(Key::Name(name))
+        ffi::LUA_TNUMBER => {
+            let mut buf = [0u8; 64];
+            writer.string(format_float_like_tostring(
+                ffi::lua_tonumber(state, idx),
+                &mut buf,
+            ));
         }
-        other => {
-            let type_name = std::ffi::CStr::from_ptr(ffi::lua_typename(state, other));
-            Err(format!(
-                "a table has a {} as key",
-                type_name.to_string_lossy()
-            ))
+        ffi::LUA_TBOOLEAN => {
+            writer.string(if ffi::lua_toboolean(state, idx) != 0 {
+                b"true"
+            } else {
+                b"false"
+            });
+        }
+        _ => {
+            writer.string(lua_bytes(state, idx).unwrap_or_default());
         }
     }
+}
+
+/// Why wire values could not become Lua values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PushError {
+    /// The host's encoder sent something malformed (a bug on its side).
+    Malformed(WireError),
+    /// The host found the value too big for the call's memory limit before encoding it.
+    Oversized,
+}
+
+impl From<WireError> for PushError {
+    fn from(error: WireError) -> Self {
+        PushError::Malformed(error)
+    }
+}
+
+/// Pushes the next wire value from `reader`. Functions become closures of
+/// `host_function` with upvalues (index, name). May raise a Lua memory error.
+pub(crate) unsafe fn push(
+    state: *mut ffi::lua_State,
+    reader: &mut Reader,
+    host_function: ffi::lua_CFunction,
+) -> Result<(), PushError> {
+    push_value(state, reader, host_function, 0)
+}
+
+unsafe fn push_value(
+    state: *mut ffi::lua_State,
+    reader: &mut Reader,
+    host_function: ffi::lua_CFunction,
+    depth: usize,
+) -> Result<(), PushError> {
+    if depth > MAX_DEPTH + 1 || ffi::lua_checkstack(state, 3) == 0 {
+        return Err(WireError("nested too deep").into());
+    }
+    match reader.u8()? {
+        wire::NIL => ffi::lua_pushnil(state),
+        wire::FALSE => ffi::lua_pushboolean(state, 0),
+        wire::TRUE => ffi::lua_pushboolean(state, 1),
+        wire::INTEGER => ffi::lua_pushinteger(state, reader.i64()?),
+        wire::FLOAT => ffi::lua_pushnumber(state, reader.f64()?),
+        wire::STRING => {
+            let bytes = reader.bytes()?;
+            ffi::lua_pushlstring(state, bytes.as_ptr() as *const _, bytes.len());
+        }
+        wire::ARRAY => {
+            let n = reader.length()?;
+            ffi::lua_createtable(state, n.min(c_int::MAX as usize) as c_int, 0);
+            for i in 1..=n {
+                if let Err(error) = push_value(state, reader, host_function, depth + 1) {
+                    ffi::lua_pop(state, 1);
+                    return Err(error);
+                }
+                ffi::lua_rawseti(state, -2, i as ffi::lua_Integer);
+            }
+        }
+        wire::TABLE => {
+            let n = reader.length()?;
+            ffi::lua_createtable(state, 0, n.min(c_int::MAX as usize) as c_int);
+            let table = ffi::lua_gettop(state);
+            for _ in 0..n {
+                let pair = push_value(state, reader, host_function, depth + 1)
+                    .and_then(|()| push_value(state, reader, host_function, depth + 1));
+                if let Err(error) = pair {
+                    ffi::lua_settop(state, table - 1);
+                    return Err(error);
+                }
+                // `lua_rawset` raises for these keys; the host's encoder refuses them.
+                let key_type = ffi::lua_type(state, -2);
+                let nan = key_type == ffi::LUA_TNUMBER
+                    && ffi::lua_isinteger(state, -2) == 0
+                    && ffi::lua_tonumber(state, -2).is_nan();
+                if key_type == ffi::LUA_TNIL || nan {
+                    ffi::lua_pop(state, 3);
+                    return Err(WireError("nil or NaN table key").into());
+                }
+                ffi::lua_rawset(state, -3);
+            }
+        }
+        wire::FUNCTION => {
+            let index = reader.varint()?;
+            let name = reader.bytes()?;
+            ffi::lua_pushinteger(state, index as ffi::lua_Integer);
+            ffi::lua_pushlstring(state, name.as_ptr() as *const _, name.len());
+            ffi::lua_pushcclosure(state, host_function, 2);
+        }
+        wire::OVERSIZED => return Err(PushError::Oversized),
+        _ => return Err(WireError("unknown tag").into()),
+    }
+    Ok(())
 }

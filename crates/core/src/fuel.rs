@@ -13,9 +13,11 @@
 
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
-use crate::runner::CallState;
+use crate::state::CallState;
 
-/// The call running now (an instance runs one call at a time; scripts cannot call the host).
+/// The call running now. An instance runs one call at a time, but a host function may run
+/// another call inside it (the outer one waits for it): each `Watch` puts back the call
+/// that ran before.
 static CURRENT: AtomicPtr<CallState> = AtomicPtr::new(std::ptr::null_mut());
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
@@ -29,7 +31,7 @@ pub fn enable_fuel_interrupts() {
 pub fn fuel_empty() {
     let call = CURRENT.load(Ordering::Relaxed);
     if !call.is_null() {
-        unsafe { crate::runner::interrupt_if_late(call) };
+        unsafe { crate::interrupt::interrupt_if_late(call) };
     }
 }
 
@@ -56,7 +58,9 @@ pub(crate) fn note_allocation(bytes: usize) {
 }
 
 /// While alive, the call is watched.
-pub struct Watch;
+pub struct Watch {
+    previous: *mut CallState,
+}
 
 /// Starts watching `call` until the returned `Watch` is dropped; `None` when the
 /// interpreter does not count steps: use a permanent hook.
@@ -64,12 +68,12 @@ pub fn watch_call(call: *mut CallState) -> Option<Watch> {
     if !ENABLED.load(Ordering::Relaxed) {
         return None;
     }
-    CURRENT.store(call, Ordering::Relaxed);
-    Some(Watch)
+    let previous = CURRENT.swap(call, Ordering::Relaxed);
+    Some(Watch { previous })
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        CURRENT.store(std::ptr::null_mut(), Ordering::Relaxed);
+        CURRENT.store(self.previous, Ordering::Relaxed);
     }
 }

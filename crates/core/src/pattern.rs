@@ -14,7 +14,7 @@ use std::ffi::{c_char, c_int};
 
 use mlua::ffi;
 
-use crate::runner::{check_before_c_call, raise_terminated, time_is_up};
+use crate::interrupt::{check_before_c_call, raise_terminated, time_is_up};
 
 type Lua = *mut ffi::lua_State;
 

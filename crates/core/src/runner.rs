@@ -1,209 +1,441 @@
-//! One call: create a state, install the sandbox, load and run the chunk, classify the outcome.
+//! One call as a resumable task: create a state, install the sandbox and the host's
+//! globals, load the chunk, run it until it finishes or waits for its host, resume it
+//! with the host's answer, classify the outcome.
+//!
+//! The chunk runs in a coroutine of the call's state (`CallState::main`), so that a host
+//! function can suspend it (host_function.rs): [`Call::resume`] then returns
+//! [`Step::Waiting`] and holds no thread; the driver calls it again with the answer. Each
+//! resume is a *slice* of the call, watched by the time limit on whichever thread runs it.
 
 use std::ffi::{c_int, c_void, CString};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::Ordering;
 
 use mlua::ffi;
 
 use crate::alloc::{limited_alloc, Budget};
-use crate::{convert, sandbox, Clock, ErrorKind, Limits, RunError, RunOutput};
+use crate::convert::{self, PushError};
+use crate::interrupt::{
+    memory_message, raise_terminated, raise_terminated_from_top, set_hook, terminate,
+};
+use crate::limits::{Clock, Limits};
+use crate::outcome::{ErrorKind, RunError, RunOutput};
+use crate::request::Host;
+use crate::sandbox::lua_closethread;
+use crate::state::{attach, call_state, into_text, lua_string, CallState};
+use crate::wire::{Reader, Values, Writer};
+use crate::{host_function, sandbox};
 
-/// The count hook checks the clock every this many VM instructions.
-const HOOK_INSTRUCTIONS: c_int = 1000;
-
-/// Per-call state reachable from every C function through the state's extra space.
-pub(crate) struct CallState {
-    pub output: Vec<u8>,
-    pub output_limit: usize,
-    pub clock: Clock,
-    pub started: f64,
-    pub deadline: f64,
-    pub time_limit_ms: f64,
-    pub memory_limit: usize,
-    /// Set once a limit is hit; from then on the call can only end, never recover.
-    pub terminated: Option<ErrorKind>,
-    /// The error that first ended a terminated call (a failing `__close` handler may replace
-    /// it on the stack as the call unwinds).
-    pub terminated_message: Option<String>,
-    pub traceback: String,
-    pub budget: *mut Budget,
-    /// The Lua thread (main or coroutine) running now: where an interrupt puts the hook.
-    pub running: AtomicPtr<ffi::lua_State>,
-    /// Set once every running thread must carry the count hook (the deadline has passed, a
-    /// limit was hit, or the platform has no watchdog).
-    pub hook_everywhere: AtomicBool,
-    /// C functions called from C loops since the clock was last read (wasm only; see
-    /// `check_before_c_call`).
-    #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
-    pub unchecked_calls: u32,
+/// What a slice of a call came to.
+#[derive(Debug)]
+pub enum Step {
+    /// The call is over.
+    Done(Result<RunOutput, RunError>),
+    /// A host function waits for its answer: call [`Call::resume`] with it.
+    Waiting,
 }
 
-/// The call's state. Borrows must stay short: any Lua API call may re-enter.
-#[allow(clippy::mut_from_ref)]
-pub(crate) unsafe fn call_state<'a>(state: *mut ffi::lua_State) -> &'a mut CallState {
-    &mut **(ffi::lua_getextraspace(state) as *mut *mut CallState)
+/// A call of a Lua chunk, run by slices (see the module docs).
+pub struct Call {
+    call: Box<CallState>,
+    budget: Box<Budget>,
+    /// The Lua state: null before the first slice and once the call is over.
+    state: *mut ffi::lua_State,
+    phase: Phase,
+    code: Vec<u8>,
+    script_id: String,
+    /// Wire globals (a `TABLE` of name -> value), until they are installed.
+    globals: Option<Vec<u8>>,
 }
 
-/// Runs `code` as a text chunk named `script_id` in a fresh sandboxed state.
-pub fn run_with_clock(
-    code: &[u8],
-    script_id: &str,
-    limits: &Limits,
-    clock: Clock,
-) -> Result<RunOutput, RunError> {
-    let started = clock();
-    let mut budget = Box::new(Budget {
-        used: 0,
-        limit: limits.memory_bytes,
-    });
-    let mut call = Box::new(CallState {
-        output: Vec::new(),
-        output_limit: limits.output_bytes,
-        clock,
-        started,
-        deadline: started + limits.time_ms,
-        time_limit_ms: limits.time_ms,
-        memory_limit: limits.memory_bytes,
-        terminated: None,
-        terminated_message: None,
-        traceback: String::new(),
-        budget: &mut *budget,
-        running: AtomicPtr::new(ptr::null_mut()),
-        hook_everywhere: AtomicBool::new(false),
-        unchecked_calls: 0,
-    });
-    // A bug in this crate must become an error for this call, never take the host down.
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
-        #[cfg(feature = "fault-injection")]
-        if script_id == "pubwiki-lua:panic" {
-            panic!("injected fault");
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    New,
+    Started,
+    Finished,
+}
+
+// SAFETY: a call's Lua state is used by one thread at a time (the one running its slice),
+// and nothing in it refers to the thread that made it.
+unsafe impl Send for Call {}
+
+type Outcome = Result<Values, (ErrorKind, String, String)>;
+
+enum Slice {
+    Done(Outcome),
+    Waiting,
+}
+
+impl Call {
+    /// A call of `code` (Lua source text; binary chunks are refused), a chunk named
+    /// `script_id`, under `limits`; its time counts from now.
+    pub fn new(code: impl Into<Vec<u8>>, script_id: &str, limits: &Limits, clock: Clock) -> Call {
+        let mut budget = Box::new(Budget {
+            used: 0,
+            limit: limits.memory_bytes,
+        });
+        let call = Box::new(CallState::new(clock, limits, &mut *budget));
+        Call {
+            call,
+            budget,
+            state: ptr::null_mut(),
+            phase: Phase::New,
+            code: code.into(),
+            script_id: script_id.to_string(),
+            globals: None,
         }
-        let state = ffi::lua_newstate(limited_alloc, &mut *budget as *mut Budget as *mut c_void);
-        if state.is_null() {
-            return Err((ErrorKind::Memory, memory_message(limits.memory_bytes)));
+    }
+
+    /// Globals for the script, as a wire `TABLE` of names to values; functions in it are
+    /// the host's (see request.rs). They are copied into the call's state, under its limits.
+    pub fn with_globals(mut self, globals: Vec<u8>) -> Call {
+        self.globals = Some(globals);
+        self
+    }
+
+    /// The host answers every request at once: a `PENDING` reply is a Lua error.
+    pub fn synchronous(mut self) -> Call {
+        self.call.host_can_wait = false;
+        self
+    }
+
+    /// Runs the call until it finishes or waits for its host. `answer` is the host's reply
+    /// to the request the call waits for (an empty or missing one: the host gave up, and
+    /// the call ends with a timeout); the first slice takes `None`.
+    pub fn resume(&mut self, host: &mut dyn Host, answer: Option<Vec<u8>>) -> Step {
+        if self.phase == Phase::Finished {
+            return Step::Done(Err(self.error(internal_error())));
         }
-        *(ffi::lua_getextraspace(state) as *mut *mut CallState) = &mut *call;
-        call.running.store(state, Ordering::SeqCst);
-        let outcome = {
-            let _watch = watch(&mut call);
-            execute(state, code, script_id, &mut *call)
-            // Interrupts stop here, before the state goes away.
+        // SAFETY: the pointer is cleared below, before `host`'s borrow ends.
+        let host: *mut (dyn Host + '_) = host;
+        self.call.host =
+            Some(unsafe { std::mem::transmute::<*mut (dyn Host + '_), *mut dyn Host>(host) });
+        // A bug in this crate must become an error for this call, never take the host down.
+        let slice = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+            self.slice(answer)
+        }))
+        .unwrap_or_else(|_| Slice::Done(Err(internal_error())));
+        self.call.host = None;
+        match slice {
+            Slice::Waiting => Step::Waiting,
+            Slice::Done(outcome) => {
+                self.close();
+                Step::Done(match outcome {
+                    Ok(values) => Ok(RunOutput {
+                        output: into_text(std::mem::take(&mut self.call.output)),
+                        values,
+                    }),
+                    Err(error) => Err(self.error(error)),
+                })
+            }
+        }
+    }
+
+    fn error(&mut self, (kind, message, traceback): (ErrorKind, String, String)) -> RunError {
+        let cause = match kind {
+            ErrorKind::Runtime => self
+                .call
+                .host_errors
+                .iter()
+                .rev()
+                .find(|(raised, _)| *raised == message)
+                .map(|&(_, cause)| cause),
+            _ => None,
         };
-        ffi::lua_close(state);
-        outcome
-    }))
-    .unwrap_or_else(|_| {
-        Err((
-            ErrorKind::Runtime,
-            "internal error in pubwiki-lua".to_string(),
-        ))
-    });
-    let output = into_text(std::mem::take(&mut call.output));
-    match outcome {
-        Ok(values) => Ok(RunOutput { output, values }),
-        Err((kind, message)) => Err(RunError {
+        RunError {
             kind,
             message,
-            output,
-            traceback: std::mem::take(&mut call.traceback),
-        }),
+            output: into_text(std::mem::take(&mut self.call.output)),
+            traceback,
+            cause,
+        }
+    }
+
+    unsafe fn slice(&mut self, answer: Option<Vec<u8>>) -> Slice {
+        let call: *mut CallState = &mut *self.call;
+        if self.phase == Phase::New {
+            #[cfg(feature = "fault-injection")]
+            if self.script_id == "pubwiki-lua:panic" {
+                panic!("injected fault");
+            }
+            let state = ffi::lua_newstate(
+                limited_alloc,
+                &mut *self.budget as *mut Budget as *mut c_void,
+            );
+            if state.is_null() {
+                return Slice::Done(Err(memory_error(&*call)));
+            }
+            attach(state, call);
+            self.state = state;
+            self.phase = Phase::Started;
+        }
+        let state = self.state;
+        (*call).running.store(state, Ordering::SeqCst);
+        let _watch = watch(&mut *call);
+        let status = if (*call).main.is_null() {
+            if let Err(error) = self.start(state) {
+                return Slice::Done(Err(error));
+            }
+            self.resume_main(state, 0)
+        } else {
+            (*call).reply = answer;
+            (*call).waiting = false;
+            self.resume_main(state, 0)
+        };
+        finish(state, status)
+        // Interrupts stop here (the watch is dropped), before the state can go away.
+    }
+
+    /// The state's set-up: sandbox, globals, the chunk's coroutine and the chunk.
+    unsafe fn start(
+        &mut self,
+        state: *mut ffi::lua_State,
+    ) -> Result<(), (ErrorKind, String, String)> {
+        let call = call_state(state);
+        ffi::lua_pushcfunction(state, sandbox::open);
+        if ffi::lua_pcall(state, 0, 0, 0) != ffi::LUA_OK {
+            return Err(memory_error(call));
+        }
+        if let Some(globals) = &self.globals {
+            ffi::lua_pushcfunction(state, install_globals);
+            ffi::lua_pushlightuserdata(state, globals as *const Vec<u8> as *mut c_void);
+            let status = ffi::lua_pcall(state, 1, 0, 0);
+            if status != ffi::LUA_OK {
+                let kind = match (call_state(state).terminated, status) {
+                    (Some(kind), _) => kind,
+                    (None, ffi::LUA_ERRMEM) => ErrorKind::Memory,
+                    _ => ErrorKind::Runtime,
+                };
+                return Err(match kind {
+                    ErrorKind::Memory => memory_error(call_state(state)),
+                    _ => (
+                        kind,
+                        lua_string(state, -1).unwrap_or_default(),
+                        String::new(),
+                    ),
+                });
+            }
+        }
+        self.globals = None;
+        // The chunk's coroutine, anchored at the bottom of the main thread's stack.
+        let main = ffi::lua_newthread(state);
+        call_state(state).main = main;
+        // "=" makes Lua use the name verbatim in messages: `<scriptId>:3: ...`.
+        let name =
+            CString::new(format!("={}", self.script_id.replace('\0', "?"))).unwrap_or_default();
+        let code = std::mem::take(&mut self.code);
+        let status = ffi::luaL_loadbufferx(
+            main,
+            code.as_ptr() as *const _,
+            code.len(),
+            name.as_ptr(),
+            c"t".as_ptr(),
+        );
+        drop(code);
+        if status != ffi::LUA_OK {
+            return Err(if status == ffi::LUA_ERRMEM {
+                memory_error(call_state(state))
+            } else {
+                (
+                    ErrorKind::Syntax,
+                    lua_string(main, -1).unwrap_or_default(),
+                    String::new(),
+                )
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs the chunk's coroutine until it returns, fails or waits.
+    unsafe fn resume_main(&mut self, state: *mut ffi::lua_State, nargs: c_int) -> (c_int, c_int) {
+        let call = call_state(state);
+        let main = call.main;
+        call.running.store(main, Ordering::SeqCst);
+        if call.hook_everywhere.load(Ordering::SeqCst) {
+            set_hook(main);
+        }
+        let mut nresults = 0;
+        let status = ffi::lua_resume(main, state, nargs, &mut nresults);
+        call_state(state).running.store(state, Ordering::SeqCst);
+        (status, nresults)
+    }
+
+    /// Frees the state (and so the memory the call used) as soon as the call is over.
+    fn close(&mut self) {
+        if !self.state.is_null() {
+            unsafe { ffi::lua_close(self.state) };
+            self.state = ptr::null_mut();
+        }
+        self.phase = Phase::Finished;
     }
 }
 
-type Outcome = Result<Vec<crate::LuaValue>, (ErrorKind, String)>;
+impl Drop for Call {
+    fn drop(&mut self) {
+        // A call dropped while it waits: its state goes with it.
+        self.close();
+    }
+}
 
-unsafe fn execute(
-    state: *mut ffi::lua_State,
-    code: &[u8],
-    script_id: &str,
-    call: *mut CallState,
-) -> Outcome {
-    ffi::lua_pushcfunction(state, sandbox::open);
-    if ffi::lua_pcall(state, 0, 0, 0) != ffi::LUA_OK {
-        return Err((ErrorKind::Memory, memory_message((*call).memory_limit)));
+/// Classifies the outcome of a slice of the chunk's coroutine.
+unsafe fn finish(state: *mut ffi::lua_State, (status, nresults): (c_int, c_int)) -> Slice {
+    let call = call_state(state);
+    let main = call.main;
+    if status == ffi::LUA_YIELD && call.waiting {
+        return Slice::Waiting;
     }
-    if (*call).hook_everywhere.load(Ordering::SeqCst) {
-        set_hook(state);
+    if status == ffi::LUA_YIELD {
+        // Scripts cannot yield the chunk's coroutine (sandbox.rs), so this is a bug.
+        return Slice::Done(Err(internal_error()));
     }
-
-    ffi::lua_pushcfunction(state, message_handler);
-    let handler = ffi::lua_gettop(state);
-    // "=" makes Lua use the name verbatim in messages: `<scriptId>:3: ...`.
-    let name = CString::new(format!("={}", script_id.replace('\0', "?"))).unwrap_or_default();
-    let status = ffi::luaL_loadbufferx(
-        state,
-        code.as_ptr() as *const _,
-        code.len(),
-        name.as_ptr(),
-        c"t".as_ptr(),
-    );
-    if status != ffi::LUA_OK {
-        let kind = if status == ffi::LUA_ERRMEM {
-            ErrorKind::Memory
-        } else {
-            ErrorKind::Syntax
-        };
-        return Err(error_outcome(state, kind, call));
-    }
-    let status = ffi::lua_pcall(state, 0, ffi::LUA_MULTRET, handler);
-    if let (ffi::LUA_OK, Some(kind)) = (status, (*call).terminated) {
+    if let (ffi::LUA_OK, Some(kind)) = (status, call.terminated) {
         // A limit was hit but its error swallowed where scripts cannot see it (e.g. inside
         // a `load` reader): the call still fails.
-        ffi::lua_settop(state, handler);
         ffi::lua_pushcfunction(state, raise_terminated_from_top);
         ffi::lua_pcall(state, 0, 0, 0);
-        return Err((kind, lua_string(state, -1).unwrap_or_default()));
+        return Slice::Done(Err((
+            kind,
+            lua_string(state, -1).unwrap_or_default(),
+            String::new(),
+        )));
     }
-    if status != ffi::LUA_OK {
-        let kind = match ((*call).terminated, status) {
-            (Some(kind), _) => kind,
-            (None, ffi::LUA_ERRMEM) => ErrorKind::Memory,
-            _ => ErrorKind::Runtime,
-        };
-        return Err(error_outcome(state, kind, call));
+    if status == ffi::LUA_OK {
+        // The script is done: converting results must not trip the limits.
+        (*call.budget).limit = usize::MAX;
+        ffi::lua_sethook(main, None, 0, 0);
+        return Slice::Done(return_values(main, nresults));
     }
-    // The script is done: converting results must not trip the limits.
-    (*(*call).budget).limit = usize::MAX;
-    ffi::lua_sethook(state, None, 0, 0);
-    convert::values(state, handler + 1, ffi::lua_gettop(state))
-        .map_err(|message| (ErrorKind::Runtime, message))
+    let kind = match (call.terminated, status) {
+        (Some(kind), _) => kind,
+        (None, ffi::LUA_ERRMEM) => ErrorKind::Memory,
+        _ => ErrorKind::Runtime,
+    };
+    Slice::Done(Err(failure(state, main, kind)))
 }
 
-unsafe fn error_outcome(
+/// The message and traceback of a chunk that failed with `kind`, once its to-be-closed
+/// variables are closed.
+unsafe fn failure(
     state: *mut ffi::lua_State,
+    main: *mut ffi::lua_State,
     kind: ErrorKind,
-    call: *mut CallState,
-) -> (ErrorKind, String) {
-    let message = match (kind, (*call).terminated_message.take()) {
-        (ErrorKind::Memory, _) => memory_message((*call).memory_limit),
+) -> (ErrorKind, String, String) {
+    let call = call_state(state);
+    // The traceback while the failing frames are still on the coroutine's stack (Lua keeps
+    // them after an error); making it must not fail on a script that used up its memory.
+    let traceback = if kind == ErrorKind::Memory {
+        String::new()
+    } else {
+        let limit = (*call.budget).limit;
+        (*call.budget).limit = usize::MAX;
+        ffi::luaL_traceback(state, main, ptr::null(), 0);
+        (*call.budget).limit = limit;
+        let traceback = lua_string(state, -1).unwrap_or_default();
+        ffi::lua_pop(state, 1);
+        traceback
+    };
+    // The failed chunk's to-be-closed variables: their handlers run in its coroutine, under
+    // the limits, and a failing one replaces the error (as in a `pcall`).
+    call_state(state).running.store(main, Ordering::SeqCst);
+    lua_closethread(main, state);
+    call_state(state).running.store(state, Ordering::SeqCst);
+    let call = call_state(state);
+    let message = match (kind, call.terminated_message.take()) {
+        (ErrorKind::Memory, _) => memory_message(call.memory_limit),
         // The limit's own error, even where a failing `__close` handler replaced it.
         (_, Some(message)) => message,
-        _ => lua_string(state, -1).unwrap_or_else(|| "(error object is not a string)".into()),
+        _ => {
+            ffi::lua_xmove(main, state, 1);
+            if call.hook_everywhere.load(Ordering::SeqCst) {
+                set_hook(state);
+            }
+            // May run the error object's `__tostring`, which may hit a limit itself.
+            sandbox::push_error_message(state, -1);
+            let message =
+                lua_string(state, -1).unwrap_or_else(|| "(error object is not a string)".into());
+            let call = call_state(state);
+            match call.terminated {
+                Some(limit) if limit != kind => {
+                    let message = call.terminated_message.take().unwrap_or(message);
+                    return (limit, message, traceback);
+                }
+                _ => message,
+            }
+        }
     };
-    (kind, message)
+    (kind, message, traceback)
 }
 
-fn memory_message(limit: usize) -> String {
-    format!("not enough memory (memory limit is {limit} bytes)")
-}
-
-/// The string at `idx`, if it is one (numbers are not converted, which could allocate).
-pub(crate) unsafe fn lua_string(state: *mut ffi::lua_State, idx: c_int) -> Option<String> {
-    if ffi::lua_type(state, idx) != ffi::LUA_TSTRING {
-        return None;
+/// The chunk's return values (the top `n` of its coroutine's stack) in the wire format.
+unsafe fn return_values(main: *mut ffi::lua_State, n: c_int) -> Outcome {
+    let mut writer = Writer::new();
+    writer.count(n as usize);
+    let first = ffi::lua_gettop(main) - n + 1;
+    for idx in first..first + n {
+        if let Err(why) = convert::encode(main, idx, &mut writer) {
+            let message = format!(
+                "return value #{} cannot be converted: {why}",
+                idx - first + 1
+            );
+            return Err((ErrorKind::Runtime, message, String::new()));
+        }
     }
-    let mut len = 0;
-    let ptr = ffi::lua_tolstring(state, idx, &mut len);
-    Some(into_text(
-        std::slice::from_raw_parts(ptr as *const u8, len).to_vec(),
-    ))
+    Ok(Values(writer.into_bytes()))
 }
 
-/// Output bytes as text: invalid UTF-8 becomes U+FFFD, NUL bytes stay.
-fn into_text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes)
-        .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+/// Installs wire globals (a `TABLE`; light userdata 1 points to its bytes) into `_G`.
+/// Runs under `lua_pcall`: making the values may raise a memory error.
+unsafe extern "C-unwind" fn install_globals(state: *mut ffi::lua_State) -> c_int {
+    let bytes = &*(ffi::lua_touserdata(state, 1) as *const Vec<u8>);
+    let mut reader = Reader::new(bytes);
+    ffi::lua_pushglobaltable(state);
+    let globals = ffi::lua_gettop(state);
+    let installed = match reader.u8() {
+        Ok(crate::wire::TABLE) => reader.length().map_err(PushError::from).and_then(|n| {
+            (0..n).try_for_each(|_| {
+                convert::push(state, &mut reader, host_function::call)?;
+                convert::push(state, &mut reader, host_function::call)?;
+                if ffi::lua_type(state, -2) != ffi::LUA_TSTRING {
+                    return Err(PushError::Malformed(crate::wire::WireError(
+                        "global name is not a string",
+                    )));
+                }
+                ffi::lua_rawset(state, globals);
+                Ok(())
+            })
+        }),
+        Ok(crate::wire::OVERSIZED) => Err(PushError::Oversized),
+        _ => Err(PushError::Malformed(crate::wire::WireError(
+            "globals are not a table",
+        ))),
+    };
+    match installed {
+        Ok(()) => 0,
+        Err(PushError::Oversized) => {
+            terminate(state, ErrorKind::Memory);
+            raise_terminated(state, 1)
+        }
+        Err(PushError::Malformed(_)) => ffi::luaL_error(
+            state,
+            c"pubwiki-lua: malformed globals from the host".as_ptr(),
+        ),
+    }
+}
+
+fn memory_error(call: &CallState) -> (ErrorKind, String, String) {
+    (
+        ErrorKind::Memory,
+        memory_message(call.memory_limit),
+        String::new(),
+    )
+}
+
+fn internal_error() -> (ErrorKind, String, String) {
+    (
+        ErrorKind::Runtime,
+        "internal error in pubwiki-lua".to_string(),
+        String::new(),
+    )
 }
 
 /// Native: a watchdog interrupts the call at its deadline, so no hook slows it down before
@@ -232,149 +464,22 @@ fn watch(call: &mut CallState) -> Option<crate::fuel::Watch> {
     watch
 }
 
-/// Puts the count hook on `state` (a main thread or coroutine) unless it is there already:
-/// setting it again would restart its count, and a loop that switches coroutines could
-/// then run forever between two hook calls.
-pub(crate) unsafe fn set_hook(state: *mut ffi::lua_State) {
-    let current = ffi::lua_gethook(state).map(|hook| hook as *const () as usize);
-    if current != Some(count_hook as *const () as usize) {
-        ffi::lua_sethook(
-            state,
-            Some(count_hook),
-            ffi::LUA_MASKCOUNT,
-            HOOK_INSTRUCTIONS,
-        );
+/// Runs `code` as a text chunk named `script_id` in a fresh sandboxed state, with no host.
+pub fn run_with_clock(
+    code: &[u8],
+    script_id: &str,
+    limits: &Limits,
+    clock: Clock,
+) -> Result<RunOutput, RunError> {
+    match Call::new(code, script_id, limits, clock).resume(&mut crate::request::NoHost, None) {
+        Step::Done(result) => result,
+        // Nothing can wait in a call without host functions.
+        Step::Waiting => Err(RunError {
+            kind: ErrorKind::Runtime,
+            message: internal_error().1,
+            output: String::new(),
+            traceback: String::new(),
+            cause: None,
+        }),
     }
-}
-
-/// From the watchdog's signal (or, in wasm, the interpreter's step counter), on the call's
-/// own thread: once the deadline has passed, the hook goes on the running Lua thread (and,
-/// through the coroutine functions, on every thread that runs later). Only
-/// async-signal-safe work here: atomics and `lua_sethook`.
-pub(crate) unsafe fn interrupt_if_late(call: *mut CallState) {
-    let call = &*call;
-    if (call.clock)() < call.deadline {
-        return;
-    }
-    call.hook_everywhere.store(true, Ordering::SeqCst);
-    let running = call.running.load(Ordering::SeqCst);
-    if !running.is_null() {
-        ffi::lua_sethook(running, Some(count_hook), ffi::LUA_MASKCOUNT, 1);
-    }
-}
-
-/// Ends the call for good: records why and hooks the running thread so that the script
-/// cannot continue even where the error is swallowed.
-pub(crate) unsafe fn terminate(state: *mut ffi::lua_State, kind: ErrorKind) {
-    let call = call_state(state);
-    call.terminated.get_or_insert(kind);
-    call.hook_everywhere.store(true, Ordering::SeqCst);
-    set_hook(state);
-}
-
-/// Once the call's time is up (or it was terminated), marks the call terminated and
-/// returns true. For C loops the count hook cannot reach (pattern matching, table functions).
-#[cold]
-pub(crate) fn time_is_up(state: *mut ffi::lua_State) -> bool {
-    // SAFETY: every state this crate runs carries its CallState.
-    let call = unsafe { call_state(state) };
-    if call.terminated.is_none() && (call.clock)() < call.deadline {
-        return false;
-    }
-    // Also hooks the running thread, so a script that swallows the error cannot go on.
-    unsafe { terminate(state, ErrorKind::Timeout) };
-    true
-}
-
-/// Wasm reads the clock before every this many C functions called from C loops.
-#[cfg(target_family = "wasm")]
-const CHECK_CALLS: u32 = 16;
-
-/// For C loops that call C functions (`load` readers, `gsub` replacements, `table.sort`
-/// comparators): those run no instruction for the count hook, and one call can be long
-/// (`collectgarbage` on a big heap), so the loop ends the call itself once its time is up.
-/// Natively the watchdog's signal sets `hook_everywhere` at the deadline, so before it this
-/// costs one atomic load. In wasm, where nothing interrupts a C loop (the step counter is
-/// the interpreter's), the clock is read every `CHECK_CALLS` calls.
-pub(crate) unsafe fn check_before_c_call(state: *mut ffi::lua_State) {
-    let call = call_state(state);
-    #[cfg(not(target_family = "wasm"))]
-    if !call.hook_everywhere.load(Ordering::Relaxed) {
-        return;
-    }
-    #[cfg(target_family = "wasm")]
-    {
-        call.unchecked_calls += 1;
-        if call.unchecked_calls < CHECK_CALLS {
-            return;
-        }
-        call.unchecked_calls = 0;
-    }
-    if time_is_up(state) {
-        raise_terminated(state, 1);
-    }
-}
-
-/// Ends the call once its time is up. After a limit is hit it fires again every
-/// `HOOK_INSTRUCTIONS`, so a script that catches the error cannot keep running.
-unsafe extern "C-unwind" fn count_hook(state: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
-    let call = call_state(state);
-    if call.terminated.is_none() {
-        if (call.clock)() < call.deadline {
-            return;
-        }
-        call.terminated = Some(ErrorKind::Timeout);
-    }
-    raise_terminated(state, 0);
-}
-
-/// Raises the error that ends a terminated call, positioned at stack `level`
-/// (0 in a hook: the running Lua function; 1 in a C function: its Lua caller).
-pub(crate) unsafe fn raise_terminated(state: *mut ffi::lua_State, level: c_int) -> c_int {
-    let call = call_state(state);
-    ffi::luaL_where(state, level);
-    match call.terminated {
-        Some(ErrorKind::Output) => {
-            let limit = call.output_limit as ffi::lua_Integer;
-            ffi::lua_pushfstring(state, c"output limit exceeded (%I bytes)".as_ptr(), limit)
-        }
-        Some(ErrorKind::Memory) => {
-            let limit = call.memory_limit as ffi::lua_Integer;
-            ffi::lua_pushfstring(
-                state,
-                c"not enough memory (memory limit is %I bytes)".as_ptr(),
-                limit,
-            )
-        }
-        _ => {
-            let limit = call.time_limit_ms as ffi::lua_Integer;
-            ffi::lua_pushfstring(state, c"time limit exceeded (%I ms)".as_ptr(), limit)
-        }
-    };
-    ffi::lua_concat(state, 2);
-    let call = call_state(state);
-    if call.terminated_message.is_none() {
-        call.terminated_message = lua_string(state, -1);
-    }
-    ffi::lua_error(state)
-}
-
-unsafe extern "C-unwind" fn raise_terminated_from_top(state: *mut ffi::lua_State) -> c_int {
-    raise_terminated(state, 1)
-}
-
-/// Top-level message handler: turns any error value into a readable message and records
-/// the traceback while the failing frames are still on the stack.
-unsafe extern "C-unwind" fn message_handler(state: *mut ffi::lua_State) -> c_int {
-    sandbox::push_error_message(state, 1);
-    // Building the traceback must not itself fail on a script that used up its memory.
-    let budget = call_state(state).budget;
-    let limit = (*budget).limit;
-    (*budget).limit = usize::MAX;
-    ffi::luaL_traceback(state, state, ptr::null(), 1);
-    (*budget).limit = limit;
-    let traceback = lua_string(state, -1).unwrap_or_default();
-    call_state(state).traceback = traceback;
-    ffi::lua_pop(state, 1);
-    1
 }

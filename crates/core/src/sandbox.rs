@@ -1,15 +1,21 @@
 //! The sandboxed global environment: which standard libraries a script gets, and the
 //! C functions that replace the unsafe or host-facing ones (`print`, `io.write`, `load`,
-//! `pcall`, `xpcall`, `coroutine.resume`, `os.clock`, `debug.traceback`).
+//! `pcall`, `xpcall`, the coroutine functions, `os.clock`, `debug.traceback`).
+//!
+//! The chunk runs in a coroutine of its own, so that a host function can suspend it
+//! (host_function.rs). So the coroutine functions here pass such a wait on to their own
+//! resumer, and hide that coroutine from the script: it is the main thread as far as
+//! `coroutine.running`, `coroutine.isyieldable` and `coroutine.yield` can tell.
 
 use std::ffi::{c_char, c_int, CStr};
+use std::sync::atomic::Ordering;
 
 use mlua::ffi;
 
-use std::sync::atomic::Ordering;
-
-use crate::runner::{call_state, check_before_c_call, raise_terminated, set_hook, terminate};
-use crate::ErrorKind;
+use crate::interrupt::{check_before_c_call, raise_terminated, set_hook, terminate};
+use crate::numbers::{format_float, format_integer};
+use crate::outcome::ErrorKind;
+use crate::state::call_state;
 
 type Lua = *mut ffi::lua_State;
 
@@ -94,6 +100,9 @@ pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     set_function(state, c"resume", lua_resume);
     set_function(state, c"wrap", lua_wrap);
     wrap_function(state, c"close", lua_close_coroutine);
+    wrap_function(state, c"yield", lua_yield);
+    wrap_function(state, c"isyieldable", lua_isyieldable);
+    wrap_function(state, c"running", lua_running);
     ffi::lua_pop(state, 1);
 
     ffi::lua_getglobal(state, c"os".as_ptr());
@@ -164,7 +173,10 @@ unsafe extern "C-unwind" fn lua_print(state: Lua) -> c_int {
         // they skip the metamethod lookup and C's printf.
         if ffi::lua_isinteger(state, i) != 0 {
             let mut digits = [0u8; 20];
-            write_output(state, format_integer(ffi::lua_tointeger(state, i), &mut digits));
+            write_output(
+                state,
+                format_integer(ffi::lua_tointeger(state, i), &mut digits),
+            );
             continue;
         }
         let mut len = 0;
@@ -189,30 +201,6 @@ unsafe extern "C-unwind" fn lua_tostring(state: Lua) -> c_int {
     1
 }
 
-/// Decimal digits of `value`, as Lua's "%lld" writes them.
-fn format_integer(value: i64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut magnitude = value.unsigned_abs();
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (magnitude % 10) as u8;
-        magnitude /= 10;
-        if magnitude == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        start -= 1;
-        digits[start] = b'-';
-    }
-    &digits[start..]
-}
-
-unsafe extern "C" {
-    // Lua's C library formats floats for `io.write` with "%.14g" (no ".0", unlike tostring).
-    fn snprintf(buf: *mut c_char, size: usize, format: *const c_char, ...) -> c_int;
-}
-
 /// `io.write(...)`: strings and numbers only, no separators; numbers as real Lua's io.write.
 unsafe extern "C-unwind" fn lua_io_write(state: Lua) -> c_int {
     let n = ffi::lua_gettop(state);
@@ -225,16 +213,14 @@ unsafe extern "C-unwind" fn lua_io_write(state: Lua) -> c_int {
     for i in first..=n {
         if ffi::lua_isinteger(state, i) != 0 {
             let mut digits = [0u8; 20];
-            write_output(state, format_integer(ffi::lua_tointeger(state, i), &mut digits));
-        } else if ffi::lua_type(state, i) == ffi::LUA_TNUMBER {
-            let mut buf = [0 as c_char; 64];
-            let len = snprintf(
-                buf.as_mut_ptr(),
-                buf.len(),
-                c"%.14g".as_ptr(),
-                ffi::lua_tonumber(state, i),
+            write_output(
+                state,
+                format_integer(ffi::lua_tointeger(state, i), &mut digits),
             );
-            write_output(state, bytes(buf.as_ptr(), len.clamp(0, 63) as usize));
+        } else if ffi::lua_type(state, i) == ffi::LUA_TNUMBER {
+            // Real Lua's io.write writes floats with "%.14g" (no ".0", unlike tostring).
+            let mut buf = [0u8; 64];
+            write_output(state, format_float(ffi::lua_tonumber(state, i), &mut buf));
         } else {
             let mut len = 0;
             let text = ffi::luaL_checklstring(state, i, &mut len);
@@ -369,7 +355,7 @@ unsafe extern "C-unwind" fn lua_collectgarbage(state: Lua) -> c_int {
 
 unsafe extern "C-unwind" {
     // Lua >= 5.4.6 (both builds have it); mlua-sys declares it only for `vendored`.
-    fn lua_closethread(state: Lua, from: Lua) -> c_int;
+    pub(crate) fn lua_closethread(state: Lua, from: Lua) -> c_int;
 }
 
 /// Makes `coroutine` the running Lua thread; returns the previous one for `leave`.
@@ -378,20 +364,26 @@ unsafe fn enter(state: Lua, coroutine: Lua) -> Lua {
     if call.hook_everywhere.load(Ordering::SeqCst) {
         set_hook(coroutine);
     }
-    call.running.swap(coroutine, Ordering::SeqCst)
+    let previous = call.running.swap(coroutine, Ordering::SeqCst);
+    call.resumers.push(previous);
+    previous
 }
 
 unsafe fn leave(state: Lua, previous: Lua) {
     let call = call_state(state);
+    call.resumers.pop();
     call.running.store(previous, Ordering::SeqCst);
     if call.hook_everywhere.load(Ordering::SeqCst) {
         set_hook(state);
     }
 }
 
+/// What `resume` returns when the coroutine yielded because a host function waits.
+const WAITING: c_int = -2;
+
 /// Resumes `coroutine` with `nargs` values from the top of the stack, as Lua's own
-/// `coroutine.resume` does. Returns the number of results moved to the stack, or -1 with
-/// the error message on top. Nothing between `enter` and `leave` can raise.
+/// `coroutine.resume` does. Returns the number of results moved to the stack, -1 with
+/// the error message on top, or `WAITING`. Nothing between `enter` and `leave` can raise.
 unsafe fn resume(state: Lua, coroutine: Lua, nargs: c_int) -> c_int {
     let status = ffi::lua_status(coroutine);
     if status == ffi::LUA_OK && ffi::lua_gettop(coroutine) == 0 {
@@ -407,6 +399,10 @@ unsafe fn resume(state: Lua, coroutine: Lua, nargs: c_int) -> c_int {
     let mut nresults = 0;
     let status = ffi::lua_resume(coroutine, state, nargs, &mut nresults);
     leave(state, previous);
+    if status == ffi::LUA_YIELD && call_state(state).waiting {
+        // A host function yielded to wait (with no values): pass it on.
+        return WAITING;
+    }
     if status == ffi::LUA_OK || status == ffi::LUA_YIELD {
         if ffi::lua_checkstack(state, nresults + 1) == 0 {
             ffi::lua_pop(coroutine, nresults);
@@ -438,6 +434,25 @@ unsafe fn check_coroutine(state: Lua, arg: c_int) -> Lua {
 unsafe extern "C-unwind" fn lua_resume(state: Lua) -> c_int {
     let coroutine = check_coroutine(state, 1);
     let n = resume(state, coroutine, ffi::lua_gettop(state) - 1);
+    finish_resume(state, coroutine, n)
+}
+
+/// `coroutine.resume` once the host answered a wait inside the coroutine: resume it again
+/// (the answer is in the call's state, for the waiting host function).
+unsafe extern "C-unwind" fn continue_resume(
+    state: Lua,
+    _status: c_int,
+    _ctx: ffi::lua_KContext,
+) -> c_int {
+    let coroutine = ffi::lua_tothread(state, 1);
+    let n = resume(state, coroutine, 0);
+    finish_resume(state, coroutine, n)
+}
+
+unsafe fn finish_resume(state: Lua, coroutine: Lua, n: c_int) -> c_int {
+    if n == WAITING {
+        return ffi::lua_yieldk(state, 0, 0, Some(continue_resume));
+    }
     if n < 0 {
         rethrow_if_fatal(state, ffi::lua_status(coroutine));
         ffi::lua_pushboolean(state, 0);
@@ -462,6 +477,23 @@ unsafe extern "C-unwind" fn lua_wrap(state: Lua) -> c_int {
 unsafe extern "C-unwind" fn wrapped_call(state: Lua) -> c_int {
     let coroutine = ffi::lua_tothread(state, ffi::lua_upvalueindex(1));
     let n = resume(state, coroutine, ffi::lua_gettop(state));
+    finish_wrapped_call(state, coroutine, n)
+}
+
+unsafe extern "C-unwind" fn continue_wrapped_call(
+    state: Lua,
+    _status: c_int,
+    _ctx: ffi::lua_KContext,
+) -> c_int {
+    let coroutine = ffi::lua_tothread(state, ffi::lua_upvalueindex(1));
+    let n = resume(state, coroutine, 0);
+    finish_wrapped_call(state, coroutine, n)
+}
+
+unsafe fn finish_wrapped_call(state: Lua, coroutine: Lua, n: c_int) -> c_int {
+    if n == WAITING {
+        return ffi::lua_yieldk(state, 0, 0, Some(continue_wrapped_call));
+    }
     if n >= 0 {
         return n;
     }
@@ -481,6 +513,65 @@ unsafe extern "C-unwind" fn wrapped_call(state: Lua) -> c_int {
         ffi::lua_concat(state, 2);
     }
     ffi::lua_error(state)
+}
+
+/// Whether `thread` is the coroutine the chunk runs in, which scripts see as the main thread.
+unsafe fn is_chunk_thread(state: Lua, thread: Lua) -> bool {
+    thread == call_state(state).main
+}
+
+/// `coroutine.yield`: as outside any coroutine, the chunk itself cannot yield.
+unsafe extern "C-unwind" fn lua_yield(state: Lua) -> c_int {
+    if is_chunk_thread(state, state) {
+        return ffi::luaL_error(state, c"attempt to yield from outside a coroutine".as_ptr());
+    }
+    call_original(state)
+}
+
+/// `coroutine.isyieldable([co])`: false for the chunk's own thread, as for a main thread.
+unsafe extern "C-unwind" fn lua_isyieldable(state: Lua) -> c_int {
+    let thread = if ffi::lua_isnone(state, 1) != 0 {
+        state
+    } else {
+        check_coroutine(state, 1)
+    };
+    if is_chunk_thread(state, thread) {
+        ffi::lua_pushboolean(state, 0);
+        return 1;
+    }
+    call_original(state)
+}
+
+/// `coroutine.running()`: says "main" for the chunk's own thread.
+unsafe extern "C-unwind" fn lua_running(state: Lua) -> c_int {
+    let results = call_original(state);
+    if is_chunk_thread(state, state) {
+        ffi::lua_pushboolean(state, 1);
+        ffi::lua_replace(state, -2);
+    }
+    results
+}
+
+fn same_function(a: ffi::lua_CFunction, b: ffi::lua_CFunction) -> bool {
+    a as *const () as usize == b as *const () as usize
+}
+
+/// Whether `function`, a C function on the stack, lets a host wait through it (it calls
+/// Lua with a continuation): the protected calls and the coroutine switches.
+pub(crate) fn passes_yields(function: ffi::lua_CFunction) -> bool {
+    let passing: [ffi::lua_CFunction; 4] = [lua_pcall, lua_xpcall, lua_resume, wrapped_call];
+    passing.iter().any(|&f| same_function(f, function))
+}
+
+/// A readable name for the sandbox's C functions that are not library fields.
+pub(crate) fn describe(function: ffi::lua_CFunction) -> Option<&'static str> {
+    if same_function(function, guarded_handler) {
+        Some("an xpcall message handler")
+    } else if same_function(function, guarded_reader) {
+        Some("a load reader")
+    } else {
+        None
+    }
 }
 
 /// `coroutine.close`: the closing `__close` handlers run in the coroutine.

@@ -14,7 +14,8 @@ use std::ffi::{c_int, c_uint, CStr};
 
 use mlua::ffi;
 
-use crate::runner::{call_state, check_before_c_call, raise_terminated, time_is_up};
+use crate::interrupt::{check_before_c_call, raise_terminated, time_is_up};
+use crate::state::call_state;
 
 type Lua = *mut ffi::lua_State;
 

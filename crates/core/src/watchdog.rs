@@ -10,14 +10,16 @@
 //!
 //! The handler finds the call through a thread-local pointer that is set only while a
 //! call runs on that thread, and acts only if that call's own deadline has passed, so a
-//! late signal can never touch another call.
+//! late signal can never touch another call. A call may run inside another on the same
+//! thread (a host function that runs a script): the inner call's `Watch` puts the outer
+//! call back when it ends.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::runner::CallState;
+use crate::state::CallState;
 
 thread_local! {
     static CURRENT: Cell<*mut CallState> = const { Cell::new(std::ptr::null_mut()) };
@@ -26,6 +28,7 @@ thread_local! {
 /// While alive, the call is watched: after `deadline` its thread gets the hook.
 pub struct Watch {
     key: (Instant, u64),
+    previous: *mut CallState,
 }
 
 struct Watchdog {
@@ -109,7 +112,7 @@ fn watch(watchdog: &Watchdog) {
 extern "C" fn on_signal(_: libc::c_int) {
     let call = CURRENT.with(Cell::get);
     if !call.is_null() {
-        unsafe { crate::runner::interrupt_if_late(call) };
+        unsafe { crate::interrupt::interrupt_if_late(call) };
     }
 }
 
@@ -125,7 +128,7 @@ pub fn watch_call(call: *mut CallState, deadline: Instant) -> Option<Watch> {
         libc::sigaddset(&mut set, signal());
         libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
     }
-    CURRENT.with(|current| current.set(call));
+    let previous = CURRENT.with(|current| current.replace(call));
     let key = (
         deadline,
         NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -138,7 +141,7 @@ pub fn watch_call(call: *mut CallState, deadline: Instant) -> Option<Watch> {
     if sooner {
         watchdog.changed.notify_one();
     }
-    Some(Watch { key })
+    Some(Watch { key, previous })
 }
 
 impl Drop for Watch {
@@ -152,6 +155,6 @@ impl Drop for Watch {
                 .calls
                 .remove(&self.key);
         }
-        CURRENT.with(|current| current.set(std::ptr::null_mut()));
+        CURRENT.with(|current| current.set(self.previous));
     }
 }

@@ -1232,7 +1232,11 @@ fn check_program(code: &str, limits: &Limits) -> Result<(), TestCaseError> {
     match &result {
         Ok(done) => {
             check_output(&done.output, limits.output_bytes)?;
-            for value in &done.values {
+            for value in &done
+                .values
+                .decode()
+                .map_err(|e| TestCaseError::fail(e.to_string()))?
+            {
                 check_value(value, 0)?;
             }
             count("ok");

@@ -181,7 +181,7 @@ fn table_functions_behave_as_lua() {
     .unwrap()
     .values;
     assert_eq!(
-        values,
+        values.decode().unwrap(),
         vec![LuaValue::Array(vec![
             LuaValue::Integer(1),
             LuaValue::Integer(2),

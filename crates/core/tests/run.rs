@@ -3,7 +3,7 @@ use pubwiki_lua_core::{run, ErrorKind, Limits, LuaValue, RunError};
 fn ok(code: &str) -> (String, Vec<LuaValue>) {
     let out = run(code.as_bytes(), "test", &Limits::default())
         .unwrap_or_else(|e| panic!("{code}: {e:?}"));
-    (out.output, out.values)
+    (out.output, out.values.decode().unwrap())
 }
 
 fn output(code: &str) -> String {
@@ -321,7 +321,9 @@ fn integers_print_as_lua_prints_them() {
         output("print(tostring(math.mininteger), tostring(-1), tostring(1.0), tostring(setmetatable({}, {__tostring = function() return 'T' end})), select('#', tostring(1)))"),
         "-9223372036854775808\t-1\t1.0\tT\t1\n"
     );
-    assert!(err("tostring()").message.contains("bad argument #1 to 'tostring' (value expected)"));
+    assert!(err("tostring()")
+        .message
+        .contains("bad argument #1 to 'tostring' (value expected)"));
 }
 
 #[test]

@@ -13,18 +13,20 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
-use pubwiki_lua_core::{run, Limits, LuaValue, RunError, RunOutput};
+use pubwiki_lua_core::{run, Limits, RunError, RunOutput};
 
 /// A call's outcome as one plain object: `{ ok: true, output, values }` or
-/// `{ ok: false, kind, message, output, traceback }`.
+/// `{ ok: false, kind, message, output, traceback, cause }`. `values` are wire bytes
+/// (lib/wire.mjs decodes them); `cause` is the host's id of the error that ended the call.
 #[napi(object, object_from_js = false)]
 pub struct Outcome {
   pub ok: bool,
   pub output: String,
-  pub values: Option<Vec<JsLuaValue>>,
+  pub values: Option<WireBytes>,
   pub kind: Option<String>,
   pub message: Option<String>,
   pub traceback: Option<String>,
+  pub cause: Option<u32>,
 }
 
 impl From<std::result::Result<RunOutput, RunError>> for Outcome {
@@ -33,10 +35,11 @@ impl From<std::result::Result<RunOutput, RunError>> for Outcome {
       Ok(done) => Outcome {
         ok: true,
         output: done.output,
-        values: Some(done.values.into_iter().map(JsLuaValue).collect()),
+        values: Some(WireBytes(done.values.0)),
         kind: None,
         message: None,
         traceback: None,
+        cause: None,
       },
       Err(error) => Outcome {
         ok: false,
@@ -45,6 +48,7 @@ impl From<std::result::Result<RunOutput, RunError>> for Outcome {
         kind: Some(error.kind.as_str().to_string()),
         message: Some(error.message),
         traceback: Some(error.traceback),
+        cause: error.cause,
       },
     }
   }
@@ -59,44 +63,36 @@ impl Outcome {
       kind: Some("runtime".into()),
       message: Some("internal error in pubwiki-lua".into()),
       traceback: Some(String::new()),
+      cause: None,
     }
   }
 }
 
-/// A Lua value on its way to JS: nil -> null, numbers -> number, tables -> Array or Object,
-/// functions/threads/userdata -> "[function]" etc.
-pub struct JsLuaValue(LuaValue);
+/// Wire bytes on their way to JS, as a Buffer holding a copy (values are small, and a copy
+/// needs no finalizer, unlike a Buffer over the Vec).
+pub struct WireBytes(Vec<u8>);
 
-impl TypeName for JsLuaValue {
+impl TypeName for WireBytes {
   fn type_name() -> &'static str {
-    "unknown"
+    "Buffer"
   }
   fn value_type() -> ValueType {
-    ValueType::Unknown
+    ValueType::Object
   }
 }
 
-impl ToNapiValue for JsLuaValue {
+impl ToNapiValue for WireBytes {
   unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
-    match value.0 {
-      LuaValue::Nil => Null::to_napi_value(env, Null),
-      LuaValue::Boolean(b) => bool::to_napi_value(env, b),
-      LuaValue::Integer(i) => f64::to_napi_value(env, i as f64),
-      LuaValue::Number(n) => f64::to_napi_value(env, n),
-      LuaValue::String(s) => String::to_napi_value(env, s),
-      LuaValue::Opaque(type_name) => String::to_napi_value(env, format!("[{type_name}]")),
-      LuaValue::Array(items) => Vec::to_napi_value(env, items.into_iter().map(JsLuaValue).collect()),
-      LuaValue::Object(entries) => {
-        let mut object = std::ptr::null_mut();
-        check_status!(sys::napi_create_object(env, &mut object))?;
-        for (key, item) in entries {
-          let key = String::to_napi_value(env, key)?;
-          let item = JsLuaValue::to_napi_value(env, JsLuaValue(item))?;
-          check_status!(sys::napi_set_property(env, object, key, item))?;
-        }
-        Ok(object)
-      }
-    }
+    let mut data = std::ptr::null_mut();
+    let mut buffer = std::ptr::null_mut();
+    check_status!(sys::napi_create_buffer_copy(
+      env,
+      value.0.len(),
+      value.0.as_ptr().cast(),
+      &mut data,
+      &mut buffer
+    ))?;
+    Ok(buffer)
   }
 }
 

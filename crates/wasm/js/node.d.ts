@@ -1,14 +1,14 @@
-/** A Lua value as JS (see pubwiki_lua_wasm.d.mts). */
-export type LuaValue = null | boolean | number | string | LuaValue[] | { [key: string]: LuaValue }
-/** A call's outcome, as the native addon returns it too. */
+/** A call's outcome, as the native addon returns it too: `values` in the wire format
+ *  (lib/wire.mjs decodes them); `cause`: the host's id of the error that ended the call. */
 export type Outcome =
-  | { ok: true; output: string; values: LuaValue[] }
+  | { ok: true; output: string; values: Uint8Array }
   | {
       ok: false
       kind: 'syntax' | 'runtime' | 'memory' | 'timeout' | 'output'
       message: string
       output: string
       traceback: string
+      cause?: number
     }
 
 /** Runs `code` as a Lua 5.4 chunk named `scriptId` in a fresh sandboxed state. */

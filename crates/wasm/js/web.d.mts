@@ -1,5 +1,5 @@
 import type { InitInput, Outcome } from './pubwiki_lua_wasm.mjs'
-export type { LuaValue, Outcome } from './pubwiki_lua_wasm.mjs'
+export type { Outcome } from './pubwiki_lua_wasm.mjs'
 
 export interface WasmBackend {
   /** Runs `code` as a Lua 5.4 chunk named `scriptId` in a fresh sandboxed state. */

@@ -6,8 +6,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use js_sys::{Array, Object, Reflect};
-use pubwiki_lua_core::{run_with_clock, Limits, LuaValue};
+use js_sys::{Object, Reflect, Uint8Array};
+use pubwiki_lua_core::{run_with_clock, Limits};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -63,19 +63,17 @@ fn start() {
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
-/** A Lua value as JS: nil -> null, integers and floats -> number, a table with keys
- *  exactly 1..n -> array, any other table -> object (keys as Lua's tostring writes them),
- *  a function, coroutine or userdata -> "[function]", "[thread]", "[userdata]". */
-export type LuaValue = null | boolean | number | string | LuaValue[] | { [key: string]: LuaValue };
-/** A call's outcome, as the native addon returns it too. */
+/** A call's outcome, as the native addon returns it too: `values` in the wire format
+ *  (lib/wire.mjs decodes them); `cause`: the host's id of the error that ended the call. */
 export type Outcome =
-  | { ok: true; output: string; values: LuaValue[] }
+  | { ok: true; output: string; values: Uint8Array }
   | {
       ok: false;
       kind: "syntax" | "runtime" | "memory" | "timeout" | "output";
       message: string;
       output: string;
       traceback: string;
+      cause?: number;
     };
 "#;
 
@@ -111,54 +109,32 @@ pub fn run_bytes(
 
 
 fn outcome(code: &[u8], script_id: &str, limits: &Limits) -> JsValue {
-    let result = Object::new();
-    match run_with_clock(code, script_id, limits, monotonic_ms) {
+    to_outcome(run_with_clock(code, script_id, limits, monotonic_ms))
+}
+
+fn to_outcome(result: Result<pubwiki_lua_core::RunOutput, pubwiki_lua_core::RunError>) -> JsValue {
+    let outcome = Object::new();
+    match result {
         Ok(out) => {
-            set(&result, "ok", JsValue::TRUE);
-            set(&result, "output", JsValue::from_str(&out.output));
-            set(&result, "values", to_js_array(&out.values));
+            set(&outcome, "ok", JsValue::TRUE);
+            set(&outcome, "output", JsValue::from_str(&out.output));
+            set(&outcome, "values", Uint8Array::from(out.values.as_bytes()).into());
         }
         Err(err) => {
-            set(&result, "ok", JsValue::FALSE);
-            set(&result, "kind", JsValue::from_str(err.kind.as_str()));
-            set(&result, "message", JsValue::from_str(&err.message));
-            set(&result, "output", JsValue::from_str(&err.output));
-            set(&result, "traceback", JsValue::from_str(&err.traceback));
+            set(&outcome, "ok", JsValue::FALSE);
+            set(&outcome, "kind", JsValue::from_str(err.kind.as_str()));
+            set(&outcome, "message", JsValue::from_str(&err.message));
+            set(&outcome, "output", JsValue::from_str(&err.output));
+            set(&outcome, "traceback", JsValue::from_str(&err.traceback));
+            if let Some(cause) = err.cause {
+                set(&outcome, "cause", JsValue::from_f64(cause as f64));
+            }
         }
     }
-    result.into()
+    outcome.into()
 }
 
 fn set(object: &Object, key: &str, value: JsValue) {
     // Cannot fail: `object` is a plain, extensible object.
     let _ = Reflect::set(object, &JsValue::from_str(key), &value);
-}
-
-fn to_js_array(items: &[LuaValue]) -> JsValue {
-    let array = Array::new_with_length(items.len() as u32);
-    for (i, item) in items.iter().enumerate() {
-        array.set(i as u32, to_js(item));
-    }
-    array.into()
-}
-
-/// nil -> null, integers and floats -> number, arrays -> Array, other tables -> plain
-/// object, functions/threads/userdata -> their type name in brackets (e.g. "[function]").
-fn to_js(value: &LuaValue) -> JsValue {
-    match value {
-        LuaValue::Nil => JsValue::NULL,
-        LuaValue::Boolean(b) => JsValue::from_bool(*b),
-        LuaValue::Integer(i) => JsValue::from_f64(*i as f64),
-        LuaValue::Number(n) => JsValue::from_f64(*n),
-        LuaValue::String(s) => JsValue::from_str(s),
-        LuaValue::Array(items) => to_js_array(items),
-        LuaValue::Object(entries) => {
-            let object = Object::new();
-            for (key, item) in entries {
-                set(&object, key, to_js(item));
-            }
-            object.into()
-        }
-        LuaValue::Opaque(type_name) => JsValue::from_str(&format!("[{type_name}]")),
-    }
 }

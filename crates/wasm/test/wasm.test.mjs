@@ -6,10 +6,14 @@ import test from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 
+import { decodeValues } from '../../../lib/wire.mjs'
+
 const lua = createRequire(import.meta.url)('../../../wasm/node.js')
 const MB = 1024 * 1024
+// Outcomes with their wire values decoded, as lib/api.mjs does.
+const decoded = (outcome) => (outcome.ok ? { ...outcome, values: decodeValues(outcome.values) } : outcome)
 const run = (code, { id = 'test', mem = 50 * MB, time = 7000, out = 8 * MB } = {}) =>
-  lua.runSync(code, id, mem, time, out)
+  decoded(lua.runSync(code, id, mem, time, out))
 const ok = (code, values, output = '') => assert.deepEqual(run(code), { ok: true, output, values })
 function fails(code, kind, pattern, options) {
   const result = run(code, options)
@@ -33,10 +37,10 @@ test('values and output', () => {
 })
 
 test('default limits (undefined) and runAsync, runBytes', async () => {
-  assert.deepEqual(lua.runSync('return 7', 'd'), { ok: true, output: '', values: [7] })
+  assert.deepEqual(decoded(lua.runSync('return 7', 'd')), { ok: true, output: '', values: [7] })
   assert.match(lua.runSync('local s = "x" while true do s = s .. s end', 'd').message, /52428800/)
-  assert.deepEqual(await lua.runAsync('return 8', 'd'), { ok: true, output: '', values: [8] })
-  assert.deepEqual(lua.runBytes(new TextEncoder().encode('return "b"'), 'd'), { ok: true, output: '', values: ['b'] })
+  assert.deepEqual(decoded(await lua.runAsync('return 8', 'd')), { ok: true, output: '', values: [8] })
+  assert.deepEqual(decoded(lua.runBytes(new TextEncoder().encode('return "b"'), 'd')), { ok: true, output: '', values: ['b'] })
 })
 
 test('error and pcall (longjmp as a wasm exception)', () => {

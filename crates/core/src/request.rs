@@ -1,0 +1,45 @@
+//! What a running call asks of its host, and how the host answers: the one way out of the
+//! sandbox. A driver (the napi or wasm wrapper, or a Rust embedder) implements [`Host`].
+//!
+//! A request is answered synchronously with a wire reply (wire.rs): values, an error, or
+//! `PENDING` when the answer will come later. Then the call suspends where Lua can wait:
+//! [`crate::Call::resume`] returns [`crate::Step::Waiting`], no thread is held, and the
+//! driver resumes the call with the answer once it has it. Where Lua cannot wait (inside
+//! `table.sort` comparators, `gsub` callbacks, `__tostring` reached from `print`, or in a
+//! call made synchronous), a pending answer is a Lua error at the call site instead.
+
+/// A request from a running script.
+#[derive(Clone, Copy, Debug)]
+pub enum Request<'a> {
+    /// The script called the host's function number `function` (as the host numbered it
+    /// in the wire values it gave), known as `name` in messages, with these arguments
+    /// (wire `values`).
+    Call {
+        function: u32,
+        name: &'a str,
+        args: &'a [u8],
+    },
+}
+
+/// The host side of a call.
+pub trait Host {
+    /// Answers `request` with a wire reply (wire.rs: `VALUES`, `ERROR` or `PENDING`).
+    /// A driver that has to wait for the answer (another thread runs the host's code) must
+    /// give up after `time_left_ms` and return an empty reply: the call then ends with a
+    /// timeout at the call site.
+    fn request(&mut self, request: Request<'_>, time_left_ms: f64) -> Vec<u8>;
+}
+
+/// The host of calls that were given no host functions: no request can reach it.
+pub struct NoHost;
+
+impl Host for NoHost {
+    fn request(&mut self, _request: Request<'_>, _time_left_ms: f64) -> Vec<u8> {
+        let mut reply = crate::wire::Writer::new();
+        reply
+            .tag(crate::wire::REPLY_ERROR)
+            .bytes(b"this call has no host")
+            .varint(0);
+        reply.into_bytes()
+    }
+}

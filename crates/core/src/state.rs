@@ -1,0 +1,124 @@
+//! Per-call state: everything one call owns, reachable from every C function through the
+//! Lua state's extra space. The bottom of the crate: every other module reads it, and it
+//! reads none of them (but the plain types it holds).
+
+use std::collections::VecDeque;
+use std::ffi::c_int;
+use std::sync::atomic::{AtomicBool, AtomicPtr};
+
+use mlua::ffi;
+
+use crate::alloc::Budget;
+use crate::limits::Clock;
+use crate::outcome::ErrorKind;
+use crate::request::Host;
+
+/// How many of the latest host errors a call remembers, to tell whether the error that
+/// ended it was one of them (`RunError::cause`).
+pub(crate) const HOST_ERRORS_KEPT: usize = 4;
+
+/// Per-call state reachable from every C function through the state's extra space.
+pub(crate) struct CallState {
+    pub output: Vec<u8>,
+    pub output_limit: usize,
+    pub clock: Clock,
+    pub started: f64,
+    pub deadline: f64,
+    pub time_limit_ms: f64,
+    pub memory_limit: usize,
+    /// Set once a limit is hit; from then on the call can only end, never recover.
+    pub terminated: Option<ErrorKind>,
+    /// The error that first ended a terminated call (a failing `__close` handler may replace
+    /// it on the stack as the call unwinds).
+    pub terminated_message: Option<String>,
+    pub budget: *mut Budget,
+    /// The Lua thread (main or coroutine) running now: where an interrupt puts the hook.
+    pub running: AtomicPtr<ffi::lua_State>,
+    /// Set once every running thread must carry the count hook (the deadline has passed, a
+    /// limit was hit, or the platform has no watchdog).
+    pub hook_everywhere: AtomicBool,
+    /// C functions called from C loops since the clock was last read (wasm only; see
+    /// `check_before_c_call`).
+    #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
+    pub unchecked_calls: u32,
+
+    // The host bridge (host_function.rs).
+    /// The host of the running slice of the call (set by `Call::resume` for its duration).
+    pub host: Option<*mut dyn Host>,
+    /// Whether the host can answer later (`PENDING`): false for synchronous calls.
+    pub host_can_wait: bool,
+    /// The coroutine that runs the chunk: a host wait suspends it; a script's own
+    /// `coroutine.yield` may not.
+    pub main: *mut ffi::lua_State,
+    /// The threads that resumed the running one, outermost first (the running thread's
+    /// resumer last): a host wait must pass through every one of them.
+    pub resumers: Vec<*mut ffi::lua_State>,
+    /// A host function is suspended waiting for its answer: coroutine switches pass the
+    /// yield on to the driver instead of returning it to the script.
+    pub waiting: bool,
+    /// The host's reply being turned into Lua values (kept here, not on a Rust stack that a
+    /// Lua error could longjmp over), or the answer a suspended call was resumed with.
+    pub reply: Option<Vec<u8>>,
+    /// The latest errors raised for host functions: their full message and the host's id.
+    pub host_errors: VecDeque<(String, u32)>,
+}
+
+impl CallState {
+    pub fn new(clock: Clock, limits: &crate::Limits, budget: *mut Budget) -> CallState {
+        let started = clock();
+        CallState {
+            output: Vec::new(),
+            output_limit: limits.output_bytes,
+            clock,
+            started,
+            deadline: started + limits.time_ms,
+            time_limit_ms: limits.time_ms,
+            memory_limit: limits.memory_bytes,
+            terminated: None,
+            terminated_message: None,
+            budget,
+            running: AtomicPtr::new(std::ptr::null_mut()),
+            hook_everywhere: AtomicBool::new(false),
+            unchecked_calls: 0,
+            host: None,
+            host_can_wait: true,
+            main: std::ptr::null_mut(),
+            resumers: Vec::new(),
+            waiting: false,
+            reply: None,
+            host_errors: VecDeque::with_capacity(HOST_ERRORS_KEPT),
+        }
+    }
+}
+
+/// The call's state. Borrows must stay short: any Lua API call may re-enter.
+#[allow(clippy::mut_from_ref)]
+pub(crate) unsafe fn call_state<'a>(state: *mut ffi::lua_State) -> &'a mut CallState {
+    &mut **(ffi::lua_getextraspace(state) as *mut *mut CallState)
+}
+
+/// Makes `state` (a new main thread) reach `call`.
+pub(crate) unsafe fn attach(state: *mut ffi::lua_State, call: *mut CallState) {
+    *(ffi::lua_getextraspace(state) as *mut *mut CallState) = call;
+}
+
+/// The string at `idx`, if it is one (numbers are not converted, which could allocate).
+pub(crate) unsafe fn lua_string(state: *mut ffi::lua_State, idx: c_int) -> Option<String> {
+    lua_bytes(state, idx).map(|bytes| into_text(bytes.to_vec()))
+}
+
+/// The bytes of the string at `idx`, borrowed from Lua (valid while the string is reachable).
+pub(crate) unsafe fn lua_bytes<'a>(state: *mut ffi::lua_State, idx: c_int) -> Option<&'a [u8]> {
+    if ffi::lua_type(state, idx) != ffi::LUA_TSTRING {
+        return None;
+    }
+    let mut len = 0;
+    let ptr = ffi::lua_tolstring(state, idx, &mut len);
+    Some(std::slice::from_raw_parts(ptr as *const u8, len))
+}
+
+/// Output bytes as text: invalid UTF-8 becomes U+FFFD, NUL bytes stay.
+pub(crate) fn into_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes)
+        .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+}
