@@ -37,7 +37,7 @@ type Lua = *mut ffi::lua_State;
 /// The Lua function for host function number `upvalue 1`, named `upvalue 2`.
 pub(crate) unsafe extern "C-unwind" fn call(state: Lua) -> c_int {
     if call_state(state).terminated.is_some() {
-        return raise_terminated(state, 1);
+        return raise_terminated(state, script_level(state));
     }
     match ask_host(state) {
         Ok(()) => answer(state, false),
@@ -84,6 +84,22 @@ unsafe fn ask_host(state: Lua) -> Result<(), Refused> {
     Ok(())
 }
 
+/// The stack level of the Lua function that called this host function, directly or
+/// through C functions such as `pcall`: where its errors say they happened (`error`
+/// through `pcall(error, ...)` would say nowhere, which helps nobody).
+unsafe fn script_level(state: Lua) -> c_int {
+    let mut frame: ffi::lua_Debug = std::mem::zeroed();
+    let mut level = 1;
+    while ffi::lua_getstack(state, level, &mut frame) != 0 {
+        ffi::lua_getinfo(state, c"l".as_ptr(), &mut frame);
+        if frame.currentline > 0 {
+            return level;
+        }
+        level += 1;
+    }
+    1
+}
+
 /// This host function's name (its second upvalue), borrowed from Lua.
 unsafe fn function_name<'a>(state: Lua) -> &'a str {
     let bytes = lua_bytes(state, ffi::lua_upvalueindex(2)).unwrap_or(b"?");
@@ -103,7 +119,7 @@ unsafe fn answer(state: Lua, resumed: bool) -> c_int {
         // The driver gave up waiting: the time is up.
         call.reply = None;
         terminate(state, ErrorKind::Timeout);
-        return raise_terminated(state, 1);
+        return raise_terminated(state, script_level(state));
     }
     let mut reader = Reader::new(reply);
     match reader.u8() {
@@ -136,7 +152,7 @@ unsafe fn push_results(state: Lua, reader: &mut Reader) -> c_int {
         Err(PushError::Oversized) => {
             ffi::lua_settop(state, base);
             terminate(state, ErrorKind::Memory);
-            raise_terminated(state, 1)
+            raise_terminated(state, script_level(state))
         }
         Err(PushError::Malformed(_)) => {
             ffi::lua_settop(state, base);
@@ -153,7 +169,7 @@ unsafe fn push_results(state: Lua, reader: &mut Reader) -> c_int {
 unsafe fn raise_host_error(state: Lua, reader: &mut Reader) -> c_int {
     let message = reader.bytes().unwrap_or(b"(no message)");
     let cause = reader.varint().unwrap_or(0) as u32;
-    ffi::luaL_where(state, 1);
+    ffi::luaL_where(state, script_level(state));
     ffi::lua_pushlstring(state, message.as_ptr() as *const c_char, message.len());
     ffi::lua_concat(state, 2);
     let call = call_state(state);
@@ -177,7 +193,7 @@ unsafe fn wait(state: Lua) -> c_int {
         // Kept in the call's state while Lua copies it: pushing may raise.
         call.reply = Some(refusal.into_bytes());
         let text = call.reply.as_deref().unwrap_or_default();
-        ffi::luaL_where(state, 1);
+        ffi::luaL_where(state, script_level(state));
         ffi::lua_pushlstring(state, text.as_ptr() as *const c_char, text.len());
         ffi::lua_concat(state, 2);
         call_state(state).reply = None;
@@ -193,7 +209,7 @@ unsafe extern "C-unwind" fn resumed(state: Lua, _status: c_int, _ctx: ffi::lua_K
     call.waiting = false;
     if time_is_up(state) {
         call_state(state).reply = None;
-        return raise_terminated(state, 1);
+        return raise_terminated(state, script_level(state));
     }
     answer(state, true)
 }
