@@ -9,17 +9,18 @@ export const ready = load().then((backend) => {
   wasm = backend
 })
 
+function loaded() {
+  if (!wasm) throw new Error('pubwiki-lua: the wasm module is still loading; await `ready` before the Sync functions')
+  return wasm
+}
+
 const api = createApi({
   name: 'wasm',
-  async runAsync(...args) {
-    await ready
-    return wasm.runAsync(...args)
-  },
-  runSync(...args) {
-    if (!wasm) throw new Error('pubwiki-lua: the wasm module is still loading; await `ready` before the Sync functions')
-    return wasm.runSync(...args)
-  },
+  ready,
+  runAsync: (...args) => loaded().runAsync(...args),
+  runSync: (...args) => loaded().runSync(...args),
+  startCall: (...args) => loaded().startCall(...args),
 })
 
-export const { run, runSync, runLua, runLuaSync, LuaError, backend } = api
+export const { run, runSync, runLua, runLuaSync, createRunner, LuaError, backend } = api
 export default api

@@ -1,14 +1,27 @@
-// The public API over a backend (native addon or wasm): argument checks, defaults and
-// LuaError. Shared by every entry point (the CommonJS index.js requires this ES module, as
-// Node >= 20.19 allows); uses no Node built-ins so browsers can load it.
+// The public API over a backend (native addon or wasm): argument checks, defaults,
+// runners, globals and LuaError. Shared by every entry point (the CommonJS index.js
+// requires this ES module, as Node >= 20.19 allows); uses no Node built-ins so browsers
+// can load it.
+//
+// A backend has: runSync/runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit,
+// globals?) -> Outcome for calls without host functions, and startCall(..., globals,
+// request, synchronous) -> a call with resume(reply?) (an Outcome, or null while it waits;
+// natively in a promise) and resumeSync(reply?) for the rest (lib/bridge.mjs drives it).
+// `ready`, if present, is a promise to await before the first call.
 
-import { decodeValues } from './wire.mjs'
+import { Bridge, drive } from './bridge.mjs'
+import { decodeValues, encodeGlobals, functionTable } from './wire.mjs'
 
 const LIMITS = ['memoryLimit', 'timeLimit', 'outputLimit']
+const RUNNER_OPTIONS = [...LIMITS, 'globals']
+const CALL_OPTIONS = ['scriptId', ...RUNNER_OPTIONS]
+// The core's default (crates/core/src/limits.rs), which JS needs to know how many bytes of
+// globals or results can possibly fit (a bound on encoding them, see wire.mjs).
+const DEFAULT_MEMORY_LIMIT = 50 * 1024 * 1024
 
 export class LuaError extends Error {
-  constructor(outcome, scriptId) {
-    super(outcome.message)
+  constructor(outcome, scriptId, cause) {
+    super(outcome.message, cause === undefined ? undefined : { cause })
     this.name = 'LuaError'
     /** 'syntax' | 'runtime' | 'memory' | 'timeout' | 'output' */
     this.kind = outcome.kind
@@ -22,7 +35,14 @@ export class LuaError extends Error {
 function describe(value) {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'function') return 'a function'
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`
+}
+
+function isPlainObject(value) {
+  if (value === null || typeof value !== 'object') return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
 }
 
 function checkString(value, name) {
@@ -34,67 +54,128 @@ function checkScriptId(scriptId) {
   if (scriptId === '') throw new TypeError('scriptId must not be empty')
 }
 
-// Returns the limits in the order the backends take them; undefined keeps the default.
-function checkOptions(options, allowed) {
-  if (options === undefined) return [undefined, undefined, undefined]
+// Checks an options object; returns { limits: [memory, time, output], globals }, with
+// undefined for what it does not set.
+function checkOptions(options, allowed, name) {
+  if (options === undefined) return { limits: [undefined, undefined, undefined], globals: undefined }
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`options must be an object, got ${describe(options)}`)
+    throw new TypeError(`${name} must be an object, got ${describe(options)}`)
   }
   for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw new TypeError(`options.${key} is not an option (expected one of ${allowed.join(', ')})`)
+    if (!allowed.includes(key)) throw new TypeError(`${name}.${key} is not an option (expected one of ${allowed.join(', ')})`)
   }
-  return LIMITS.map((name) => {
-    const value = options[name]
+  const limits = LIMITS.map((limit) => {
+    const value = options[limit]
     if (value === undefined) return undefined
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new TypeError(`options.${name} must be a positive finite number, got ${describe(value)}`)
+      throw new TypeError(`${name}.${limit} must be a positive finite number, got ${describe(value)}`)
     }
     return value
   })
+  const { globals } = options
+  if (globals !== undefined && typeof globals !== 'function' && !isPlainObject(globals)) {
+    throw new TypeError(`${name}.globals must be an object or a function returning one, got ${describe(globals)}`)
+  }
+  return { limits, globals }
+}
+
+// Globals as given (an object, or a function of the call's context returning one).
+function resolveGlobals(globals, context, name) {
+  if (typeof globals !== 'function') return globals
+  const value = globals(context)
+  if (value !== undefined && !isPlainObject(value)) {
+    throw new TypeError(`${name}.globals(context) must return an object, got ${describe(value)}`)
+  }
+  return value
+}
+
+/** Bytes of wire values that can still fit in a state of `memoryLimit` bytes (see wire.mjs). */
+function encodeLimit(memoryLimit) {
+  return 4 * (memoryLimit ?? DEFAULT_MEMORY_LIMIT) + 65536
 }
 
 export function createApi(backend) {
-  function settle(outcome, scriptId) {
-    if (!outcome.ok) throw new LuaError(outcome, scriptId)
+  // One call, checked and with its runner's defaults applied.
+  function prepare(defaults, code, scriptId, options, allowed, name) {
+    checkString(code, 'code')
+    checkScriptId(scriptId)
+    const own = checkOptions(options, allowed, name)
+    const limits = own.limits.map((value, i) => value ?? defaults.limits[i])
+    const context = { scriptId }
+    const base = resolveGlobals(defaults.globals, context, 'runner')
+    const extra = resolveGlobals(own.globals, context, name)
+    const globals = base && extra ? { ...base, ...extra } : (base ?? extra)
+    let encoded
+    let bridge
+    if (globals !== undefined) {
+      const functions = functionTable()
+      const limit = encodeLimit(limits[0])
+      encoded = encodeGlobals(globals, functions, limit)
+      if (functions.list.length > 0) bridge = new Bridge(functions, limit)
+    }
+    return { args: [code, scriptId, ...limits, encoded], bridge, scriptId }
+  }
+
+  function settle(outcome, call) {
+    if (!outcome.ok) throw new LuaError(outcome, call.scriptId, call.bridge?.cause(outcome))
     return { output: outcome.output, values: decodeValues(outcome.values) }
   }
 
-  function prepareRun(code, options) {
-    checkString(code, 'code')
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-      throw new TypeError(`options must be an object with a scriptId, got ${describe(options)}`)
-    }
-    checkScriptId(options.scriptId)
-    return [code, options.scriptId, ...checkOptions(options, ['scriptId', ...LIMITS])]
+  async function execute(call) {
+    if (backend.ready) await backend.ready
+    if (!call.bridge) return settle(await backend.runAsync(...call.args), call)
+    const running = backend.startCall(...call.args, call.bridge.request, false)
+    return settle(await drive(running, call.bridge), call)
   }
 
-  function prepareRunLua(code, scriptId, options) {
-    checkString(code, 'code')
-    checkScriptId(scriptId)
-    return [code, scriptId, ...checkOptions(options, LIMITS)]
+  function executeSync(call) {
+    if (!call.bridge) return settle(backend.runSync(...call.args), call)
+    const outcome = backend.startCall(...call.args, call.bridge.request, true).resumeSync(undefined)
+    // A synchronous call never waits (the core refuses), so it is over after one slice.
+    if (typeof outcome === 'number') throw new Error('pubwiki-lua: a synchronous call waited')
+    return settle(outcome, call)
   }
+
+  function runner(defaults) {
+    const runOptions = (options) => {
+      if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+        throw new TypeError(`options must be an object with a scriptId, got ${describe(options)}`)
+      }
+      return options
+    }
+    const forRun = (code, options) => {
+      checkString(code, 'code')
+      return prepare(defaults, code, runOptions(options).scriptId, options, CALL_OPTIONS, 'options')
+    }
+    const forRunLua = (code, scriptId, options) => prepare(defaults, code, scriptId, options, RUNNER_OPTIONS, 'options')
+    return {
+      /** Runs `code`; resolves to `{ output, values }`. */
+      async run(code, options) {
+        return execute(forRun(code, options))
+      },
+      runSync(code, options) {
+        return executeSync(forRun(code, options))
+      },
+      /** Runs `code`; resolves to everything it printed. */
+      async runLua(code, scriptId, options) {
+        return (await execute(forRunLua(code, scriptId, options))).output
+      },
+      runLuaSync(code, scriptId, options) {
+        return executeSync(forRunLua(code, scriptId, options)).output
+      },
+    }
+  }
+
+  const direct = runner({ limits: [undefined, undefined, undefined], globals: undefined })
 
   return {
     backend: backend.name,
     LuaError,
-    /** Runs `code`; resolves to `{ output, values }`. */
-    async run(code, options) {
-      const args = prepareRun(code, options)
-      return settle(await backend.runAsync(...args), args[1])
-    },
-    runSync(code, options) {
-      const args = prepareRun(code, options)
-      return settle(backend.runSync(...args), args[1])
-    },
-    /** Runs `code`; resolves to everything it printed. */
-    async runLua(code, scriptId, options) {
-      const args = prepareRunLua(code, scriptId, options)
-      return settle(await backend.runAsync(...args), scriptId).output
-    },
-    runLuaSync(code, scriptId, options) {
-      const args = prepareRunLua(code, scriptId, options)
-      return settle(backend.runSync(...args), scriptId).output
+    ...direct,
+    /** The same functions, with `options` (limits, globals) as every call's defaults. */
+    createRunner(options) {
+      if (options === undefined) return runner({ limits: [undefined, undefined, undefined], globals: undefined })
+      return Object.freeze(runner(checkOptions(options, RUNNER_OPTIONS, 'createRunner options')))
     },
   }
 }
-

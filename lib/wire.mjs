@@ -202,15 +202,17 @@ class Encoder {
   func(fn, path) {
     const functions = this.functions
     if (!functions) throw new TypeError(`${path}: functions are not supported here`)
+    const name = path.startsWith('globals.') ? path.slice(8) : path
     let index = functions.indexOf.get(fn)
     if (index === undefined) {
       index = functions.list.length
       functions.list.push(fn)
+      functions.names.push(name)
       functions.indexOf.set(fn, index)
     }
     this.u8(FUNCTION)
     this.varint(index)
-    this.rawString(path.startsWith('globals.') ? path.slice(8) : path)
+    this.rawString(functions.names[index])
   }
 
   object(value, path, depth, seen) {
@@ -297,9 +299,9 @@ function encoder(functions, limit) {
   return e
 }
 
-/** The function table of one call: JS functions by their wire number. */
+/** The function table of one call: JS functions (and their names) by wire number. */
 export function functionTable() {
-  return { list: [], indexOf: new Map() }
+  return { list: [], names: [], indexOf: new Map() }
 }
 
 /**

@@ -9,6 +9,7 @@
 #                                   the .wasm beside it synchronously)
 #   wasm/node.js, node.d.ts         Node backend (CommonJS), from crates/wasm/js
 #   wasm/web.mjs, web.d.mts         browser backend (ES module), from crates/wasm/js
+#   wasm/calls.mjs                  calls with host functions, for both backends
 #
 # Needs the tools of scripts/install-wasm-tools.sh. wasm-opt is taken from the npm package
 # `binaryen` (node_modules/.bin/wasm-opt), else from PATH; without it the module is left
@@ -89,7 +90,7 @@ cp "$tmp/${name}_bg.wasm" "$out/"
 sed 's|@ts-self-types="./'"$name"'.d.ts"|@ts-self-types="./'"$name"'.d.mts"|' "$tmp/web/$name.js" > "$out/$name.mjs"
 cp "$tmp/web/$name.d.ts" "$out/$name.d.mts"
 sed '/@ts-self-types=/d' "$tmp/node/$name.js" > "$out/$name.cjs"
-cp "$crate/js/node.js" "$crate/js/node.d.ts" "$crate/js/web.mjs" "$crate/js/web.d.mts" "$out/"
+cp "$crate/js/node.js" "$crate/js/node.d.ts" "$crate/js/web.mjs" "$crate/js/web.d.mts" "$crate/js/calls.mjs" "$out/"
 
 bytes=$(wc -c < "$out/${name}_bg.wasm")
 gz=$(gzip -9 -c "$out/${name}_bg.wasm" | wc -c)

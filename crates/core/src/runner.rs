@@ -31,8 +31,9 @@ use crate::{host_function, sandbox};
 pub enum Step {
     /// The call is over.
     Done(Result<RunOutput, RunError>),
-    /// A host function waits for its answer: call [`Call::resume`] with it.
-    Waiting,
+    /// A host function waits for its answer: call [`Call::resume`] with it, or without
+    /// one once `time_left_ms` (the rest of the call's time limit) has passed.
+    Waiting { time_left_ms: f64 },
 }
 
 /// A call of a Lua chunk, run by slices (see the module docs).
@@ -68,7 +69,7 @@ enum Slice {
 
 impl Call {
     /// A call of `code` (Lua source text; binary chunks are refused), a chunk named
-    /// `script_id`, under `limits`; its time counts from now.
+    /// `script_id`, under `limits`; its time counts from its first slice.
     pub fn new(code: impl Into<Vec<u8>>, script_id: &str, limits: &Limits, clock: Clock) -> Call {
         let mut budget = Box::new(Budget {
             used: 0,
@@ -117,7 +118,9 @@ impl Call {
         .unwrap_or_else(|_| Slice::Done(Err(internal_error())));
         self.call.host = None;
         match slice {
-            Slice::Waiting => Step::Waiting,
+            Slice::Waiting => Step::Waiting {
+                time_left_ms: (self.call.deadline - (self.call.clock)()).max(0.0),
+            },
             Slice::Done(outcome) => {
                 self.close();
                 Step::Done(match outcome {
@@ -168,6 +171,7 @@ impl Call {
             attach(state, call);
             self.state = state;
             self.phase = Phase::Started;
+            (*call).start();
         }
         let state = self.state;
         (*call).running.store(state, Ordering::SeqCst);
@@ -474,7 +478,7 @@ pub fn run_with_clock(
     match Call::new(code, script_id, limits, clock).resume(&mut crate::request::NoHost, None) {
         Step::Done(result) => result,
         // Nothing can wait in a call without host functions.
-        Step::Waiting => Err(RunError {
+        Step::Waiting { .. } => Err(RunError {
             kind: ErrorKind::Runtime,
             message: internal_error().1,
             output: String::new(),

@@ -64,14 +64,14 @@ pub(crate) struct CallState {
 }
 
 impl CallState {
+    /// The state of a call that has not started: its time counts from `start`.
     pub fn new(clock: Clock, limits: &crate::Limits, budget: *mut Budget) -> CallState {
-        let started = clock();
         CallState {
             output: Vec::new(),
             output_limit: limits.output_bytes,
             clock,
-            started,
-            deadline: started + limits.time_ms,
+            started: 0.0,
+            deadline: f64::INFINITY,
             time_limit_ms: limits.time_ms,
             memory_limit: limits.memory_bytes,
             terminated: None,
@@ -88,6 +88,14 @@ impl CallState {
             reply: None,
             host_errors: VecDeque::with_capacity(HOST_ERRORS_KEPT),
         }
+    }
+}
+
+impl CallState {
+    /// The call starts now: its time limit counts from here.
+    pub fn start(&mut self) {
+        self.started = (self.clock)();
+        self.deadline = self.started + self.time_limit_ms;
     }
 }
 

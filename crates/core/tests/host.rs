@@ -87,7 +87,7 @@ fn drive(
     loop {
         match step {
             Step::Done(result) => return (result, waits),
-            Step::Waiting => {
+            Step::Waiting { .. } => {
                 waits += 1;
                 step = call.resume(host, answers.next());
             }
@@ -287,7 +287,7 @@ fn a_wait_abandoned_at_the_deadline_is_a_timeout_pcall_cannot_catch() {
     let mut h = host(vec![later()]);
     let code = "print('before') local ok = pcall(fetch) print('after', ok) while true do end";
     let mut call = call(code, &["fetch"], limits.clone());
-    assert!(matches!(call.resume(&mut h, None), Step::Waiting));
+    assert!(matches!(call.resume(&mut h, None), Step::Waiting { .. }));
     std::thread::sleep(std::time::Duration::from_millis(60));
     // A late answer is ignored: the time is up.
     let Step::Done(result) = call.resume(&mut h, Some(one_integer(1))) else {
@@ -304,7 +304,7 @@ fn a_wait_abandoned_at_the_deadline_is_a_timeout_pcall_cannot_catch() {
     );
     // The driver giving up (no answer) ends the same way.
     let mut call2 = self::call("fetch()", &["fetch"], limits.clone());
-    assert!(matches!(call2.resume(&mut h, None), Step::Waiting));
+    assert!(matches!(call2.resume(&mut h, None), Step::Waiting { .. }));
     let Step::Done(result) = call2.resume(&mut h, None) else {
         panic!()
     };

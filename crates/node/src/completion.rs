@@ -1,5 +1,7 @@
 //! Async calls: each runs on the addon's own thread pool and settles its promise through one
-//! threadsafe function per JS environment (the main thread, or a worker thread).
+//! threadsafe function per JS environment (the main thread, or a worker thread). The same
+//! threadsafe function carries a pool thread's other messages for the JS thread: the host
+//! requests of calls with host functions (host.rs).
 //!
 //! A call hands off twice, to a pool thread and back, and waking a sleeping thread takes
 //! ~25 us on a virtual machine whose idle CPU has halted: longer than a whole fresh-state
@@ -26,10 +28,10 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::ToNapiValue;
 use napi::{check_status, sys, Env, Result};
 
-use crate::Outcome;
+use crate::{Outcome, Settled};
 
 /// The way back to one JS environment.
-struct Channel {
+pub struct Channel {
   /// `None` once the environment is torn down: results that finish later are dropped.
   tsfn: Mutex<Option<Tsfn>>,
   /// Calls started and not yet settled; while non-zero the channel keeps the event loop alive.
@@ -121,10 +123,12 @@ struct Tsfn(sys::napi_threadsafe_function);
 // on it are called on the JS thread only.
 unsafe impl Send for Tsfn {}
 
-/// A finished call on its way to its promise.
-struct Completion {
-  deferred: Deferred,
-  outcome: Outcome,
+/// What a pool thread sends to the JS thread.
+enum Message {
+  /// A finished slice of a call on its way to its promise.
+  Completion { deferred: Deferred, outcome: Settled },
+  /// Work for the JS thread; it gets a null `env` when the environment is torn down.
+  JsTask(Box<dyn FnOnce(sys::napi_env) + Send>),
 }
 
 struct Deferred(sys::napi_deferred);
@@ -152,7 +156,7 @@ fn pool() -> &'static rayon::ThreadPool {
 }
 
 /// Runs `work` on the pool; returns a promise of its outcome.
-pub fn spawn(env: &Env, work: impl FnOnce() -> Outcome + Send + 'static) -> Result<sys::napi_value> {
+pub fn spawn(env: &Env, work: impl FnOnce() -> Settled + Send + 'static) -> Result<sys::napi_value> {
   let channel = channel(env)?;
   let mut deferred = ptr::null_mut();
   let mut promise = ptr::null_mut();
@@ -165,8 +169,8 @@ pub fn spawn(env: &Env, work: impl FnOnce() -> Outcome + Send + 'static) -> Resu
   pool().spawn(move || {
     // The core turns its own panics into errors; this covers the conversion to `Outcome`.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
-      .unwrap_or_else(|_| Outcome::internal_error());
-    channel.send(Box::new(Completion { deferred, outcome }));
+      .unwrap_or_else(|_| Settled::Done(Outcome::internal_error()));
+    channel.send(Box::new(Message::Completion { deferred, outcome }));
   });
   Ok(promise)
 }
@@ -178,8 +182,10 @@ impl Channel {
     }
   }
 
-  fn send(&self, completion: Box<Completion>) {
-    let completion = Box::into_raw(completion);
+  /// Sends `message` to the JS thread; false (and the message dropped) once its
+  /// environment is gone.
+  fn send(&self, message: Box<Message>) -> bool {
+    let completion = Box::into_raw(message);
     let mut status = sys::Status::napi_closing;
     self.with_tsfn(|tsfn| {
       status = unsafe {
@@ -194,12 +200,20 @@ impl Channel {
     if status != sys::Status::napi_ok {
       // The environment is gone, and the promise with it.
       drop(unsafe { Box::from_raw(completion) });
+      return false;
     }
+    true
+  }
+
+  /// Runs `task` on the JS thread (with a null `env` if the environment is torn down
+  /// first); false if it is gone already, and `task` dropped unrun.
+  pub fn run_on_js_thread(&self, task: Box<dyn FnOnce(sys::napi_env) + Send>) -> bool {
+    self.send(Box::new(Message::JsTask(task)))
   }
 }
 
 /// This environment's channel, made on first use.
-fn channel(env: &Env) -> Result<Arc<Channel>> {
+pub fn channel(env: &Env) -> Result<Arc<Channel>> {
   if let Some(channel) = env.get_instance_data::<Arc<Channel>>()? {
     return Ok(channel.clone());
   }
@@ -255,10 +269,19 @@ unsafe extern "C" fn release_channel(_env: sys::napi_env, data: *mut c_void, _hi
   drop(Arc::from_raw(data as *const Channel));
 }
 
-/// On the JS thread: resolves a finished call's promise (or, with no `env`, as the
-/// environment is torn down, only frees the completion).
+/// On the JS thread: resolves a finished call's promise, or runs a task (or, with no `env`,
+/// as the environment is torn down, only frees the completion and lets the task know).
 unsafe extern "C" fn settle(env: sys::napi_env, _js_callback: sys::napi_value, context: *mut c_void, data: *mut c_void) {
-  let completion = Box::from_raw(data as *mut Completion);
+  let message = Box::from_raw(data as *mut Message);
+  let (deferred, outcome) = match *message {
+    Message::JsTask(task) => {
+      if !env.is_null() {
+        (*(context as *const Channel)).note_event();
+      }
+      return task(env);
+    }
+    Message::Completion { deferred: Deferred(deferred), outcome } => (deferred, outcome),
+  };
   if env.is_null() {
     return;
   }
@@ -267,8 +290,7 @@ unsafe extern "C" fn settle(env: sys::napi_env, _js_callback: sys::napi_value, c
     channel.with_tsfn(|tsfn| sys::napi_unref_threadsafe_function(env, tsfn));
   }
   channel.note_event();
-  let Completion { deferred: Deferred(deferred), outcome } = *completion;
-  match Outcome::to_napi_value(env, outcome) {
+  match Settled::to_napi_value(env, outcome) {
     Ok(value) => {
       sys::napi_resolve_deferred(env, deferred, value);
     }

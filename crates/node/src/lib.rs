@@ -1,8 +1,10 @@
 //! Native Node.js binding: argument conversion, thread-pool plumbing and result mapping.
-//! All Lua work and all limits live in `pubwiki-lua-core`; `index.js` validates arguments
-//! and turns failed results into `LuaError`s.
+//! All Lua work and all limits live in `pubwiki-lua-core`; lib/api.mjs validates arguments,
+//! encodes and decodes values (lib/wire.mjs: they cross as bytes) and turns failed results
+//! into `LuaError`s; lib/bridge.mjs drives calls with host functions (host.rs).
 
 mod completion;
+mod host;
 
 /// mimalloc rather than glibc's malloc: results are made on pool threads and freed on the JS
 /// thread, where glibc's per-thread arenas make each such free lock and consolidate the pool
@@ -13,7 +15,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
-use pubwiki_lua_core::{run, Limits, RunError, RunOutput};
+use pubwiki_lua_core::{monotonic_ms, Call, Limits, NoHost, RunError, RunOutput, Step};
 
 /// A call's outcome as one plain object: `{ ok: true, output, values }` or
 /// `{ ok: false, kind, message, output, traceback, cause }`. `values` are wire bytes
@@ -96,6 +98,55 @@ impl ToNapiValue for WireBytes {
   }
 }
 
+/// How a slice of a call ended, for JS: its Outcome, or the milliseconds left until its
+/// deadline while it waits for its host.
+pub enum Settled {
+  Done(Outcome),
+  Waiting(f64),
+}
+
+impl ToNapiValue for Settled {
+  unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
+    match value {
+      Settled::Done(outcome) => Outcome::to_napi_value(env, outcome),
+      Settled::Waiting(time_left_ms) => f64::to_napi_value(env, time_left_ms),
+    }
+  }
+}
+
+/// Wire bytes from JS (a Uint8Array or Buffer), copied: they may go to another thread.
+pub struct WireInput(Vec<u8>);
+
+impl TypeName for WireInput {
+  fn type_name() -> &'static str {
+    "Uint8Array"
+  }
+  fn value_type() -> ValueType {
+    ValueType::Object
+  }
+}
+
+impl ValidateNapiValue for WireInput {}
+
+impl FromNapiValue for WireInput {
+  unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+    let mut kind = 0;
+    let mut length = 0;
+    let mut data = std::ptr::null_mut();
+    let mut buffer = std::ptr::null_mut();
+    let mut offset = 0;
+    check_status!(
+      sys::napi_get_typedarray_info(env, value, &mut kind, &mut length, &mut data, &mut buffer, &mut offset),
+      "expected a Uint8Array of wire bytes"
+    )?;
+    if kind != sys::TypedarrayType::uint8_array {
+      return Err(Error::new(Status::InvalidArg, "expected a Uint8Array of wire bytes"));
+    }
+    let bytes = if length == 0 { Vec::new() } else { std::slice::from_raw_parts(data as *const u8, length).to_vec() };
+    Ok(WireInput(bytes))
+  }
+}
+
 /// A value napi already made (the promise of an async call).
 pub struct RawValue(sys::napi_value);
 
@@ -105,7 +156,33 @@ impl ToNapiValue for RawValue {
   }
 }
 
-/// Runs on the addon's thread pool (see completion.rs); resolves to an `Outcome`.
+fn new_call(
+  code: String,
+  script_id: &str,
+  memory_limit: Option<f64>,
+  time_limit: Option<f64>,
+  output_limit: Option<f64>,
+  globals: Option<WireInput>,
+) -> Call {
+  let limits = Limits::with_overrides(memory_limit, time_limit, output_limit);
+  let call = Call::new(code.into_bytes(), script_id, &limits, monotonic_ms);
+  match globals {
+    Some(globals) => call.with_globals(globals.0),
+    None => call,
+  }
+}
+
+/// Runs a call that has no host functions to its end.
+fn run_to_end(mut call: Call) -> Outcome {
+  match call.resume(&mut NoHost, None) {
+    Step::Done(result) => result.into(),
+    // Nothing can wait in a call without host functions.
+    Step::Waiting { .. } => Outcome::internal_error(),
+  }
+}
+
+/// Runs on the addon's thread pool (see completion.rs); resolves to an `Outcome`. `globals`:
+/// wire bytes of data (calls with host functions use `startCall`).
 #[napi(ts_return_type = "Promise<Outcome>")]
 pub fn run_async(
   env: Env,
@@ -114,9 +191,10 @@ pub fn run_async(
   memory_limit: Option<f64>,
   time_limit: Option<f64>,
   output_limit: Option<f64>,
+  globals: Option<WireInput>,
 ) -> Result<RawValue> {
-  let limits = Limits::with_overrides(memory_limit, time_limit, output_limit);
-  completion::spawn(&env, move || run(code.as_bytes(), &script_id, &limits).into()).map(RawValue)
+  let call = new_call(code, &script_id, memory_limit, time_limit, output_limit, globals);
+  completion::spawn(&env, move || Settled::Done(run_to_end(call))).map(RawValue)
 }
 
 /// Runs on the calling thread.
@@ -127,7 +205,7 @@ pub fn run_sync(
   memory_limit: Option<f64>,
   time_limit: Option<f64>,
   output_limit: Option<f64>,
+  globals: Option<WireInput>,
 ) -> Outcome {
-  run(code.as_bytes(), &script_id, &Limits::with_overrides(memory_limit, time_limit, output_limit)).into()
+  run_to_end(new_call(code, &script_id, memory_limit, time_limit, output_limit, globals))
 }
-

@@ -5,19 +5,26 @@
 // process or worker thread.
 //
 //   const lua = require('./wasm/node.js')
-//   lua.runSync('return 1 + 1', 'page')  // -> { ok: true, output: '', values: [2] }
+//   lua.runSync('return 1 + 1', 'page')  // -> { ok: true, output: '', values: <wire bytes> }
 //
-// runSync/runAsync take (code, scriptId, memoryLimit?, timeLimit?, outputLimit?) like the
-// native addon, `undefined` keeping a default, and return its Outcome object. runAsync
-// runs on the calling thread too: it only wraps the result (and a thrown error) in a promise.
+// The backend interface of lib/api.mjs: runSync/runAsync take (code, scriptId,
+// memoryLimit?, timeLimit?, outputLimit?, globals?) like the native addon, `undefined`
+// keeping a default, and return its Outcome object; startCall(..., globals, request,
+// synchronous) starts a call with host functions (see calls.mjs). Everything runs on the
+// calling thread: runAsync only wraps the result in a promise.
 const glue = require('./pubwiki_lua_wasm.cjs')
+const { wrapCall } = require('./calls.mjs')
 
-function runSync(code, scriptId, memoryLimit, timeLimit, outputLimit) {
-  return glue.run(code, scriptId, memoryLimit, timeLimit, outputLimit)
+function runSync(code, scriptId, memoryLimit, timeLimit, outputLimit, globals) {
+  return glue.run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals)
 }
 
-async function runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit) {
-  return glue.run(code, scriptId, memoryLimit, timeLimit, outputLimit)
+async function runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit, globals) {
+  return glue.run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals)
 }
 
-module.exports = { runSync, runAsync, runBytes: glue.runBytes }
+function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, request, synchronous) {
+  return wrapCall(glue.startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, request, synchronous))
+}
+
+module.exports = { runSync, runAsync, runBytes: glue.runBytes, startCall }

@@ -10,21 +10,27 @@
 // wasm module: webpack's wasm parser rejects modules that use exception handling.
 // `source` may instead be a URL, a Response, the bytes, or a compiled WebAssembly.Module.
 //
-// The backend has the native addon's shape: runSync/runAsync take
-// (code, scriptId, memoryLimit?, timeLimit?, outputLimit?), `undefined` keeping a default,
-// and return an Outcome. runAsync runs on the calling thread too (use a Worker to keep a
-// page responsive).
-import init, { run, runBytes } from './pubwiki_lua_wasm.mjs'
+// The backend has the native addon's shape (lib/api.mjs): runSync/runAsync take
+// (code, scriptId, memoryLimit?, timeLimit?, outputLimit?, globals?), `undefined` keeping a
+// default, and return an Outcome; startCall starts a call with host functions
+// (calls.mjs). runAsync runs on the calling thread too (use a Worker to keep a page
+// responsive).
+import init, { run, runBytes, startCall as start } from './pubwiki_lua_wasm.mjs'
+import { wrapCall } from './calls.mjs'
 
-function runSync(code, scriptId, memoryLimit, timeLimit, outputLimit) {
-  return run(code, scriptId, memoryLimit, timeLimit, outputLimit)
+function runSync(code, scriptId, memoryLimit, timeLimit, outputLimit, globals) {
+  return run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals)
 }
 
-async function runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit) {
-  return run(code, scriptId, memoryLimit, timeLimit, outputLimit)
+async function runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit, globals) {
+  return run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals)
 }
 
-const backend = Object.freeze({ runSync, runAsync, runBytes })
+function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, request, synchronous) {
+  return wrapCall(start(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, request, synchronous))
+}
+
+const backend = Object.freeze({ runSync, runAsync, runBytes, startCall })
 
 /** Instantiates the module, once per page or worker; later calls resolve at once. */
 export async function load(source) {
@@ -33,4 +39,4 @@ export async function load(source) {
 }
 
 /** Usable once `load()` has resolved. */
-export { runSync, runAsync, runBytes }
+export { runSync, runAsync, runBytes, startCall }

@@ -6,9 +6,11 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use js_sys::{Object, Reflect, Uint8Array};
-use pubwiki_lua_core::{run_with_clock, Limits};
+use js_sys::{Function, Object, Reflect, Uint8Array};
+use pubwiki_lua_core::wire::{Writer, REPLY_ERROR};
+use pubwiki_lua_core::{Host, Limits, NoHost, Request, Step};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
@@ -77,11 +79,13 @@ export type Outcome =
     };
 "#;
 
-/// Runs `code` as a Lua 5.4 chunk named `script_id` in a fresh sandboxed state.
+/// Runs `code` as a Lua 5.4 chunk named `script_id` in a fresh sandboxed state, with
+/// `globals` (wire bytes from lib/wire.mjs; data only: calls with host functions use
+/// `startCall`).
 ///
 /// Limits are bytes and milliseconds; `undefined` keeps the core's default (the JS side
 /// checks them). Returns `{ok: true, output, values}` or
-/// `{ok: false, kind, message, output, traceback}`.
+/// `{ok: false, kind, message, output, traceback, cause?}`.
 #[wasm_bindgen(unchecked_return_type = "Outcome")]
 pub fn run(
     code: &str,
@@ -89,9 +93,10 @@ pub fn run(
     memory_limit: Option<f64>,
     time_limit: Option<f64>,
     output_limit: Option<f64>,
+    globals: Option<Vec<u8>>,
 ) -> JsValue {
-    let limits = Limits::with_overrides(memory_limit, time_limit, output_limit);
-    outcome(code.as_bytes(), script_id, &limits)
+    let mut call = new_call(code.as_bytes(), script_id, memory_limit, time_limit, output_limit, globals);
+    finish(call.resume(&mut NoHost, None))
 }
 
 /// `run` for code given as bytes.
@@ -102,14 +107,102 @@ pub fn run_bytes(
     memory_limit: Option<f64>,
     time_limit: Option<f64>,
     output_limit: Option<f64>,
+    globals: Option<Vec<u8>>,
 ) -> JsValue {
-    let limits = Limits::with_overrides(memory_limit, time_limit, output_limit);
-    outcome(code, script_id, &limits)
+    let mut call = new_call(code, script_id, memory_limit, time_limit, output_limit, globals);
+    finish(call.resume(&mut NoHost, None))
 }
 
+fn new_call(
+    code: &[u8],
+    script_id: &str,
+    memory_limit: Option<f64>,
+    time_limit: Option<f64>,
+    output_limit: Option<f64>,
+    globals: Option<Vec<u8>>,
+) -> pubwiki_lua_core::Call {
+    let limits = Limits::with_overrides(memory_limit, time_limit, output_limit);
+    let call = pubwiki_lua_core::Call::new(code, script_id, &limits, monotonic_ms);
+    match globals {
+        Some(globals) => call.with_globals(globals),
+        None => call,
+    }
+}
 
-fn outcome(code: &[u8], script_id: &str, limits: &Limits) -> JsValue {
-    to_outcome(run_with_clock(code, script_id, limits, monotonic_ms))
+/// A call whose globals hold host functions: it runs by slices (`resumeSync`), and asks
+/// `request(functionNumber, argumentBytes) -> replyBytes` (lib/bridge.mjs) when the script
+/// calls one. Between slices it waits for the host, holding nothing but its Lua state.
+#[wasm_bindgen]
+pub struct Call {
+    inner: pubwiki_lua_core::Call,
+    request: Function,
+}
+
+/// Starts a call (see `Call`). `synchronous`: the host answers every request at once.
+#[wasm_bindgen(js_name = startCall)]
+#[allow(clippy::too_many_arguments)]
+pub fn start_call(
+    code: &str,
+    script_id: &str,
+    memory_limit: Option<f64>,
+    time_limit: Option<f64>,
+    output_limit: Option<f64>,
+    globals: Option<Vec<u8>>,
+    request: Function,
+    synchronous: bool,
+) -> Call {
+    let call = new_call(code.as_bytes(), script_id, memory_limit, time_limit, output_limit, globals);
+    Call {
+        inner: if synchronous { call.synchronous() } else { call },
+        request,
+    }
+}
+
+#[wasm_bindgen]
+impl Call {
+    /// Runs the call until it ends (returns its Outcome) or waits for the host (returns
+    /// the milliseconds left until the call's deadline); `reply` answers the request it
+    /// waited for (undefined: the host gave up).
+    #[wasm_bindgen(js_name = resumeSync, unchecked_return_type = "Outcome | number")]
+    pub fn resume_sync(&mut self, reply: Option<Vec<u8>>) -> JsValue {
+        let mut host = JsHost {
+            request: &self.request,
+        };
+        finish(self.inner.resume(&mut host, reply))
+    }
+}
+
+/// The host, in JS: a request goes to the bridge's `request` function, on this thread.
+struct JsHost<'a> {
+    request: &'a Function,
+}
+
+impl Host for JsHost<'_> {
+    fn request(&mut self, request: Request<'_>, _time_left_ms: f64) -> Vec<u8> {
+        let Request::Call { function, args, .. } = request;
+        // SAFETY: a view of `args` while JS reads it: the bridge decodes the arguments
+        // before it runs any code that could grow the module's memory.
+        let args = unsafe { Uint8Array::view(args) };
+        match self.request.call2(&JsValue::UNDEFINED, &JsValue::from(function), &args) {
+            Ok(reply) => reply.dyn_into::<Uint8Array>().map(|reply| reply.to_vec()).unwrap_or_else(|_| bridge_failure()),
+            Err(_) => bridge_failure(),
+        }
+    }
+}
+
+/// The reply for a bridge that threw or answered with something else than bytes (a bug).
+fn bridge_failure() -> Vec<u8> {
+    let mut reply = Writer::new();
+    reply.tag(REPLY_ERROR).bytes(b"pubwiki-lua: the host bridge failed").varint(0);
+    reply.into_bytes()
+}
+
+/// A slice's end for JS: the Outcome, or the milliseconds left while the call waits.
+fn finish(step: Step) -> JsValue {
+    match step {
+        Step::Done(result) => to_outcome(result),
+        Step::Waiting { time_left_ms } => JsValue::from_f64(time_left_ms),
+    }
 }
 
 fn to_outcome(result: Result<pubwiki_lua_core::RunOutput, pubwiki_lua_core::RunError>) -> JsValue {

@@ -1,0 +1,261 @@
+//! Calls with host functions: `NativeCall`, driven by lib/bridge.mjs one slice at a time.
+//!
+//! A slice runs on the pool (`resume`) or on the JS thread (`resumeSync`). When the script
+//! calls a host function, the core asks its `Host` for a reply:
+//! - on the JS thread, the request goes straight to the bridge's `request` function;
+//! - on the pool, the request travels to the JS thread (completion.rs's channel), the
+//!   bridge answers it there, and the pool thread waits for the reply bytes. That wait is as
+//!   short as the JS function itself: one that returns a promise is answered `PENDING` at
+//!   once, the core suspends the call, the slice ends, and the thread is free. So no pool
+//!   thread ever waits for a promise, and calls that wait for each other cannot deadlock.
+//!   The wait spins briefly before it parks (waking a parked thread costs ~25 us here, the
+//!   JS function usually takes a few), and gives up at the call's deadline.
+//!
+//! Ownership: the bridge's `request` function is held by a napi reference that lives as
+//! long as the `NativeCall` (a JS object the bridge keeps while it drives the call, so no
+//! request can outlive it). The core's `Call` sits in the `NativeCall` between slices and
+//! travels with the slice to the pool thread.
+
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use napi::bindgen_prelude::*;
+use napi::{sys, Env};
+use napi_derive::napi;
+use pubwiki_lua_core::wire::{Writer, REPLY_ERROR};
+use pubwiki_lua_core::{Call, Host, Request, Step};
+
+use crate::completion::{self, Channel};
+use crate::{RawValue, Settled, WireInput};
+
+/// How long a pool thread spins for a host reply before it parks.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// A call whose globals hold host functions (see the module docs).
+#[napi]
+pub struct NativeCall {
+  /// The core's call between slices; `None` while a slice runs, and once it is over.
+  call: Arc<Mutex<Option<Call>>>,
+  /// The bridge's `request(functionNumber, argumentBytes) -> replyBytes`.
+  request: Reference,
+  channel: Arc<Channel>,
+}
+
+/// A napi reference, used and deleted on the JS thread only.
+struct Reference {
+  env: sys::napi_env,
+  raw: sys::napi_ref,
+}
+
+// SAFETY: the raw pointers travel to pool threads only inside messages that are used
+// back on the JS thread (see `PoolHost`).
+unsafe impl Send for Reference {}
+
+impl Drop for Reference {
+  fn drop(&mut self) {
+    // NativeCall is finalized on the JS thread.
+    unsafe { sys::napi_delete_reference(self.env, self.raw) };
+  }
+}
+
+/// Starts a call with host functions; `request` is lib/bridge.mjs's. `synchronous`: it
+/// runs by `resumeSync`, and the host answers at once.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn start_call(
+  env: Env,
+  code: String,
+  script_id: String,
+  memory_limit: Option<f64>,
+  time_limit: Option<f64>,
+  output_limit: Option<f64>,
+  globals: Option<WireInput>,
+  request: Unknown,
+  synchronous: bool,
+) -> Result<NativeCall> {
+  let mut call = crate::new_call(code, &script_id, memory_limit, time_limit, output_limit, globals);
+  if synchronous {
+    call = call.synchronous();
+  }
+  let mut raw = ptr::null_mut();
+  check_status!(unsafe { sys::napi_create_reference(env.raw(), request.raw(), 1, &mut raw) })?;
+  Ok(NativeCall {
+    call: Arc::new(Mutex::new(Some(call))),
+    request: Reference { env: env.raw(), raw },
+    channel: completion::channel(&env)?,
+  })
+}
+
+#[napi]
+impl NativeCall {
+  /// Runs the next slice on the pool; resolves to the Outcome, or (while the call waits for
+  /// its host) the milliseconds left until its deadline.
+  #[napi(ts_return_type = "Promise<Outcome | number>")]
+  pub fn resume(&self, env: Env, reply: Option<WireInput>) -> Result<RawValue> {
+    let mut call = self.take()?;
+    let slot = self.call.clone();
+    let host = PoolHost {
+      channel: self.channel.clone(),
+      request: RequestRef(self.request.raw),
+    };
+    completion::spawn(&env, move || {
+      let mut host = host;
+      match call.resume(&mut host, reply.map(|reply| reply.0)) {
+        Step::Done(result) => Settled::Done(result.into()),
+        Step::Waiting { time_left_ms } => {
+          *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
+          Settled::Waiting(time_left_ms)
+        }
+      }
+    })
+    .map(RawValue)
+  }
+
+  /// Runs the next slice on this thread; returns the Outcome, or (while the call waits)
+  /// the milliseconds left until its deadline.
+  #[napi(ts_return_type = "Outcome | number")]
+  pub fn resume_sync(&self, env: Env, reply: Option<WireInput>) -> Result<Settled> {
+    let mut call = self.take()?;
+    let mut request = ptr::null_mut();
+    check_status!(unsafe { sys::napi_get_reference_value(env.raw(), self.request.raw, &mut request) })?;
+    let mut host = JsThreadHost { env: env.raw(), request };
+    Ok(match call.resume(&mut host, reply.map(|reply| reply.0)) {
+      Step::Done(result) => Settled::Done(result.into()),
+      Step::Waiting { time_left_ms } => {
+        *self.call.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
+        Settled::Waiting(time_left_ms)
+      }
+    })
+  }
+}
+
+impl NativeCall {
+  fn take(&self) -> Result<Call> {
+    self.call.lock().unwrap_or_else(|e| e.into_inner()).take().ok_or_else(|| {
+      Error::new(Status::GenericFailure, "pubwiki-lua: this call is running or over")
+    })
+  }
+}
+
+/// The bridge's function, as a raw reference that only the JS thread dereferences.
+#[derive(Clone, Copy)]
+struct RequestRef(sys::napi_ref);
+
+// SAFETY: see `RequestRef`.
+unsafe impl Send for RequestRef {}
+
+/// The host of a slice on the JS thread: requests are plain calls of the bridge.
+struct JsThreadHost {
+  env: sys::napi_env,
+  request: sys::napi_value,
+}
+
+impl Host for JsThreadHost {
+  fn request(&mut self, request: Request<'_>, _time_left_ms: f64) -> Vec<u8> {
+    let Request::Call { function, args, .. } = request;
+    unsafe { ask_bridge(self.env, self.request, function, args) }
+  }
+}
+
+/// The host of a slice on a pool thread: requests go to the JS thread and back.
+struct PoolHost {
+  channel: Arc<Channel>,
+  request: RequestRef,
+}
+
+impl Host for PoolHost {
+  fn request(&mut self, request: Request<'_>, time_left_ms: f64) -> Vec<u8> {
+    let Request::Call { function, args, .. } = request;
+    let reply = Arc::new(ReplySlot::new());
+    let (answer, args, bridge) = (reply.clone(), args.to_vec(), self.request);
+    let sent = self.channel.run_on_js_thread(Box::new(move |env| {
+      let bridge = bridge;
+      let bytes = if env.is_null() {
+        bridge_failure("pubwiki-lua: the JS environment is gone")
+      } else {
+        unsafe {
+          let mut request = ptr::null_mut();
+          if sys::napi_get_reference_value(env, bridge.0, &mut request) == sys::Status::napi_ok && !request.is_null() {
+            ask_bridge(env, request, function, &args)
+          } else {
+            bridge_failure("pubwiki-lua: the host bridge is gone")
+          }
+        }
+      };
+      answer.fill(bytes);
+    }));
+    if !sent {
+      return bridge_failure("pubwiki-lua: the JS environment is gone");
+    }
+    reply.wait(time_left_ms)
+  }
+}
+
+/// A reply on its way from the JS thread to a waiting pool thread.
+struct ReplySlot {
+  ready: AtomicBool,
+  bytes: Mutex<Option<Vec<u8>>>,
+  waiter: Thread,
+}
+
+impl ReplySlot {
+  fn new() -> ReplySlot {
+    ReplySlot {
+      ready: AtomicBool::new(false),
+      bytes: Mutex::new(None),
+      waiter: std::thread::current(),
+    }
+  }
+
+  fn fill(&self, bytes: Vec<u8>) {
+    *self.bytes.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes);
+    self.ready.store(true, Ordering::Release);
+    self.waiter.unpark();
+  }
+
+  /// The reply, or an empty one (the core's "gave up") after `time_left_ms`.
+  fn wait(&self, time_left_ms: f64) -> Vec<u8> {
+    let started = Instant::now();
+    let deadline = Duration::try_from_secs_f64(time_left_ms.max(0.0) / 1000.0).map_or(started, |left| started + left);
+    while !self.ready.load(Ordering::Acquire) {
+      let now = Instant::now();
+      if now >= deadline {
+        return Vec::new();
+      }
+      if now - started < SPIN {
+        std::thread::yield_now();
+      } else {
+        std::thread::park_timeout(deadline - now);
+      }
+    }
+    self.bytes.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default()
+  }
+}
+
+/// Calls the bridge's `request(function, args)` on the JS thread; its reply bytes.
+unsafe fn ask_bridge(env: sys::napi_env, request: sys::napi_value, function: u32, args: &[u8]) -> Vec<u8> {
+  let mut argv = [ptr::null_mut(); 2];
+  let mut data = ptr::null_mut();
+  let mut undefined = ptr::null_mut();
+  let mut result = ptr::null_mut();
+  let called = sys::napi_create_uint32(env, function, &mut argv[0]) == sys::Status::napi_ok
+    && sys::napi_create_buffer_copy(env, args.len(), args.as_ptr().cast(), &mut data, &mut argv[1]) == sys::Status::napi_ok
+    && sys::napi_get_undefined(env, &mut undefined) == sys::Status::napi_ok
+    && sys::napi_call_function(env, undefined, request, 2, argv.as_ptr(), &mut result) == sys::Status::napi_ok;
+  if !called {
+    // The bridge never throws; should it, its exception must not reach the event loop.
+    let mut exception = ptr::null_mut();
+    sys::napi_get_and_clear_last_exception(env, &mut exception);
+    return bridge_failure("pubwiki-lua: the host bridge failed");
+  }
+  WireInput::from_napi_value(env, result).map(|bytes| bytes.0).unwrap_or_else(|_| bridge_failure("pubwiki-lua: the host bridge failed"))
+}
+
+fn bridge_failure(message: &str) -> Vec<u8> {
+  let mut reply = Writer::new();
+  reply.tag(REPLY_ERROR).bytes(message.as_bytes()).varint(0);
+  reply.into_bytes()
+}
