@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
-const { runLua, LuaError } = require('..')
+const { run, runLua, LuaError } = require('..')
 
 const TIME = 200
 const MEMORY = 8 * 1024 * 1024
@@ -241,5 +241,70 @@ describe('host misuse', () => {
       expect(r.output).toBe(r.expected)
       if (r.scriptId) expect(r.scriptId).toBe(`id${i}`)
     })
+  })
+})
+
+describe('the host bridge', () => {
+  const never = () => new Promise(() => {})
+  const globals = {
+    f: (x) => x,
+    fail: () => { throw new Error('host failure') },
+    a: async (x) => x,
+    never,
+    see: () => {},
+    deep: (n) => { let v = {}; for (let i = 0; i < n; i++) v = { v }; return v },
+  }
+  const bridged = (code, options = {}) => outcome(code, { globals, ...options })
+
+  it.each([
+    'while true do f(1) end',
+    'while true do pcall(fail) end',
+    'while true do a(1) end',
+    'while true do pcall(a, 1) end',
+    'coroutine.wrap(function() while true do a(1) end end)()',
+    'local t = setmetatable({}, {__index = function(_, k) return a(k) end}) while true do local _ = t.x end',
+    'never()',
+    'pcall(never) while true do end',
+    'table.sort({3, 2, 1}, function(x, y) while true do f(1) end end)',
+  ])('host loops end at the time limit: %s', async (code) => {
+    await expectEnds(code, 'timeout', { globals })
+  })
+
+  it('tables passed to the host are read raw: hostile metatables never run', async () => {
+    const result = await bridged('see(setmetatable({}, {__index = function() while true do end end, __pairs = function() while true do end end})) print("done")')
+    expect(result).toMatchObject({ ok: true, output: 'done\n' })
+  })
+
+  it('takes huge arguments, refuses unconvertible ones', async () => {
+    let length = 0
+    const result = await outcome('local s = string.rep("x", 2^24) see(s, s, s) print("ok")', { memoryLimit: 64 << 20, timeLimit: 5000, globals: { see: (...s) => { length = s.reduce((n, x) => n + x.length, 0) } } })
+    expect(result).toMatchObject({ ok: true, output: 'ok\n' })
+    expect(length).toBe(3 * 2 ** 24)
+    const nested = await bridged('local t = {} local c = t for i = 1, 200 do c[1] = {} c = c[1] end see(t)')
+    expect(nested.error.message).toMatch(/bad argument #1 to 'see' \(cannot be converted: tables nested deeper than 100 levels\)/)
+    const deepResult = await bridged('return deep(101)')
+    expect(deepResult.error.message).toMatch(/nested deeper than 100 levels/)
+  })
+
+  it('survives thousands of calls in flight, mixing every host outcome', async () => {
+    const scripts = [
+      (i) => [`print(${i}) return f(${i})`, `${i}\n`],
+      (i) => [`print(${i}) return a(${i})`, `${i}\n`],
+      (i) => [`print(${i}) fail()`, `${i}\n`],
+      (i) => [`print(${i}) never()`, `${i}\n`],
+      (i) => [`print(${i}) while true do a(1) end`, `${i}\n`],
+    ]
+    const calls = Array.from({ length: 3000 }, (_, i) => {
+      const [code, expected] = scripts[i % scripts.length](i)
+      return run(code, { scriptId: `id${i}`, timeLimit: 50, memoryLimit: MEMORY, globals })
+        .then((result) => ({ output: result.output, values: result.values, expected, i }), (error) => ({ output: error.output, expected, scriptId: error.scriptId, i }))
+    })
+    const results = await Promise.all(calls)
+    results.forEach((r, i) => {
+      expect(r.output).toBe(r.expected)
+      if (r.scriptId) expect(r.scriptId).toBe(`id${i}`)
+      else expect(r.values).toEqual([i])
+    })
+    expect(await runLua('print("next")', 'next')).toBe('next\n')
   })
 })
