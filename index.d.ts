@@ -8,7 +8,47 @@ export interface Limits {
   outputLimit?: number
 }
 
-export interface RunOptions extends Limits {
+/**
+ * A JS value a script can receive (globals, host function results): null/undefined -> nil,
+ * booleans, numbers (integer-valued within int64 -> integers, others -> floats), bigints
+ * within int64 -> integers, strings, Uint8Array/ArrayBuffer -> byte strings, arrays ->
+ * sequences, plain objects and Maps -> tables, functions -> host functions.
+ */
+export type LuaInput =
+  | null
+  | undefined
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | ArrayBuffer
+  | HostFunction
+  | LuaInput[]
+  | Map<string | number | boolean | bigint, LuaInput>
+  | { [key: string]: LuaInput }
+
+/**
+ * A JS function a script can call. It gets the call's arguments converted as return values
+ * are (`LuaValue`); what it returns (or the promise it returns resolves to) goes back to the
+ * script; what it throws (or rejects with) is a Lua error at the call site.
+ */
+export type HostFunction = (...args: LuaValue[]) => LuaInput | void | PromiseLike<LuaInput | void>
+
+/** Globals for a call: copied into its fresh state (data) or callable from it (functions). */
+export type Globals = { [name: string]: LuaInput }
+
+/** What `globals` as a function learns about the call it makes globals for. */
+export interface CallContext {
+  scriptId: string
+}
+
+export interface CallOptions extends Limits {
+  /** Globals for the script, or a function returning them, called once per call. */
+  globals?: Globals | ((context: CallContext) => Globals | undefined)
+}
+
+export interface RunOptions extends CallOptions {
   /** The script's identity, set by the host: names the chunk in messages (`<scriptId>:3: ...`). */
   scriptId: string
 }
@@ -38,6 +78,8 @@ export declare class LuaError extends Error {
   output: string
   /** Lua stack traceback at the error ('' for syntax and memory errors). */
   traceback: string
+  /** The error a host function threw (or rejected with) when that error ended the call. */
+  cause?: unknown
 }
 
 /** Which backend this process uses. */
@@ -45,10 +87,25 @@ export declare const backend: 'native' | 'wasm'
 
 /** Runs `code` in a fresh sandboxed Lua state; resolves to its output and return values. */
 export declare function run(code: string, options: RunOptions): Promise<RunResult>
+/** `run` on the calling thread: host functions must answer at once (a promise is a Lua error). */
 export declare function runSync(code: string, options: RunOptions): RunResult
 /** Runs `code` in a fresh sandboxed Lua state; resolves to everything it printed. */
-export declare function runLua(code: string, scriptId: string, options?: Limits): Promise<string>
-export declare function runLuaSync(code: string, scriptId: string, options?: Limits): string
+export declare function runLua(code: string, scriptId: string, options?: CallOptions): Promise<string>
+export declare function runLuaSync(code: string, scriptId: string, options?: CallOptions): string
+
+/** The four functions, with a runner's options as defaults. */
+export interface Runner {
+  run(code: string, options: RunOptions): Promise<RunResult>
+  runSync(code: string, options: RunOptions): RunResult
+  runLua(code: string, scriptId: string, options?: CallOptions): Promise<string>
+  runLuaSync(code: string, scriptId: string, options?: CallOptions): string
+}
+
+/**
+ * A runner whose calls take `options` as defaults: limits a call does not set, and globals
+ * under the call's own (a call's `globals` are merged over the runner's, name by name).
+ */
+export declare function createRunner(options?: CallOptions): Runner
 
 /**
  * Resolves once the backend can run scripts. In Node it is already resolved; in browsers

@@ -1,5 +1,10 @@
--- A wiki-style module: render an infobox from data, with a helper and a string pattern.
-local data = { name = "Lua", year = 1993, authors = { "Roberto Ierusalimschy", "Luiz Henrique de Figueiredo", "Waldemar Celes" } }
+-- A wiki-style module: render an infobox for the page named in the call's arguments,
+-- reading page data from the host (an async function: the script simply waits for it),
+-- with a helper, string patterns and a sync host function.
+local data = fetchPage(args.title)
+if not data then
+  error("no page called " .. args.title)
+end
 
 local function row(label, value)
   return string.format("| %-8s | %s", label, value)
@@ -9,8 +14,10 @@ print("{| class=infobox")
 print(row("Name", data.name))
 print(row("Since", data.year))
 print(row("Authors", table.concat(data.authors, ", ")))
+print(row("Summary", mw.text.trim(data.summary)))
 print("|}")
 io.write("Initials: ")
-for first in ("Roberto Ierusalimschy"):gmatch("%u") do io.write(first) end
+for first in data.authors[1]:gmatch("%u") do io.write(first) end
 print()
-return { age = 2026 - data.year, authors = #data.authors }
+log("rendered " .. args.title .. " for " .. args.viewer)
+return { age = args.year - data.year, authors = #data.authors }

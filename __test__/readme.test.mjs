@@ -1,0 +1,33 @@
+// The README's examples run as written: each ```js block, as an ES module importing
+// 'pubwiki-lua' (this package), prints what its `// "..."` comments say.
+import { describe, expect, it } from 'vitest'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const readme = readFileSync(join(root, 'README.md'), 'utf8')
+const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1])
+
+// A folder where `import 'pubwiki-lua'` finds this package, as an installed one.
+const folder = mkdtempSync(join(tmpdir(), 'pubwiki-lua-readme-'))
+mkdirSync(join(folder, 'node_modules'))
+symlinkSync(root, join(folder, 'node_modules', 'pubwiki-lua'), 'dir')
+
+describe('README examples', () => {
+  it('has examples', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(2)
+  })
+
+  it.each(blocks.map((code, i) => [i + 1, code]))('example %i runs and prints what it says', (i, code) => {
+    const file = join(folder, `example${i}.mjs`)
+    writeFileSync(file, code)
+    const stdout = execFileSync(process.execPath, [file], { encoding: 'utf8', env: process.env })
+    // `console.log(x) // "text"`: the first string literal after the comment is printed.
+    const expected = [...code.matchAll(/console\.log\(.*\)\s*\/\/\s*("(?:[^"\\]|\\.)*")/g)].map((match) => JSON.parse(match[1]))
+    expect(expected.length).toBeGreaterThan(0)
+    for (const text of expected) expect(stdout).toContain(text)
+  })
+})
