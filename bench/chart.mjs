@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const COLORS = { c: '#555555', c_hook: '#aaaaaa', native: '#1f77b4', wasm: '#17becf', wasmoon: '#ff7f0e', fengari: '#2ca02c' };
+const COLORS = { c: '#555555', c_hook: '#aaaaaa', native: '#1f77b4', wasm: '#17becf', wasmoon: '#ff7f0e', fengari: '#2ca02c', quickjs: '#9467bd' };
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const fmtRatio = (r) => (r < 10 ? r.toFixed(2) : r.toFixed(1)) + 'x';
 
@@ -20,6 +20,7 @@ function fmtValue(unit, v) {
   if (unit === 'calls/s') return v >= 1000 ? `${(v / 1000).toFixed(1)}k calls/s` : `${v.toFixed(0)} calls/s`;
   if (unit === 's') return v < 1 ? `${(v * 1000).toFixed(v < 0.01 ? 2 : 0)} ms` : `${v.toFixed(2)} s`;
   if (unit === 'ms') return `${v.toFixed(1)} ms`;
+  if (unit === 'us') return v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(2)} us`;
   if (unit === 'KB') return v >= 1024 ? `${(v / 1024).toFixed(1)} MB` : `${v.toFixed(0)} KB`;
   return String(v);
 }
@@ -108,6 +109,13 @@ export function renderChart(report) {
 
   // ----- absolute panel (normalized per group)
   const abs = [];
+  // Host calls have no C column: absolute time per call.
+  for (const w of report.workloads.filter((w) => w.unit === 'us'))
+    abs.push({
+      title: `${w.label.trim()} (per ${w.id === 'host_args' ? 'call' : 'host call'})`,
+      unit: 'us',
+      bars: ids.filter((id) => w.results[id]?.median != null).map((id) => ({ id, v: w.results[id].median })),
+    });
   const tt = report.time_to_first_result_ms || {};
   if (Object.keys(tt).length)
     abs.push({

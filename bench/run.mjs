@@ -5,7 +5,8 @@
 //   BENCH_QUICK=1 node bench/run.mjs   smoke run
 //
 // Compares, interleaved round by round: C Lua 5.4 (bench/c-ref), pubwiki-lua
-// native, pubwiki-lua wasm (when loadable), wasmoon and fengari.  Prints one
+// native, pubwiki-lua wasm (when loadable), wasmoon and fengari; for calls from a script
+// to its host also quickjs-emscripten.  Prints one
 // table on stdout (progress goes to stderr), writes bench/results.json and
 // renders bench/chart.svg.  Nothing here asserts on timings: a wrong workload
 // result is reported in the table, never a slow one.
@@ -16,8 +17,9 @@
 //   BENCH_CALLS=n          calls per calls/s measurement (default 5000)
 //   BENCH_RSS_CALLS=n      calls for the RSS measurement (default 20000)
 //   BENCH_WARMUP=0         skip the untimed warm-up pass in each JS worker
-//   BENCH_RUNTIMES=a,b     subset of c,native,wasm,wasmoon,fengari
-//   BENCH_WORKLOADS=a,b    subset of call,call_sync,call_par2,call_par4,fib,print,sort,ttfr,rss,size
+//   BENCH_RUNTIMES=a,b     subset of c,native,wasm,wasmoon,fengari,quickjs
+//   BENCH_WORKLOADS=a,b    subset of call,call_sync,call_par2,call_par4,fib,print,sort,
+//                          host_sync,host_sync_direct,host_async,host_args,ttfr,rss,size
 //   BENCH_OUT=path         results file (default bench/results.json)
 //   PUBWIKI_LUA_WASM_FILE  wasm file of the pubwiki wasm build (else searched for)
 //   BENCH_PUBWIKI_PACKAGE  path of the pubwiki-lua package (default: the repo)
@@ -58,7 +60,7 @@ const luaFile = (name) => path.join(BENCH_DIR, 'lua', `${name}.lua`);
 // ---------------------------------------------------------------- setup ----
 
 function ensureBenchDeps() {
-  const have = ['wasmoon', 'fengari'].every((p) => fs.existsSync(path.join(BENCH_DIR, 'node_modules', p, 'package.json')));
+  const have = ['wasmoon', 'fengari', 'fengari-interop', 'quickjs-emscripten'].every((p) => fs.existsSync(path.join(BENCH_DIR, 'node_modules', p, 'package.json')));
   if (have) return;
   log('installing bench dependencies (npm ci in bench/)');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -265,7 +267,7 @@ async function main() {
     log('warm-up pass');
     for (const rt of liveJs)
       for (const m of meas.filter((m) => m.streams === 1 || m.streams === undefined))
-        if (!m.only || m.only(rt))
+        if (m.only ? m.only(rt) : !rt.hostOnly)
           await workers[rt.id].measure({ workload: m.workload, iters: m.unit === 'calls/s' ? Math.min(200, m.iters) : 1, sync: !!m.sync });
   }
 
@@ -279,7 +281,7 @@ async function main() {
     const order = live.slice(round % live.length).concat(live.slice(0, round % live.length));
     const cValue = {}; // this round's C value per workload (sequential)
     for (const m of meas) {
-      const rts = order.filter((rt) => (m.only ? m.only(rt) : true));
+      const rts = order.filter((rt) => (m.only ? m.only(rt) : !rt.hostOnly));
       const roundVals = {};
       for (const rt of rts) {
         const s = await measure(rt, m);
@@ -297,7 +299,7 @@ async function main() {
       }
     }
     if (wants('ttfr')) {
-      for (const rt of order.filter((r) => r.kind === 'js')) {
+      for (const rt of order.filter((r) => r.kind === 'js' && !r.hostOnly)) {
         const r = runChild(['--ttfr', rt.id], envFor(rt));
         const slot = (ttfr[rt.id] ??= { samples: [], load: [], first: [], problems: new Set() });
         if (r.error) slot.problems.add(r.error);
@@ -316,7 +318,7 @@ async function main() {
   const rss = {};
   if (wants('rss')) {
     log(`RSS after 1k and ${cfg.rssCalls} fresh-state calls`);
-    for (const rt of live.filter((r) => !r.noRss)) {
+    for (const rt of live.filter((r) => !r.noRss && !r.hostOnly)) {
       if (rt.kind === 'c') {
         try {
           const r = runC(['rss', cfg.rssCalls], 'call');
@@ -402,6 +404,7 @@ function fmtRate(v) {
   if (v >= 1e3) return `${(v / 1e3).toFixed(1)}k/s`;
   return `${v.toFixed(0)}/s`;
 }
+const fmtMicros = (v) => (v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(v < 10 ? 2 : 1)} us`);
 function fmtSec(v) {
   if (v < 0.01) return `${(v * 1000).toFixed(2)} ms`;
   if (v < 1) return `${(v * 1000).toFixed(0)} ms`;
@@ -417,13 +420,13 @@ export function renderTable(report, runtimes) {
   const rows = [];
   const notes = [];
   for (const w of report.workloads) {
-    const row = [`${w.label} [${w.unit === 's' ? 'time' : 'calls/s'}]`];
+    const row = [`${w.label} [${w.unit === 's' ? 'time' : w.unit === 'us' ? 'each' : 'calls/s'}]`];
     for (const id of cols) {
       const r = w.results[id];
       if (!report.runtimes[id].available) row.push('skipped');
       else if (!r || r.median == null) row.push(r?.problems?.length ? 'FAILED' : '-');
       else {
-        const v = w.unit === 's' ? fmtSec(r.median) : fmtRate(r.median);
+        const v = w.unit === 's' ? fmtSec(r.median) : w.unit === 'us' ? fmtMicros(r.median) : fmtRate(r.median);
         row.push(v + fmtRatio(id === 'c' ? null : r.ratio_vs_c) + (r.verified ? '' : ' !'));
       }
       if (r && r.problems.length) notes.push(`${w.id} / ${report.runtimes[id].label}: ${r.problems.join('; ')}`);

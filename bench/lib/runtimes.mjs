@@ -28,11 +28,28 @@ export const RUNTIMES = [
   // Same C reference plus a no-op count hook every 1000 instructions, the
   // mechanism pubwiki-lua's time limit uses; shows the hook's own cost.
   { id: 'c_hook', label: 'C + count hook', kind: 'c', hookCount: 1000, noRss: true },
-  { id: 'native', label: 'pubwiki native', kind: 'js', backend: 'native', parallel: true },
-  { id: 'wasm', label: 'pubwiki wasm', kind: 'js', backend: 'wasm', wasm: true },
-  { id: 'wasmoon', label: 'wasmoon', kind: 'js', wasm: true },
-  { id: 'fengari', label: 'fengari (5.3)', kind: 'js' },
+  { id: 'native', label: 'pubwiki native', kind: 'js', backend: 'native', parallel: true, host: ['sync', 'async', 'args'] },
+  { id: 'wasm', label: 'pubwiki wasm', kind: 'js', backend: 'wasm', wasm: true, host: ['sync', 'async', 'args'] },
+  { id: 'wasmoon', label: 'wasmoon', kind: 'js', wasm: true, host: ['sync', 'async', 'args'] },
+  { id: 'fengari', label: 'fengari (5.3)', kind: 'js', host: ['sync'] },
+  // A JS engine in wasm, for the host-call rows only: the cost of calling the host from a
+  // sandboxed interpreter, Lua or not.
+  { id: 'quickjs', label: 'quickjs-emscripten', kind: 'js', wasm: true, hostOnly: true, host: ['sync', 'args'] },
 ];
+
+// The host-call workloads (bench/lib/workloads.mjs, `host_*`): each adapter's `host`
+// object runs them and returns the script's result as a string.
+//   sync(n, direct)  n calls of a sync host function `add(s, i)` in one script
+//                    (`direct`: pubwiki's runSync instead of run)
+//   async(n)         n calls of an async host function, each awaited by the script
+//   args(calls)      `calls` fresh states, each given a 1,000-field object and reading
+//                    every field; returns the last sum
+export const HOST_ARGS_FIELDS = 1000;
+export const hostArgs = () => Object.fromEntries(Array.from({ length: HOST_ARGS_FIELDS }, (_, i) => [`f${i + 1}`, i + 1]));
+const addLoop = (n, call = 'add(s, i)') => `local s = 0 for i = 1, ${n} do s = ${call} end return s`;
+// Read field by field by name, as a module reads its arguments (wasmoon's objects are
+// proxies that `pairs` cannot walk).
+const READ_ARGS = `local s = 0 for i = 1, ${HOST_ARGS_FIELDS} do s = s + args["f" .. i] end return s`;
 
 /** Lua's tostring() for the plain values the workloads return. */
 export function luaToString(v) {
@@ -76,8 +93,28 @@ async function loadPubwiki(backend) {
   try {
     version = require(path.join(PUBWIKI_PACKAGE, 'package.json')).version;
   } catch {}
+  const add = (a, b) => a + b;
+  const addLater = async (a, b) => a + b;
+  const host = {
+    async sync(n, direct) {
+      const options = { scriptId, ...opts, globals: { add } };
+      const r = direct ? mod.runSync(addLoop(n), options) : await mod.run(addLoop(n), options);
+      return luaToString(r.values[0]);
+    },
+    async async(n) {
+      const r = await mod.run(addLoop(n), { scriptId, ...opts, globals: { add: addLater } });
+      return luaToString(r.values[0]);
+    },
+    async args(calls) {
+      const args = hostArgs();
+      let r;
+      for (let i = 0; i < calls; i++) r = await mod.run(READ_ARGS, { scriptId, ...opts, globals: { args } });
+      return luaToString(r.values[0]);
+    },
+  };
   return {
     version,
+    host,
     api: hasRun ? 'run() / runLua()' : 'runLua()',
     async exec(code) {
       if (hasRun) {
@@ -114,7 +151,28 @@ async function loadWasmoon() {
       engine.global.close();
     }
   }
-  return { version, api: 'LuaFactory.createEngine + doString', exec, call: exec };
+  // Host functions as wasmoon users write them: set as globals, async ones awaited with
+  // `:await()` (which needs the chunk to run as a coroutine: doString does).
+  async function withEngine(setup, code) {
+    const engine = await factory.createEngine();
+    try {
+      setup(engine);
+      return luaToString(await engine.doString(code));
+    } finally {
+      engine.global.close();
+    }
+  }
+  const host = {
+    sync: (n) => withEngine((e) => e.global.set('add', (a, b) => a + b), addLoop(n)),
+    async: (n) => withEngine((e) => e.global.set('add', async (a, b) => a + b), addLoop(n, 'add(s, i):await()')),
+    async args(calls) {
+      const args = hostArgs();
+      let r;
+      for (let i = 0; i < calls; i++) r = await withEngine((e) => e.global.set('args', args), READ_ARGS);
+      return r;
+    },
+  };
+  return { version, api: 'LuaFactory.createEngine + doString', exec, call: exec, host };
 }
 
 async function loadFengari() {
@@ -149,7 +207,74 @@ async function loadFengari() {
       lua.lua_close(L);
     }
   }
-  return { version, api: 'lauxlib.luaL_newstate + luaL_dostring', exec, call: exec };
+  // Host functions through fengari-interop, which calls a JS function with its first Lua
+  // argument as `this`: `add(nil, s, i)`.
+  const interop = require('fengari-interop');
+  const host = {
+    async sync(n) {
+      const L = lauxlib.luaL_newstate();
+      try {
+        lualib.luaL_openlibs(L);
+        lauxlib.luaL_requiref(L, to_luastring('js'), interop.luaopen_js, 0);
+        lua.lua_pop(L, 1);
+        interop.push(L, (a, b) => a + b);
+        lua.lua_setglobal(L, to_luastring('add'));
+        if (lauxlib.luaL_dostring(L, to_luastring(addLoop(n, 'add(nil, s, i)'))) !== lua.LUA_OK) throw new Error(lua.lua_tojsstring(L, -1));
+        return to_jsstring(lauxlib.luaL_tolstring(L, 1));
+      } finally {
+        lua.lua_close(L);
+      }
+    },
+  };
+  return { version, api: 'lauxlib.luaL_newstate + luaL_dostring', exec, call: exec, host };
+}
+
+async function loadQuickJS() {
+  const { getQuickJS } = require('quickjs-emscripten');
+  const version = require('quickjs-emscripten/package.json').version;
+  const QuickJS = await getQuickJS();
+  function evaluate(setup, code) {
+    const vm = QuickJS.newContext();
+    try {
+      setup(vm);
+      const handle = vm.unwrapResult(vm.evalCode(code));
+      const value = vm.dump(handle);
+      handle.dispose();
+      return String(value);
+    } finally {
+      vm.dispose();
+    }
+  }
+  const defineAdd = (vm) => {
+    const add = vm.newFunction('add', (a, b) => vm.newNumber(vm.getNumber(a) + vm.getNumber(b)));
+    vm.setProp(vm.global, 'add', add);
+    add.dispose();
+  };
+  const host = {
+    async sync(n) {
+      return evaluate(defineAdd, `let s = 0; for (let i = 1; i <= ${n}; i++) s = add(s, i); s`);
+    },
+    async args(calls) {
+      const args = hostArgs();
+      let r;
+      for (let i = 0; i < calls; i++) {
+        r = evaluate((vm) => {
+          const object = vm.newObject();
+          for (const [key, value] of Object.entries(args)) {
+            const number = vm.newNumber(value);
+            vm.setProp(object, key, number);
+            number.dispose();
+          }
+          vm.setProp(vm.global, 'args', object);
+          object.dispose();
+        }, `let s = 0; for (let i = 1; i <= ${HOST_ARGS_FIELDS}; i++) s += args["f" + i]; s`);
+      }
+      return r;
+    },
+  };
+  // `exec` only answers the harness's probe (`return 1+1`); quickjs runs no Lua.
+  const exec = async () => ({ output: '', result: evaluate(() => {}, '1 + 1') });
+  return { version, api: 'getQuickJS().newContext + newFunction + evalCode', exec, call: exec, host };
 }
 
 export async function loadRuntime(id) {
@@ -162,6 +287,8 @@ export async function loadRuntime(id) {
       return loadWasmoon();
     case 'fengari':
       return loadFengari();
+    case 'quickjs':
+      return loadQuickJS();
     default:
       throw new Error(`unknown JS runtime ${id}`);
   }
