@@ -5,8 +5,9 @@
 //
 // A backend has: runSync/runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit,
 // globals?) -> Outcome for calls without host functions, and startCall(..., globals,
-// request, synchronous) -> a call with resume(reply?) (an Outcome, or null while it waits;
-// natively in a promise) and resumeSync(reply?) for the rest (lib/bridge.mjs drives it).
+// bridge, synchronous) -> a call with resume(reply?) (an Outcome, or the milliseconds left
+// while it waits; natively in a promise) and resumeSync(reply?) for the rest; the bridge
+// (lib/bridge.mjs) answers its host requests and drives it.
 // `ready`, if present, is a promise to await before the first call.
 
 import { Bridge, drive } from './bridge.mjs'
@@ -124,13 +125,13 @@ export function createApi(backend) {
   async function execute(call) {
     if (backend.ready) await backend.ready
     if (!call.bridge) return settle(await backend.runAsync(...call.args), call)
-    const running = backend.startCall(...call.args, call.bridge.request, false)
+    const running = backend.startCall(...call.args, call.bridge, false)
     return settle(await drive(running, call.bridge), call)
   }
 
   function executeSync(call) {
     if (!call.bridge) return settle(backend.runSync(...call.args), call)
-    const outcome = backend.startCall(...call.args, call.bridge.request, true).resumeSync(undefined)
+    const outcome = backend.startCall(...call.args, call.bridge, true).resumeSync(undefined)
     // A synchronous call never waits (the core refuses), so it is over after one slice.
     if (typeof outcome === 'number') throw new Error('pubwiki-lua: a synchronous call waited')
     return settle(outcome, call)

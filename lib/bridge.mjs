@@ -8,7 +8,7 @@
 // deadline; when the deadline wins, the call is resumed with no answer (it ends with a
 // timeout) and the promise's late result is dropped.
 
-import { PENDING_REPLY, decodeValues, encodeError, encodeResult } from './wire.mjs'
+import { REPLY_PENDING, decodeValues, encodeErrorInto, encodeResultInto, standalone, takeSpill } from './wire.mjs'
 
 /** How many of its latest errors a call keeps for `LuaError.cause` (the core keeps as many). */
 const ERRORS_KEPT = 4
@@ -34,41 +34,67 @@ export class Bridge {
     this.nextErrorId = 1
     /** The reply to the request the call may wait for: a promise of reply bytes. */
     this.pending = null
-    // The backend calls this with (function number, argument bytes) and takes reply bytes.
-    this.request = (index, args) => this.call(index, args)
+    /** How results of each function are named in messages (`fetchPage()`), made on first use. */
+    this.roots = []
+    /**
+     * The backend's way in: host function `index` was called with the wire values at
+     * `bytes[argsStart..]`. Writes the reply at `bytes[replyStart..]` if it fits in
+     * `capacity` bytes, and returns its length either way (then `takeSpill()` has it).
+     * The arguments are decoded before any JS runs, so they may sit in memory that the
+     * host's code later reuses (wasm memory, the native addon's scratch buffer); `refresh()`,
+     * if given, returns `bytes` anew for the reply (wasm memory may have grown meanwhile).
+     */
+    this.request = (index, bytes, argsStart, replyStart, capacity, refresh) =>
+      this.call(index, bytes, argsStart, replyStart, capacity, refresh)
+    this.takeSpill = takeSpill
   }
 
-  call(index, args) {
+  call(index, bytes, argsStart, replyStart, capacity, refresh) {
     const fn = this.functions.list[index]
-    const name = this.functions.names[index]
+    const root = (this.roots[index] ??= `${this.functions.names[index]}()`)
     let result
     try {
-      result = fn(...decodeValues(args))
+      const args = decodeValues(bytes, argsStart)
+      try {
+        result = fn(...args)
+      } finally {
+        if (refresh) bytes = refresh()
+      }
       if (isThenable(result)) {
         // Both outcomes are handled, so a promise the call cannot wait for (the core then
         // raises a Lua error) is no unhandled rejection.
-        this.pending = Promise.resolve(result).then((value) => this.result(value, name), (error) => this.error(error))
-        return PENDING_REPLY
+        this.pending = Promise.resolve(result).then(
+          (value) => this.lateReply(value, root),
+          (error) => standalone(encodeErrorInto, messageOf(error), this.keep(error)),
+        )
+        bytes[replyStart] = REPLY_PENDING
+        return 1
       }
     } catch (error) {
-      return this.error(error)
+      return encodeErrorInto(messageOf(error), this.keep(error), bytes, replyStart, capacity)
     }
-    return this.result(result, name)
-  }
-
-  result(value, name) {
     try {
-      return encodeResult(value, `${name}()`, this.functions, this.encodeLimit)
+      return encodeResultInto(result, root, this.functions, this.encodeLimit, bytes, replyStart, capacity)
     } catch (error) {
-      return this.error(error)
+      return encodeErrorInto(messageOf(error), this.keep(error), bytes, replyStart, capacity)
     }
   }
 
-  error(error) {
+  // The answer of a promise, as reply bytes of its own.
+  lateReply(value, root) {
+    try {
+      return standalone(encodeResultInto, value, root, this.functions, this.encodeLimit)
+    } catch (error) {
+      return standalone(encodeErrorInto, messageOf(error), this.keep(error))
+    }
+  }
+
+  /** Keeps `error` for `LuaError.cause`; its id for the core. */
+  keep(error) {
     const id = this.nextErrorId++
     this.errors.set(id, error)
     if (this.errors.size > ERRORS_KEPT) this.errors.delete(id - ERRORS_KEPT)
-    return encodeError(messageOf(error), id)
+    return id
   }
 
   /** The original JS error behind a call's error, if the core says there is one. */

@@ -48,26 +48,78 @@ function isPlainObject(value) {
   return proto === Object.prototype || proto === null
 }
 
-// A growable byte buffer with the wire format's writers.
+// DataViews of the buffers encoders write to: their own, and the last caller's (wasm
+// memory, or the native addon's scratch buffer), so that writing a reply makes none.
+let callerBuffer = null
+let callerView = null
+function viewOf(buffer) {
+  if (buffer !== callerBuffer) {
+    callerBuffer = buffer
+    callerView = new DataView(buffer)
+  }
+  return callerView
+}
+
+// A byte buffer with the wire format's writers. It writes into a caller's buffer (a reply
+// goes straight where the core reads it) and, past its end, into a buffer of its own.
 class Encoder {
   constructor() {
-    this.bytes = new Uint8Array(256)
-    this.view = new DataView(this.bytes.buffer)
+    this.own = new Uint8Array(256)
+    this.ownView = new DataView(this.own.buffer)
+    this.bytes = this.own
+    this.view = this.ownView
+    this.offset = 0 // of `bytes` in its ArrayBuffer, for `view`
+    this.base = 0 // where this encoding starts in `bytes`
     this.pos = 0
+    this.end = this.own.length
+    this.busy = false
     this.limit = Infinity
     this.functions = null
+    this.root = ''
+    this.path = []
+    this.parents = []
+  }
+
+  intoOwn() {
+    this.bytes = this.own
+    this.view = this.ownView
+    this.offset = 0
+    this.base = this.pos = 0
+    this.end = this.own.length
+  }
+
+  into(bytes, start, capacity) {
+    this.bytes = bytes
+    this.view = viewOf(bytes.buffer)
+    this.offset = bytes.byteOffset
+    this.base = this.pos = start
+    this.end = start + capacity
+  }
+
+  /** Bytes written so far. */
+  get length() {
+    return this.pos - this.base
+  }
+
+  /** Whether the encoding outgrew the caller's buffer (it is then in `own`, from 0). */
+  get spilled() {
+    return this.bytes === this.own
   }
 
   reserve(n) {
-    const need = this.pos + n
-    if (need <= this.bytes.length) return
-    if (need > this.limit) throw TOO_BIG
-    let size = this.bytes.length * 2
-    while (size < need) size *= 2
-    const bytes = new Uint8Array(size)
-    bytes.set(this.bytes.subarray(0, this.pos))
-    this.bytes = bytes
-    this.view = new DataView(bytes.buffer)
+    if (this.pos + n <= this.end) return
+    const length = this.pos - this.base
+    if (length + n > this.limit) throw TOO_BIG
+    let size = this.own.length
+    while (size < length + n) size *= 2
+    const own = size > this.own.length ? new Uint8Array(size) : this.own
+    if (this.bytes !== own) own.set(this.bytes.subarray(this.base, this.pos))
+    if (own !== this.own) {
+      this.own = own
+      this.ownView = new DataView(own.buffer)
+    }
+    this.intoOwn()
+    this.pos = length
   }
 
   u8(byte) {
@@ -88,10 +140,10 @@ class Encoder {
     this.reserve(9)
     this.bytes[this.pos++] = INTEGER
     if (n >= -0x80000000 && n <= 0x7fffffff) {
-      this.view.setInt32(this.pos, n, true)
-      this.view.setInt32(this.pos + 4, n < 0 ? -1 : 0, true)
+      this.view.setInt32(this.offset + this.pos, n, true)
+      this.view.setInt32(this.offset + this.pos + 4, n < 0 ? -1 : 0, true)
     } else {
-      this.view.setBigInt64(this.pos, BigInt(n), true)
+      this.view.setBigInt64(this.offset + this.pos, BigInt(n), true)
     }
     this.pos += 8
   }
@@ -99,14 +151,14 @@ class Encoder {
   bigint(n) {
     this.reserve(9)
     this.bytes[this.pos++] = INTEGER
-    this.view.setBigInt64(this.pos, n, true)
+    this.view.setBigInt64(this.offset + this.pos, n, true)
     this.pos += 8
   }
 
   float(n) {
     this.reserve(9)
     this.bytes[this.pos++] = FLOAT
-    this.view.setFloat64(this.pos, n, true)
+    this.view.setFloat64(this.offset + this.pos, n, true)
     this.pos += 8
   }
 
@@ -173,8 +225,24 @@ class Encoder {
     this.pos = start + 5 + written
   }
 
-  // A JS value; `path` names it in errors, `names` it (for functions) in Lua's messages.
-  value(value, path, depth, seen) {
+  // Where the value being encoded is, for messages: the root's name, then object keys
+  // (strings), array indices (numbers) and Map keys (boxed). Kept as segments and joined
+  // only for a message or a function's name: most values need no path at all.
+  pathString() {
+    let text = this.root
+    for (const segment of this.path) {
+      if (typeof segment === 'string') text += text ? `.${segment}` : segment
+      else if (typeof segment === 'number') text += `[${segment}]`
+      else text += `[${typeof segment.key === 'string' ? JSON.stringify(segment.key) : String(segment.key)}]`
+    }
+    return text
+  }
+
+  fail(message) {
+    return new TypeError(`${this.pathString()}: ${message}`)
+  }
+
+  value(value) {
     switch (typeof value) {
       case 'undefined':
         return this.u8(NIL)
@@ -184,30 +252,30 @@ class Encoder {
         if (Number.isInteger(value) && value >= INT64_MIN && value < INT64_LIMIT) return this.integer(value)
         return this.float(value)
       case 'bigint':
-        if (value < BIGINT_MIN || value > BIGINT_MAX) throw new TypeError(`${path}: bigint ${value} is out of the range of Lua integers`)
+        if (value < BIGINT_MIN || value > BIGINT_MAX) throw this.fail(`bigint ${value} is out of the range of Lua integers`)
         return this.bigint(value)
       case 'string':
         this.u8(STRING)
         return this.rawString(value)
       case 'function':
-        return this.func(value, path)
+        return this.func(value)
       case 'object':
         if (value === null) return this.u8(NIL)
-        return this.object(value, path, depth, seen)
+        return this.object(value)
       default:
-        throw new TypeError(`${path}: ${typeof value} is not supported`)
+        throw this.fail(`${typeof value} is not supported`)
     }
   }
 
-  func(fn, path) {
+  func(fn) {
     const functions = this.functions
-    if (!functions) throw new TypeError(`${path}: functions are not supported here`)
-    const name = path.startsWith('globals.') ? path.slice(8) : path
+    if (!functions) throw this.fail('functions are not supported here')
     let index = functions.indexOf.get(fn)
     if (index === undefined) {
+      const path = this.pathString()
       index = functions.list.length
       functions.list.push(fn)
-      functions.names.push(name)
+      functions.names.push(path.startsWith('globals.') ? path.slice(8) : path)
       functions.indexOf.set(fn, index)
     }
     this.u8(FUNCTION)
@@ -215,7 +283,7 @@ class Encoder {
     this.rawString(functions.names[index])
   }
 
-  object(value, path, depth, seen) {
+  object(value) {
     if (value instanceof Uint8Array) {
       this.u8(STRING)
       return this.rawBytes(value)
@@ -225,24 +293,30 @@ class Encoder {
       return this.rawBytes(new Uint8Array(value))
     }
     const array = Array.isArray(value)
-    if (!array && !(value instanceof Map) && !isPlainObject(value)) {
-      throw new TypeError(`${path}: ${typeName(value)} is not supported`)
-    }
-    if (seen.has(value)) throw new TypeError(`${path}: circular reference (a value contains itself)`)
-    if (depth >= MAX_DEPTH) throw new TypeError(`${path}: nested deeper than ${MAX_DEPTH} levels`)
-    seen.add(value)
+    if (!array && !(value instanceof Map) && !isPlainObject(value)) throw this.fail(`${typeName(value)} is not supported`)
+    const parents = this.parents
+    if (parents.includes(value)) throw this.fail('circular reference (a value contains itself)')
+    if (parents.length >= MAX_DEPTH) throw this.fail(`nested deeper than ${MAX_DEPTH} levels`)
+    parents.push(value)
+    const path = this.path
     if (array) {
       // A table's array part costs at least 8 bytes a slot: longer arrays cannot fit.
       if (value.length * 8 > this.limit) throw TOO_BIG
       this.u8(ARRAY)
       this.varint(value.length)
-      for (let i = 0; i < value.length; i++) this.value(value[i], `${path}[${i}]`, depth + 1, seen)
+      for (let i = 0; i < value.length; i++) {
+        path.push(i)
+        this.value(value[i])
+        path.pop()
+      }
     } else if (value instanceof Map) {
       this.u8(TABLE)
       this.varint(value.size)
       for (const [key, item] of value) {
-        this.key(key, path)
-        this.value(item, `${path}[${typeof key === 'string' ? JSON.stringify(key) : String(key)}]`, depth + 1, seen)
+        this.key(key)
+        path.push({ key })
+        this.value(item)
+        path.pop()
       }
     } else {
       const keys = Object.keys(value)
@@ -251,51 +325,65 @@ class Encoder {
       for (const key of keys) {
         this.u8(STRING)
         this.rawString(key)
-        this.value(value[key], `${path}.${key}`, depth + 1, seen)
+        path.push(key)
+        this.value(value[key])
+        path.pop()
       }
     }
-    seen.delete(value)
+    parents.pop()
   }
 
-  key(key, path) {
+  key(key) {
     switch (typeof key) {
       case 'string':
         this.u8(STRING)
         return this.rawString(key)
       case 'number':
-        if (Number.isNaN(key)) throw new TypeError(`${path}: NaN cannot be a table key`)
-        return this.value(key, path, 0, null)
+        if (Number.isNaN(key)) throw this.fail('NaN cannot be a table key')
+        return this.value(key)
       case 'boolean':
       case 'bigint':
-        return this.value(key, path, 0, null)
+        return this.value(key)
       default:
-        throw new TypeError(`${path}: a Map key of type ${key === null ? 'null' : typeof key} is not supported`)
+        throw this.fail(`a Map key of type ${key === null ? 'null' : typeof key} is not supported`)
     }
   }
 
-  // The encoded bytes: a copy, so the encoder can be reused.
-  take() {
-    const bytes = this.bytes.slice(0, this.pos)
-    this.pos = 0
-    if (this.bytes.length > 1 << 20) {
-      // Do not keep a big value's buffer alive between calls.
-      this.bytes = new Uint8Array(256)
-      this.view = new DataView(this.bytes.buffer)
-    }
+  start(functions, limit, root) {
+    this.busy = true
+    this.functions = functions
+    this.limit = limit
+    this.root = root
+  }
+
+  finish() {
+    this.busy = false
     this.functions = null
     this.limit = Infinity
-    return bytes
+    // After a throw, the path is where it failed.
+    this.path.length = 0
+    this.parents.length = 0
+    if (this.own.length > 1 << 20) {
+      // Do not keep a big value's buffer alive between calls.
+      this.own = new Uint8Array(256)
+      this.ownView = new DataView(this.own.buffer)
+    }
+    this.intoOwn()
+  }
+
+  /** A copy of what was encoded into the own buffer. */
+  copy() {
+    return this.own.slice(0, this.pos)
   }
 }
 
 // One encoder reused across calls (JS runs one encode at a time; a host function that
-// runs a nested call does so between encodes, never inside one).
-let shared = new Encoder()
+// runs a nested call does so between encodes, never inside one, but just in case).
+const shared = new Encoder()
 
-function encoder(functions, limit) {
-  const e = shared.pos === 0 ? shared : new Encoder()
-  e.functions = functions
-  e.limit = limit
+function encoder(functions, limit, root) {
+  const e = shared.busy ? new Encoder() : shared
+  e.start(functions, limit, root)
   return e
 }
 
@@ -310,52 +398,94 @@ export function functionTable() {
  * TypeError naming their path (`globals.args.when: Date is not supported`).
  */
 export function encodeGlobals(globals, functions, limit) {
-  const e = encoder(functions, limit)
+  const e = encoder(functions, limit, 'globals')
   try {
-    e.object(globals, 'globals', 0, new Set())
+    e.object(globals)
+    return e.copy()
   } catch (error) {
-    e.take()
     if (error !== TOO_BIG) throw error
     return Uint8Array.of(OVERSIZED)
+  } finally {
+    e.finish()
   }
-  return e.take()
+}
+
+// A reply that did not fit where it was asked to go (see encodeReplyInto).
+let spill = null
+
+/** The last reply that did not fit its caller's buffer. */
+export function takeSpill() {
+  const reply = spill
+  spill = null
+  return reply
 }
 
 /**
- * A host function's result as a reply: VALUES with one value, or (for unsupported
- * values) a TypeError thrown to the caller, who turns it into an ERROR reply.
+ * Encodes a reply into `bytes[start..start + capacity]` and returns its length; a longer
+ * reply is kept for takeSpill() instead. `reply(encoder)` writes it; a TypeError it
+ * throws (an unsupported value) goes to the caller.
  */
-export function encodeResult(value, path, functions, limit) {
-  const e = encoder(functions, limit)
+function encodeReplyInto(bytes, start, capacity, functions, limit, root, reply) {
+  const e = encoder(functions, limit, root)
   try {
+    e.into(bytes, start, capacity)
+    reply(e)
+    if (e.spilled) {
+      // It went on in the own buffer (reserve() asks for the most a write could take).
+      if (e.length <= capacity) bytes.set(e.own.subarray(0, e.length), start)
+      else spill = e.copy()
+    }
+    return e.length
+  } catch (error) {
+    if (error !== TOO_BIG) throw error
+    const oversized = Uint8Array.of(REPLY_VALUES, 1, OVERSIZED)
+    bytes.set(oversized, start)
+    return oversized.length
+  } finally {
+    e.finish()
+  }
+}
+
+/**
+ * A host function's result as a VALUES reply with one value, into `bytes` as
+ * encodeReplyInto says; throws a TypeError for values that cannot be converted. `root`
+ * names the result in messages (`fetchPage()`).
+ */
+export function encodeResultInto(value, root, functions, limit, bytes, start, capacity) {
+  return encodeReplyInto(bytes, start, capacity, functions, limit, root, (e) => {
     e.u8(REPLY_VALUES)
     e.varint(1)
-    e.value(value, path, 0, new Set())
-  } catch (error) {
-    e.take()
-    if (error !== TOO_BIG) throw error
-    return Uint8Array.of(REPLY_VALUES, 1, OVERSIZED)
-  }
-  return e.take()
+    e.value(value)
+  })
 }
 
 /** An ERROR reply: the message Lua raises, and the host's id for the error (0: none). */
-export function encodeError(message, cause) {
-  const e = encoder(null, Infinity)
-  e.u8(REPLY_ERROR)
-  e.rawString(message)
-  e.varint(cause)
-  return e.take()
+export function encodeErrorInto(message, cause, bytes, start, capacity) {
+  return encodeReplyInto(bytes, start, capacity, null, Infinity, '', (e) => {
+    e.u8(REPLY_ERROR)
+    e.rawString(message)
+    e.varint(cause)
+  })
+}
+
+/** A reply on its own (for answers that come later): a fresh Uint8Array. */
+export function standalone(encodeInto, ...args) {
+  const bytes = new Uint8Array(64)
+  const length = encodeInto(...args, bytes, 0, bytes.length)
+  return length <= bytes.length ? bytes.subarray(0, length) : takeSpill()
 }
 
 export const PENDING_REPLY = Uint8Array.of(REPLY_PENDING)
 
-// Reads wire values.
+// Reads wire values from `bytes[pos..]`. Numbers are read byte by byte (through one
+// scratch DataView for floats), so a decode allocates no DataView of its own: arguments
+// arrive in a new buffer per call natively, or in a view of wasm memory.
+const scratch = new DataView(new ArrayBuffer(8))
+
 class Decoder {
-  constructor(bytes) {
+  constructor(bytes, pos) {
     this.bytes = bytes
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    this.pos = 0
+    this.pos = pos
   }
 
   varint() {
@@ -388,6 +518,11 @@ class Decoder {
     return textDecoder.decode(this.bytes.subarray(start, end))
   }
 
+  int32(at) {
+    const b = this.bytes
+    return b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)
+  }
+
   value() {
     const tag = this.bytes[this.pos++]
     switch (tag) {
@@ -399,15 +534,15 @@ class Decoder {
         return true
       case INTEGER: {
         // hi * 2^32 + lo: exact below 2^53, correctly rounded above (one rounding).
-        const lo = this.view.getUint32(this.pos, true)
-        const hi = this.view.getInt32(this.pos + 4, true)
+        const lo = this.int32(this.pos) >>> 0
+        const hi = this.int32(this.pos + 4)
         this.pos += 8
         return hi * 4294967296 + lo
       }
       case FLOAT: {
-        const n = this.view.getFloat64(this.pos, true)
+        for (let i = 0; i < 8; i++) scratch.setUint8(i, this.bytes[this.pos + i])
         this.pos += 8
-        return n
+        return scratch.getFloat64(0, true)
       }
       case STRING:
         return this.string()
@@ -444,9 +579,9 @@ class Decoder {
   }
 }
 
-/** Wire `values` (a count, then the values) as an array of JS values. */
-export function decodeValues(bytes) {
-  const decoder = new Decoder(bytes)
+/** Wire `values` (a count, then the values) at `bytes[start..]` as an array of JS values. */
+export function decodeValues(bytes, start = 0) {
+  const decoder = new Decoder(bytes, start)
   const n = decoder.varint()
   const values = new Array(n)
   for (let i = 0; i < n; i++) values[i] = decoder.value()

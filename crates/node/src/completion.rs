@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::ToNapiValue;
 use napi::{check_status, sys, Env, Result};
 
+use crate::scratch::Scratch;
 use crate::{Outcome, Settled};
 
 /// The way back to one JS environment.
@@ -43,6 +44,9 @@ pub struct Channel {
   polling: AtomicBool,
   /// When a call last started or ended (`nanos_since_epoch`).
   last_event: AtomicU64,
+  /// Where host requests cross on the JS thread (scratch.rs), made on first use; locked on
+  /// the JS thread only.
+  pub scratch: Mutex<Option<Scratch>>,
 }
 
 // SAFETY: `idle` is only touched on the JS thread.
@@ -224,6 +228,7 @@ pub fn channel(env: &Env) -> Result<Arc<Channel>> {
     idle,
     polling: AtomicBool::new(false),
     last_event: AtomicU64::new(0),
+    scratch: Mutex::new(None),
   });
   // The handle's `data` (its first field) owns a reference to the channel.
   unsafe { *(idle as *mut *const Channel) = Arc::into_raw(channel.clone()) };
@@ -255,9 +260,13 @@ pub fn channel(env: &Env) -> Result<Arc<Channel>> {
   // Registered after the threadsafe function, so it runs before Node finalizes it (cleanup
   // hooks run in reverse order): from then on, pool threads drop their results.
   let closing = channel.clone();
+  let raw_env = env.raw();
   env.add_env_cleanup_hook((), move |()| {
     if let Some(tsfn) = closing.tsfn.lock().unwrap_or_else(|e| e.into_inner()).take() {
       unsafe { sys::napi_release_threadsafe_function(tsfn.0, sys::ThreadsafeFunctionReleaseMode::abort) };
+    }
+    if let Some(scratch) = closing.scratch.lock().unwrap_or_else(|e| e.into_inner()).take() {
+      unsafe { scratch.release(raw_env) };
     }
     unsafe { uv_close(closing.idle, Some(free_idle)) };
   })?;

@@ -11,10 +11,13 @@
 //!   The wait spins briefly before it parks (waking a parked thread costs ~25 us here, the
 //!   JS function usually takes a few), and gives up at the call's deadline.
 //!
-//! Ownership: the bridge's `request` function is held by a napi reference that lives as
-//! long as the `NativeCall` (a JS object the bridge keeps while it drives the call, so no
-//! request can outlive it). The core's `Call` sits in the `NativeCall` between slices and
-//! travels with the slice to the pool thread.
+//! Arguments and replies cross through the environment's scratch buffer (scratch.rs).
+//!
+//! Ownership: the bridge's `request` and `takeSpill` functions are held by napi references
+//! that live as long as the `NativeCall` (a JS object the bridge keeps while it drives the
+//! call, and a request reaches the JS thread before its slice's end does, so no request
+//! can outlive them). The core's `Call` sits in the `NativeCall` between slices and travels
+//! with the slice to the pool thread.
 
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +32,7 @@ use pubwiki_lua_core::wire::{Writer, REPLY_ERROR};
 use pubwiki_lua_core::{Call, Host, Request, Step};
 
 use crate::completion::{self, Channel};
+use crate::scratch::{Scratch, SCRATCH_BYTES};
 use crate::{RawValue, Settled, WireInput};
 
 /// How long a pool thread spins for a host reply before it parks.
@@ -39,9 +43,15 @@ const SPIN: Duration = Duration::from_micros(50);
 pub struct NativeCall {
   /// The core's call between slices; `None` while a slice runs, and once it is over.
   call: Arc<Mutex<Option<Call>>>,
-  /// The bridge's `request(functionNumber, argumentBytes) -> replyBytes`.
-  request: Reference,
+  /// lib/bridge.mjs's `request(function, bytes, argsStart, replyStart, capacity) -> length`
+  /// and `takeSpill() -> replyBytes`.
+  bridge: BridgeRefs,
   channel: Arc<Channel>,
+}
+
+struct BridgeRefs {
+  request: Reference,
+  take_spill: Reference,
 }
 
 /// A napi reference, used and deleted on the JS thread only.
@@ -61,8 +71,8 @@ impl Drop for Reference {
   }
 }
 
-/// Starts a call with host functions; `request` is lib/bridge.mjs's. `synchronous`: it
-/// runs by `resumeSync`, and the host answers at once.
+/// Starts a call with host functions; `bridge` is lib/bridge.mjs's `Bridge`. `synchronous`:
+/// it runs by `resumeSync`, and the host answers at once.
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn start_call(
@@ -73,18 +83,25 @@ pub fn start_call(
   time_limit: Option<f64>,
   output_limit: Option<f64>,
   globals: Option<WireInput>,
-  request: Unknown,
+  bridge: Unknown,
   synchronous: bool,
 ) -> Result<NativeCall> {
   let mut call = crate::new_call(code, &script_id, memory_limit, time_limit, output_limit, globals);
   if synchronous {
     call = call.synchronous();
   }
-  let mut raw = ptr::null_mut();
-  check_status!(unsafe { sys::napi_create_reference(env.raw(), request.raw(), 1, &mut raw) })?;
+  let method = |name: &std::ffi::CStr| -> Result<Reference> {
+    let mut function = ptr::null_mut();
+    let mut raw = ptr::null_mut();
+    unsafe {
+      check_status!(sys::napi_get_named_property(env.raw(), bridge.raw(), name.as_ptr(), &mut function))?;
+      check_status!(sys::napi_create_reference(env.raw(), function, 1, &mut raw))?;
+    }
+    Ok(Reference { env: env.raw(), raw })
+  };
   Ok(NativeCall {
     call: Arc::new(Mutex::new(Some(call))),
-    request: Reference { env: env.raw(), raw },
+    bridge: BridgeRefs { request: method(c"request")?, take_spill: method(c"takeSpill")? },
     channel: completion::channel(&env)?,
   })
 }
@@ -99,7 +116,7 @@ impl NativeCall {
     let slot = self.call.clone();
     let host = PoolHost {
       channel: self.channel.clone(),
-      request: RequestRef(self.request.raw),
+      bridge: RequestRefs(self.bridge.request.raw, self.bridge.take_spill.raw),
     };
     completion::spawn(&env, move || {
       let mut host = host;
@@ -119,9 +136,8 @@ impl NativeCall {
   #[napi(ts_return_type = "Outcome | number")]
   pub fn resume_sync(&self, env: Env, reply: Option<WireInput>) -> Result<Settled> {
     let mut call = self.take()?;
-    let mut request = ptr::null_mut();
-    check_status!(unsafe { sys::napi_get_reference_value(env.raw(), self.request.raw, &mut request) })?;
-    let mut host = JsThreadHost { env: env.raw(), request };
+    let bridge = unsafe { RequestRefs(self.bridge.request.raw, self.bridge.take_spill.raw).get(env.raw()) }?;
+    let mut host = JsThreadHost { env: env.raw(), bridge, channel: &self.channel };
     Ok(match call.resume(&mut host, reply.map(|reply| reply.0)) {
       Step::Done(result) => Settled::Done(result.into()),
       Step::Waiting { time_left_ms } => {
@@ -140,49 +156,65 @@ impl NativeCall {
   }
 }
 
-/// The bridge's function, as a raw reference that only the JS thread dereferences.
+/// The bridge's functions, as raw references that only the JS thread dereferences.
 #[derive(Clone, Copy)]
-struct RequestRef(sys::napi_ref);
+struct RequestRefs(sys::napi_ref, sys::napi_ref);
 
-// SAFETY: see `RequestRef`.
-unsafe impl Send for RequestRef {}
+// SAFETY: see `RequestRefs`.
+unsafe impl Send for RequestRefs {}
 
-/// The host of a slice on the JS thread: requests are plain calls of the bridge.
-struct JsThreadHost {
-  env: sys::napi_env,
-  request: sys::napi_value,
+impl RequestRefs {
+  unsafe fn get(self, env: sys::napi_env) -> Result<JsBridge> {
+    let (mut request, mut take_spill) = (ptr::null_mut(), ptr::null_mut());
+    check_status!(sys::napi_get_reference_value(env, self.0, &mut request))?;
+    check_status!(sys::napi_get_reference_value(env, self.1, &mut take_spill))?;
+    if request.is_null() || take_spill.is_null() {
+      return Err(Error::new(Status::GenericFailure, "pubwiki-lua: the host bridge is gone"));
+    }
+    Ok(JsBridge { request, take_spill })
+  }
 }
 
-impl Host for JsThreadHost {
+/// The bridge's functions as values of the current JS scope.
+#[derive(Clone, Copy)]
+struct JsBridge {
+  request: sys::napi_value,
+  take_spill: sys::napi_value,
+}
+
+/// The host of a slice on the JS thread: requests are plain calls of the bridge.
+struct JsThreadHost<'a> {
+  env: sys::napi_env,
+  bridge: JsBridge,
+  channel: &'a Channel,
+}
+
+impl Host for JsThreadHost<'_> {
   fn request(&mut self, request: Request<'_>, _time_left_ms: f64) -> Vec<u8> {
     let Request::Call { function, args, .. } = request;
-    unsafe { ask_bridge(self.env, self.request, function, args) }
+    unsafe { ask_bridge(self.env, self.channel, self.bridge, function, args) }
   }
 }
 
 /// The host of a slice on a pool thread: requests go to the JS thread and back.
 struct PoolHost {
   channel: Arc<Channel>,
-  request: RequestRef,
+  bridge: RequestRefs,
 }
 
 impl Host for PoolHost {
   fn request(&mut self, request: Request<'_>, time_left_ms: f64) -> Vec<u8> {
     let Request::Call { function, args, .. } = request;
     let reply = Arc::new(ReplySlot::new());
-    let (answer, args, bridge) = (reply.clone(), args.to_vec(), self.request);
+    let (answer, args, bridge, channel) = (reply.clone(), args.to_vec(), self.bridge, self.channel.clone());
     let sent = self.channel.run_on_js_thread(Box::new(move |env| {
       let bridge = bridge;
       let bytes = if env.is_null() {
         bridge_failure("pubwiki-lua: the JS environment is gone")
       } else {
-        unsafe {
-          let mut request = ptr::null_mut();
-          if sys::napi_get_reference_value(env, bridge.0, &mut request) == sys::Status::napi_ok && !request.is_null() {
-            ask_bridge(env, request, function, &args)
-          } else {
-            bridge_failure("pubwiki-lua: the host bridge is gone")
-          }
+        match unsafe { bridge.get(env) } {
+          Ok(bridge) => unsafe { ask_bridge(env, &channel, bridge, function, &args) },
+          Err(_) => bridge_failure("pubwiki-lua: the host bridge is gone"),
         }
       };
       answer.fill(bytes);
@@ -235,23 +267,66 @@ impl ReplySlot {
   }
 }
 
-/// Calls the bridge's `request(function, args)` on the JS thread; its reply bytes.
-unsafe fn ask_bridge(env: sys::napi_env, request: sys::napi_value, function: u32, args: &[u8]) -> Vec<u8> {
-  let mut argv = [ptr::null_mut(); 2];
-  let mut data = ptr::null_mut();
+/// Asks the bridge on the JS thread: the arguments go into the environment's scratch
+/// buffer (or a buffer of their own if they do not fit), the reply comes back in the same
+/// buffer (or through `takeSpill` if it does not fit there).
+unsafe fn ask_bridge(env: sys::napi_env, channel: &Channel, bridge: JsBridge, function: u32, args: &[u8]) -> Vec<u8> {
+  let mut guard = channel.scratch.lock().unwrap_or_else(|e| e.into_inner());
+  if guard.is_none() {
+    match Scratch::new(env) {
+      Ok(made) => *guard = Some(made),
+      Err(_) => return bridge_failure("pubwiki-lua: cannot make the scratch buffer"),
+    }
+  }
+  let Some(scratch) = guard.as_mut() else { return bridge_failure("pubwiki-lua: no scratch buffer") };
+  // The bytes the bridge reads and writes: the scratch buffer, or a buffer of the
+  // arguments' own (the scratch buffer is left unlocked meanwhile: the host's code may run
+  // a nested call that uses it).
+  let (buffer, data, capacity) = if args.len() <= SCRATCH_BYTES {
+    scratch.bytes()[..args.len()].copy_from_slice(args);
+    match scratch.value(env) {
+      Ok(value) => (value, scratch.bytes().as_mut_ptr(), SCRATCH_BYTES),
+      Err(_) => return bridge_failure("pubwiki-lua: the scratch buffer is gone"),
+    }
+  } else {
+    let (mut data, mut value) = (ptr::null_mut(), ptr::null_mut());
+    if sys::napi_create_buffer_copy(env, args.len(), args.as_ptr().cast(), &mut data, &mut value) != sys::Status::napi_ok {
+      return bridge_failure("pubwiki-lua: cannot pass the arguments");
+    }
+    (value, data as *mut u8, args.len())
+  };
+  drop(guard);
+  let mut argv = [ptr::null_mut(); 5];
+  argv[1] = buffer;
   let mut undefined = ptr::null_mut();
   let mut result = ptr::null_mut();
-  let called = sys::napi_create_uint32(env, function, &mut argv[0]) == sys::Status::napi_ok
-    && sys::napi_create_buffer_copy(env, args.len(), args.as_ptr().cast(), &mut data, &mut argv[1]) == sys::Status::napi_ok
+  let mut length = 0u32;
+  let asked = sys::napi_create_uint32(env, function, &mut argv[0]) == sys::Status::napi_ok
+    && sys::napi_create_uint32(env, 0, &mut argv[2]) == sys::Status::napi_ok
+    && sys::napi_create_uint32(env, 0, &mut argv[3]) == sys::Status::napi_ok
+    && sys::napi_create_uint32(env, capacity as u32, &mut argv[4]) == sys::Status::napi_ok
     && sys::napi_get_undefined(env, &mut undefined) == sys::Status::napi_ok
-    && sys::napi_call_function(env, undefined, request, 2, argv.as_ptr(), &mut result) == sys::Status::napi_ok;
-  if !called {
-    // The bridge never throws; should it, its exception must not reach the event loop.
-    let mut exception = ptr::null_mut();
-    sys::napi_get_and_clear_last_exception(env, &mut exception);
-    return bridge_failure("pubwiki-lua: the host bridge failed");
+    && sys::napi_call_function(env, undefined, bridge.request, 5, argv.as_ptr(), &mut result) == sys::Status::napi_ok
+    && sys::napi_get_value_uint32(env, result, &mut length) == sys::Status::napi_ok;
+  if !asked {
+    return failed(env);
+  }
+  let length = length as usize;
+  if length <= capacity {
+    return std::slice::from_raw_parts(data, length).to_vec();
+  }
+  // Too long for the buffer: the bridge kept it.
+  if sys::napi_call_function(env, undefined, bridge.take_spill, 0, ptr::null(), &mut result) != sys::Status::napi_ok {
+    return failed(env);
   }
   WireInput::from_napi_value(env, result).map(|bytes| bytes.0).unwrap_or_else(|_| bridge_failure("pubwiki-lua: the host bridge failed"))
+}
+
+/// The bridge never throws; should it, its exception must not reach the event loop.
+unsafe fn failed(env: sys::napi_env) -> Vec<u8> {
+  let mut exception = ptr::null_mut();
+  sys::napi_get_and_clear_last_exception(env, &mut exception);
+  bridge_failure("pubwiki-lua: the host bridge failed")
 }
 
 fn bridge_failure(message: &str) -> Vec<u8> {

@@ -5,6 +5,7 @@
 
 mod completion;
 mod host;
+mod scratch;
 
 /// mimalloc rather than glibc's malloc: results are made on pool threads and freed on the JS
 /// thread, where glibc's per-thread arenas make each such free lock and consolidate the pool

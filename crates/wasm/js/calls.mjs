@@ -1,8 +1,12 @@
-// A call with host functions, as lib/api.mjs drives it: resume(reply?) and
-// resumeSync(reply?) both run the next slice on this thread and return its Outcome, or
-// (while the call waits for its host) the milliseconds left until its deadline. The wasm-bindgen object (and its Rust memory) is
-// freed as soon as the call is over, not whenever the garbage collector gets to it.
+// Calls with host functions in wasm, as lib/api.mjs drives them.
 // Shared by both glues (node.js requires this ES module, as Node >= 20.19 allows).
+
+/**
+ * A started call: resume(reply?) and resumeSync(reply?) both run the next slice on this
+ * thread and return its Outcome, or (while the call waits for its host) the milliseconds
+ * left until its deadline. The wasm-bindgen object (and its Rust memory) is freed as soon
+ * as the call is over, not whenever the garbage collector gets to it.
+ */
 export function wrapCall(call) {
   function resumeSync(reply) {
     const outcome = call.resumeSync(reply)
@@ -10,4 +14,24 @@ export function wrapCall(call) {
     return outcome
   }
   return { resume: resumeSync, resumeSync }
+}
+
+/**
+ * The `Bridge` the module's calls ask (src/lib.rs): lib/bridge.mjs's `request` over the
+ * module's memory, where the core leaves the arguments and wants the reply.
+ */
+export function hostBridge(memory, bridge) {
+  let bytes = new Uint8Array(memory.buffer)
+  const view = () => (bytes.buffer === memory.buffer ? bytes : (bytes = new Uint8Array(memory.buffer)))
+  return {
+    request(fn, args, _argsLength, reply, capacity) {
+      // The arguments are read before JS code can grow (and so replace) the memory; `view()`
+      // is then asked again for where the reply goes.
+      const decoded = view()
+      return bridge.request(fn, decoded, args, reply, capacity, view)
+    },
+    copyReply(reply) {
+      view().set(bridge.takeSpill(), reply)
+    },
+  }
 }

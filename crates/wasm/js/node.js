@@ -9,11 +9,13 @@
 //
 // The backend interface of lib/api.mjs: runSync/runAsync take (code, scriptId,
 // memoryLimit?, timeLimit?, outputLimit?, globals?) like the native addon, `undefined`
-// keeping a default, and return its Outcome object; startCall(..., globals, request,
+// keeping a default, and return its Outcome object; startCall(..., globals, bridge,
 // synchronous) starts a call with host functions (see calls.mjs). Everything runs on the
 // calling thread: runAsync only wraps the result in a promise.
 const glue = require('./pubwiki_lua_wasm.cjs')
-const { wrapCall } = require('./calls.mjs')
+const { hostBridge, wrapCall } = require('./calls.mjs')
+
+const memory = glue.wasmMemory()
 
 function runSync(code, scriptId, memoryLimit, timeLimit, outputLimit, globals) {
   return glue.run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals)
@@ -23,8 +25,8 @@ async function runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit, glo
   return glue.run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals)
 }
 
-function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, request, synchronous) {
-  return wrapCall(glue.startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, request, synchronous))
+function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, bridge, synchronous) {
+  return wrapCall(glue.startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, hostBridge(memory, bridge), synchronous))
 }
 
 module.exports = { runSync, runAsync, runBytes: glue.runBytes, startCall }

@@ -15,8 +15,8 @@
 // default, and return an Outcome; startCall starts a call with host functions
 // (calls.mjs). runAsync runs on the calling thread too (use a Worker to keep a page
 // responsive).
-import init, { run, runBytes, startCall as start } from './pubwiki_lua_wasm.mjs'
-import { wrapCall } from './calls.mjs'
+import init, { run, runBytes, startCall as start, wasmMemory } from './pubwiki_lua_wasm.mjs'
+import { hostBridge, wrapCall } from './calls.mjs'
 
 function runSync(code, scriptId, memoryLimit, timeLimit, outputLimit, globals) {
   return run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals)
@@ -26,8 +26,8 @@ async function runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit, glo
   return run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals)
 }
 
-function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, request, synchronous) {
-  return wrapCall(start(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, request, synchronous))
+function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, bridge, synchronous) {
+  return wrapCall(start(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, hostBridge(wasmMemory(), bridge), synchronous))
 }
 
 const backend = Object.freeze({ runSync, runAsync, runBytes, startCall })

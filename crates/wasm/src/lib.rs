@@ -6,11 +6,10 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use js_sys::{Function, Object, Reflect, Uint8Array};
+use js_sys::{Object, Reflect, Uint8Array};
 use pubwiki_lua_core::wire::{Writer, REPLY_ERROR};
 use pubwiki_lua_core::{Host, Limits, NoHost, Request, Step};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
@@ -129,13 +128,36 @@ fn new_call(
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The host side of calls with host functions (calls.mjs's `hostBridge` over
+    /// lib/bridge.mjs). Bytes cross through this module's memory, as raw offsets: a host
+    /// call costs one JS call and no JS object (a `Uint8Array` each way cost half of it).
+    pub type Bridge;
+
+    /// Answers host function `function` called with the `args_len` bytes at `args`: writes
+    /// the reply at `reply` if it fits in `capacity` bytes, and returns its length either way.
+    #[wasm_bindgen(method, catch)]
+    fn request(this: &Bridge, function: u32, args: u32, args_len: u32, reply: u32, capacity: u32) -> Result<u32, JsValue>;
+
+    /// Writes the reply that did not fit at `reply` (which has room for it now).
+    #[wasm_bindgen(method, catch, js_name = copyReply)]
+    fn copy_reply(this: &Bridge, reply: u32) -> Result<(), JsValue>;
+}
+
+/// This module's memory, for the bridge.
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
 /// A call whose globals hold host functions: it runs by slices (`resumeSync`), and asks
-/// `request(functionNumber, argumentBytes) -> replyBytes` (lib/bridge.mjs) when the script
-/// calls one. Between slices it waits for the host, holding nothing but its Lua state.
+/// its `Bridge` when the script calls one. Between slices it waits for the host, holding
+/// nothing but its Lua state.
 #[wasm_bindgen]
 pub struct Call {
     inner: pubwiki_lua_core::Call,
-    request: Function,
+    bridge: Bridge,
 }
 
 /// Starts a call (see `Call`). `synchronous`: the host answers every request at once.
@@ -148,13 +170,13 @@ pub fn start_call(
     time_limit: Option<f64>,
     output_limit: Option<f64>,
     globals: Option<Vec<u8>>,
-    request: Function,
+    bridge: Bridge,
     synchronous: bool,
 ) -> Call {
     let call = new_call(code.as_bytes(), script_id, memory_limit, time_limit, output_limit, globals);
     Call {
         inner: if synchronous { call.synchronous() } else { call },
-        request,
+        bridge,
     }
 }
 
@@ -166,27 +188,42 @@ impl Call {
     #[wasm_bindgen(js_name = resumeSync, unchecked_return_type = "Outcome | number")]
     pub fn resume_sync(&mut self, reply: Option<Vec<u8>>) -> JsValue {
         let mut host = JsHost {
-            request: &self.request,
+            bridge: &self.bridge,
         };
         finish(self.inner.resume(&mut host, reply))
     }
 }
 
-/// The host, in JS: a request goes to the bridge's `request` function, on this thread.
+/// The host, in JS: a request goes to the bridge, on this thread.
 struct JsHost<'a> {
-    request: &'a Function,
+    bridge: &'a Bridge,
 }
+
+/// Room for a reply before the bridge is asked to copy a bigger one.
+const REPLY_CAPACITY: usize = 256;
 
 impl Host for JsHost<'_> {
     fn request(&mut self, request: Request<'_>, _time_left_ms: f64) -> Vec<u8> {
         let Request::Call { function, args, .. } = request;
-        // SAFETY: a view of `args` while JS reads it: the bridge decodes the arguments
-        // before it runs any code that could grow the module's memory.
-        let args = unsafe { Uint8Array::view(args) };
-        match self.request.call2(&JsValue::UNDEFINED, &JsValue::from(function), &args) {
-            Ok(reply) => reply.dyn_into::<Uint8Array>().map(|reply| reply.to_vec()).unwrap_or_else(|_| bridge_failure()),
-            Err(_) => bridge_failure(),
+        let mut reply = Vec::with_capacity(REPLY_CAPACITY);
+        let asked = self.bridge.request(
+            function,
+            args.as_ptr() as u32,
+            args.len() as u32,
+            reply.as_mut_ptr() as u32,
+            reply.capacity() as u32,
+        );
+        let Ok(len) = asked else { return bridge_failure() };
+        let len = len as usize;
+        if len > reply.capacity() {
+            reply.reserve_exact(len);
+            if self.bridge.copy_reply(reply.as_mut_ptr() as u32).is_err() {
+                return bridge_failure();
+            }
         }
+        // SAFETY: the bridge wrote `len` bytes at the start of the buffer, within its capacity.
+        unsafe { reply.set_len(len) };
+        reply
     }
 }
 
