@@ -10,6 +10,8 @@
 
 import { REPLY_PENDING, decodeValues, encodeErrorInto, encodeResultInto, standalone, takeSpill } from './wire.mjs'
 
+const PENDING = Uint8Array.of(REPLY_PENDING)
+
 /** How many of its latest errors a call keeps for `LuaError.cause` (the core keeps as many). */
 const ERRORS_KEPT = 4
 
@@ -34,6 +36,8 @@ export class Bridge {
     this.nextErrorId = 1
     /** The reply to the request the call may wait for: a promise of reply bytes. */
     this.pending = null
+    /** The same reply once it has come (`wait.reply`), to resume without a timer. */
+    this.wait = null
     /** How results of each function are named in messages (`fetchPage()`), made on first use. */
     this.roots = []
     /**
@@ -47,6 +51,8 @@ export class Bridge {
     this.request = (index, bytes, argsStart, replyStart, capacity, refresh) =>
       this.call(index, bytes, argsStart, replyStart, capacity, refresh)
     this.takeSpill = takeSpill
+    // Called by the native addon as plain functions.
+    this.deliverSoon = this.deliverSoon.bind(this)
   }
 
   call(index, bytes, argsStart, replyStart, capacity, refresh) {
@@ -63,10 +69,12 @@ export class Bridge {
       if (isThenable(result)) {
         // Both outcomes are handled, so a promise the call cannot wait for (the core then
         // raises a Lua error) is no unhandled rejection.
+        const wait = { reply: undefined }
         this.pending = Promise.resolve(result).then(
-          (value) => this.lateReply(value, root),
-          (error) => standalone(encodeErrorInto, messageOf(error), this.keep(error)),
+          (value) => (wait.reply = this.lateReply(value, root)),
+          (error) => (wait.reply = standalone(encodeErrorInto, messageOf(error), this.keep(error))),
         )
+        this.wait = wait
         bytes[replyStart] = REPLY_PENDING
         return 1
       }
@@ -102,10 +110,34 @@ export class Bridge {
     return outcome.cause ? this.errors.get(outcome.cause) : undefined
   }
 
+  /**
+   * The answer to the call's wait if it has come already (a promise that settled before the
+   * call finished suspending: the common case of fast host functions), else undefined.
+   */
+  answerAtOnce() {
+    const reply = this.wait?.reply
+    if (reply !== undefined) {
+      this.pending = this.wait = null
+    }
+    return reply
+  }
+
+  /**
+   * For a backend whose requests come from another thread, which waits for the reply
+   * (native): calls `deliver(reply)` once the microtasks queued so far have run, with the
+   * answer if the promise has settled by then (a host function that is async but answers
+   * at once), else with a PENDING reply (the call then suspends, as it would at once). That
+   * saves the waiting thread a suspension and a resumption, two thread switches each way.
+   */
+  deliverSoon(deliver) {
+    queueMicrotask(() => deliver(this.answerAtOnce() ?? PENDING))
+  }
+
+
   /** The answer to the call's wait, or undefined once its `timeLeft` (ms) has passed. */
   async answer(timeLeft) {
     const pending = this.pending
-    this.pending = null
+    this.pending = this.wait = null
     if (!pending || timeLeft <= 0) return undefined
     let timer
     const timeout = new Promise((resolve) => {
@@ -126,7 +158,7 @@ export class Bridge {
 export async function drive(call, bridge) {
   let outcome = await call.resume(undefined)
   while (typeof outcome === 'number') {
-    outcome = await call.resume(await bridge.answer(outcome))
+    outcome = await call.resume(bridge.answerAtOnce() ?? (await bridge.answer(outcome)))
   }
   return outcome
 }

@@ -360,9 +360,9 @@ class Encoder {
     this.busy = false
     this.functions = null
     this.limit = Infinity
-    // After a throw, the path is where it failed.
-    this.path.length = 0
-    this.parents.length = 0
+    // After a throw, the path is where it failed (assigning a length costs, even 0 to 0).
+    if (this.path.length !== 0) this.path.length = 0
+    if (this.parents.length !== 0) this.parents.length = 0
     if (this.own.length > 1 << 20) {
       // Do not keep a big value's buffer alive between calls.
       this.own = new Uint8Array(256)
@@ -420,52 +420,58 @@ export function takeSpill() {
   return reply
 }
 
+// Encoding a reply into `bytes[start..start + capacity]`: its length is returned; a longer
+// reply is kept for takeSpill() instead. Written out in each function below, not through a
+// shared helper taking a closure: this is the path of every host call.
+function finishReply(e, bytes, start, capacity) {
+  if (e.spilled) {
+    // It went on in the own buffer (reserve() asks for the most a write could take).
+    if (e.length <= capacity) bytes.set(e.own.subarray(0, e.length), start)
+    else spill = e.copy()
+  }
+  return e.length
+}
+
+function oversizedReply(bytes, start) {
+  bytes[start] = REPLY_VALUES
+  bytes[start + 1] = 1
+  bytes[start + 2] = OVERSIZED
+  return 3
+}
+
 /**
- * Encodes a reply into `bytes[start..start + capacity]` and returns its length; a longer
- * reply is kept for takeSpill() instead. `reply(encoder)` writes it; a TypeError it
- * throws (an unsupported value) goes to the caller.
+ * A host function's result as a VALUES reply with one value, into `bytes` (see above);
+ * throws a TypeError for values that cannot be converted. `root` names the result in
+ * messages (`fetchPage()`).
  */
-function encodeReplyInto(bytes, start, capacity, functions, limit, root, reply) {
+export function encodeResultInto(value, root, functions, limit, bytes, start, capacity) {
   const e = encoder(functions, limit, root)
   try {
     e.into(bytes, start, capacity)
-    reply(e)
-    if (e.spilled) {
-      // It went on in the own buffer (reserve() asks for the most a write could take).
-      if (e.length <= capacity) bytes.set(e.own.subarray(0, e.length), start)
-      else spill = e.copy()
-    }
-    return e.length
+    e.u8(REPLY_VALUES)
+    e.u8(1)
+    e.value(value)
+    return finishReply(e, bytes, start, capacity)
   } catch (error) {
     if (error !== TOO_BIG) throw error
-    const oversized = Uint8Array.of(REPLY_VALUES, 1, OVERSIZED)
-    bytes.set(oversized, start)
-    return oversized.length
+    return oversizedReply(bytes, start)
   } finally {
     e.finish()
   }
 }
 
-/**
- * A host function's result as a VALUES reply with one value, into `bytes` as
- * encodeReplyInto says; throws a TypeError for values that cannot be converted. `root`
- * names the result in messages (`fetchPage()`).
- */
-export function encodeResultInto(value, root, functions, limit, bytes, start, capacity) {
-  return encodeReplyInto(bytes, start, capacity, functions, limit, root, (e) => {
-    e.u8(REPLY_VALUES)
-    e.varint(1)
-    e.value(value)
-  })
-}
-
 /** An ERROR reply: the message Lua raises, and the host's id for the error (0: none). */
 export function encodeErrorInto(message, cause, bytes, start, capacity) {
-  return encodeReplyInto(bytes, start, capacity, null, Infinity, '', (e) => {
+  const e = encoder(null, Infinity, '')
+  try {
+    e.into(bytes, start, capacity)
     e.u8(REPLY_ERROR)
     e.rawString(message)
     e.varint(cause)
-  })
+    return finishReply(e, bytes, start, capacity)
+  } finally {
+    e.finish()
+  }
 }
 
 /** A reply on its own (for answers that come later): a fresh Uint8Array. */

@@ -27,7 +27,7 @@ use mlua::ffi;
 use crate::convert::{self, PushError};
 use crate::interrupt::{raise_terminated, terminate, time_is_up};
 use crate::outcome::ErrorKind;
-use crate::request::Request;
+use crate::request::{Deadline, Request};
 use crate::sandbox;
 use crate::state::{call_state, lua_bytes, lua_string, HOST_ERRORS_KEPT};
 use crate::wire::{self, Reader, Writer};
@@ -72,14 +72,18 @@ unsafe fn ask_host(state: Lua) -> Result<(), Refused> {
     let name = function_name(state);
     let call = call_state(state);
     let host = call.host.ok_or(Refused::NoHost)?;
-    let time_left = call.deadline - (call.clock)();
+    let deadline = Deadline {
+        at: call.deadline,
+        clock: call.clock,
+    };
     let args = args.into_bytes();
     let request = Request::Call {
         function,
         name,
         args: &args,
+        can_wait: can_wait(state),
     };
-    let reply = (*host).request(request, time_left);
+    let reply = (*host).request(request, deadline);
     call_state(state).reply = Some(reply);
     Ok(())
 }
@@ -146,7 +150,7 @@ unsafe fn push_results(state: Lua, reader: &mut Reader) -> c_int {
     call_state(state).reply = None;
     match pushed {
         Ok(count) => {
-            after_host_call();
+            after_host_call(state);
             count as c_int
         }
         Err(PushError::Oversized) => {
@@ -212,6 +216,17 @@ unsafe extern "C-unwind" fn resumed(state: Lua, _status: c_int, _ctx: ffi::lua_K
         return raise_terminated(state, script_level(state));
     }
     answer(state, true)
+}
+
+/// Whether this host function could wait here (`wait_refusal` says why not).
+unsafe fn can_wait(state: Lua) -> bool {
+    let call = call_state(state);
+    call.host_can_wait
+        && ffi::lua_isyieldable(state) != 0
+        && call
+            .resumers
+            .iter()
+            .all(|&thread| ffi::lua_isyieldable(thread) != 0)
 }
 
 /// Why this host function cannot wait here, as the message of the error to raise; `None`
@@ -305,9 +320,23 @@ unsafe fn library_name(state: Lua, idx: c_int) -> Option<String> {
     found
 }
 
+/// Host calls between two looks at the clock after them (wasm).
+#[cfg(target_family = "wasm")]
+const CHECK_HOST_CALLS: u32 = 4;
+
 /// After a host call returned: in wasm, where no watchdog interrupts a call, look at the
-/// clock (the host may have taken long); natively the watchdog's signal has done it.
-fn after_host_call() {
+/// clock every `CHECK_HOST_CALLS` calls (a host function may take long: a loop of them runs
+/// at most that many past the deadline; a clock read is a tenth of a host call's cost).
+/// Natively the watchdog's signal has installed the hook if the deadline passed.
+#[cfg_attr(not(target_family = "wasm"), allow(unused_variables))]
+unsafe fn after_host_call(state: Lua) {
     #[cfg(target_family = "wasm")]
-    crate::fuel::fuel_empty();
+    {
+        let call = call_state(state);
+        call.unchecked_host_calls += 1;
+        if call.unchecked_host_calls >= CHECK_HOST_CALLS {
+            call.unchecked_host_calls = 0;
+            crate::fuel::fuel_empty();
+        }
+    }
 }

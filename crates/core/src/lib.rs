@@ -40,7 +40,7 @@ pub mod wire;
 pub use fuel::{enable_fuel_interrupts, fuel_empty};
 pub use limits::{Clock, Limits};
 pub use outcome::{ErrorKind, RunError, RunOutput};
-pub use request::{Host, NoHost, Request};
+pub use request::{Deadline, Host, NoHost, Request};
 pub use runner::{run_with_clock, Call, Step};
 pub use wire::{LuaValue, Values};
 

@@ -18,23 +18,42 @@ pub enum Request<'a> {
         function: u32,
         name: &'a str,
         args: &'a [u8],
+        /// Whether the call can wait here. Where it cannot, a `PENDING` reply is a Lua
+        /// error; a host must then say `PENDING` for a promise even if it could get the
+        /// promise's answer at once, so that the error does not depend on timing.
+        can_wait: bool,
     },
+}
+
+/// When the call's time is up, for a host that waits for its answer.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    pub(crate) at: f64,
+    pub(crate) clock: crate::Clock,
+}
+
+impl Deadline {
+    /// Milliseconds left (read from the call's clock only when asked: most hosts answer
+    /// at once and never ask).
+    pub fn time_left_ms(&self) -> f64 {
+        (self.at - (self.clock)()).max(0.0)
+    }
 }
 
 /// The host side of a call.
 pub trait Host {
     /// Answers `request` with a wire reply (wire.rs: `VALUES`, `ERROR` or `PENDING`).
     /// A driver that has to wait for the answer (another thread runs the host's code) must
-    /// give up after `time_left_ms` and return an empty reply: the call then ends with a
-    /// timeout at the call site.
-    fn request(&mut self, request: Request<'_>, time_left_ms: f64) -> Vec<u8>;
+    /// give up at `deadline` and return an empty reply: the call then ends with a timeout
+    /// at the call site.
+    fn request(&mut self, request: Request<'_>, deadline: Deadline) -> Vec<u8>;
 }
 
 /// The host of calls that were given no host functions: no request can reach it.
 pub struct NoHost;
 
 impl Host for NoHost {
-    fn request(&mut self, _request: Request<'_>, _time_left_ms: f64) -> Vec<u8> {
+    fn request(&mut self, _request: Request<'_>, _deadline: Deadline) -> Vec<u8> {
         let mut reply = crate::wire::Writer::new();
         reply
             .tag(crate::wire::REPLY_ERROR)

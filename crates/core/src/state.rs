@@ -41,6 +41,9 @@ pub(crate) struct CallState {
     /// `check_before_c_call`).
     #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
     pub unchecked_calls: u32,
+    /// Host calls since the clock was last read after one (wasm only; host_function.rs).
+    #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
+    pub unchecked_host_calls: u32,
 
     // The host bridge (host_function.rs).
     /// The host of the running slice of the call (set by `Call::resume` for its duration).
@@ -80,6 +83,7 @@ impl CallState {
             running: AtomicPtr::new(std::ptr::null_mut()),
             hook_everywhere: AtomicBool::new(false),
             unchecked_calls: 0,
+            unchecked_host_calls: 0,
             host: None,
             host_can_wait: true,
             main: std::ptr::null_mut(),

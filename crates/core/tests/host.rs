@@ -3,8 +3,8 @@
 
 use pubwiki_lua_core::wire::{Writer, REPLY_ERROR, REPLY_PENDING, REPLY_VALUES};
 use pubwiki_lua_core::{
-    monotonic_ms, Call, ErrorKind, Host, Limits, LuaValue, Request, RunError, RunOutput, Step,
-    Values,
+    monotonic_ms, Call, Deadline, ErrorKind, Host, Limits, LuaValue, Request, RunError, RunOutput,
+    Step, Values,
 };
 
 /// What a test host function does with its arguments.
@@ -21,11 +21,12 @@ struct TestHost {
 }
 
 impl Host for TestHost {
-    fn request(&mut self, request: Request<'_>, _time_left_ms: f64) -> Vec<u8> {
+    fn request(&mut self, request: Request<'_>, _deadline: Deadline) -> Vec<u8> {
         let Request::Call {
             function,
             name,
             args,
+            ..
         } = request;
         let args = Values(args.to_vec()).decode().expect("arguments decode");
         self.calls.push((name.to_string(), args.clone()));

@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::*;
 use napi::{sys, Env};
 use napi_derive::napi;
-use pubwiki_lua_core::wire::{Writer, REPLY_ERROR};
-use pubwiki_lua_core::{Call, Host, Request, Step};
+use pubwiki_lua_core::wire::{Writer, REPLY_ERROR, REPLY_PENDING};
+use pubwiki_lua_core::{Call, Deadline, Host, Request, Step};
 
 use crate::completion::{self, Channel};
 use crate::scratch::{Scratch, SCRATCH_BYTES};
@@ -52,6 +52,7 @@ pub struct NativeCall {
 struct BridgeRefs {
   request: Reference,
   take_spill: Reference,
+  deliver_soon: Reference,
 }
 
 /// A napi reference, used and deleted on the JS thread only.
@@ -101,7 +102,11 @@ pub fn start_call(
   };
   Ok(NativeCall {
     call: Arc::new(Mutex::new(Some(call))),
-    bridge: BridgeRefs { request: method(c"request")?, take_spill: method(c"takeSpill")? },
+    bridge: BridgeRefs {
+      request: method(c"request")?,
+      take_spill: method(c"takeSpill")?,
+      deliver_soon: method(c"deliverSoon")?,
+    },
     channel: completion::channel(&env)?,
   })
 }
@@ -117,6 +122,7 @@ impl NativeCall {
     let host = PoolHost {
       channel: self.channel.clone(),
       bridge: RequestRefs(self.bridge.request.raw, self.bridge.take_spill.raw),
+      deliver_soon: RequestRef(self.bridge.deliver_soon.raw),
     };
     completion::spawn(&env, move || {
       let mut host = host;
@@ -190,39 +196,97 @@ struct JsThreadHost<'a> {
 }
 
 impl Host for JsThreadHost<'_> {
-  fn request(&mut self, request: Request<'_>, _time_left_ms: f64) -> Vec<u8> {
+  fn request(&mut self, request: Request<'_>, _deadline: Deadline) -> Vec<u8> {
     let Request::Call { function, args, .. } = request;
     unsafe { ask_bridge(self.env, self.channel, self.bridge, function, args) }
   }
 }
 
+/// One more of the bridge's functions, as a raw reference (see `RequestRefs`).
+#[derive(Clone, Copy)]
+struct RequestRef(sys::napi_ref);
+
+// SAFETY: see `RequestRefs`.
+unsafe impl Send for RequestRef {}
+
 /// The host of a slice on a pool thread: requests go to the JS thread and back.
 struct PoolHost {
   channel: Arc<Channel>,
   bridge: RequestRefs,
+  deliver_soon: RequestRef,
 }
 
 impl Host for PoolHost {
-  fn request(&mut self, request: Request<'_>, time_left_ms: f64) -> Vec<u8> {
-    let Request::Call { function, args, .. } = request;
+  fn request(&mut self, request: Request<'_>, deadline: Deadline) -> Vec<u8> {
+    let Request::Call { function, args, can_wait, .. } = request;
     let reply = Arc::new(ReplySlot::new());
     let (answer, args, bridge, channel) = (reply.clone(), args.to_vec(), self.bridge, self.channel.clone());
+    let deliver_soon = self.deliver_soon;
     let sent = self.channel.run_on_js_thread(Box::new(move |env| {
-      let bridge = bridge;
-      let bytes = if env.is_null() {
-        bridge_failure("pubwiki-lua: the JS environment is gone")
-      } else {
-        match unsafe { bridge.get(env) } {
-          Ok(bridge) => unsafe { ask_bridge(env, &channel, bridge, function, &args) },
-          Err(_) => bridge_failure("pubwiki-lua: the host bridge is gone"),
-        }
+      let (bridge, deliver_soon) = (bridge, deliver_soon);
+      if env.is_null() {
+        return answer.fill(bridge_failure("pubwiki-lua: the JS environment is gone"));
+      }
+      let bytes = match unsafe { bridge.get(env) } {
+        Ok(bridge) => unsafe { ask_bridge(env, &channel, bridge, function, &args) },
+        Err(_) => bridge_failure("pubwiki-lua: the host bridge is gone"),
       };
+      // A promise: its answer may come with the microtasks that run right after this, so
+      // the reply waits for them (see the bridge's `deliverSoon`).
+      if can_wait && bytes == [REPLY_PENDING] && unsafe { deliver_after_microtasks(env, deliver_soon, &answer) }.is_ok() {
+        return;
+      }
       answer.fill(bytes);
     }));
     if !sent {
       return bridge_failure("pubwiki-lua: the JS environment is gone");
     }
-    reply.wait(time_left_ms)
+    reply.wait(deadline.time_left_ms())
+  }
+}
+
+/// Has the bridge fill `slot` once the current microtasks have run: hands it a `deliver`
+/// function that owns a reference to the slot (released by the function's finalizer, which
+/// also answers for a bridge that never calls it, as the environment is torn down).
+unsafe fn deliver_after_microtasks(env: sys::napi_env, deliver_soon: RequestRef, slot: &Arc<ReplySlot>) -> Result<()> {
+  let mut deliver_soon_fn = ptr::null_mut();
+  check_status!(sys::napi_get_reference_value(env, deliver_soon.0, &mut deliver_soon_fn))?;
+  let data = Arc::into_raw(slot.clone()) as *mut std::ffi::c_void;
+  let mut deliver = ptr::null_mut();
+  let made = sys::napi_create_function(env, c"deliver".as_ptr(), 7, Some(deliver_reply), data, &mut deliver);
+  if made != sys::Status::napi_ok {
+    drop(Arc::from_raw(data as *const ReplySlot));
+    return Err(Error::new(Status::GenericFailure, "pubwiki-lua: cannot make a function"));
+  }
+  check_status!(sys::napi_add_finalizer(env, deliver, data, Some(release_slot), ptr::null_mut(), ptr::null_mut()))?;
+  let mut undefined = ptr::null_mut();
+  let mut result = ptr::null_mut();
+  check_status!(sys::napi_get_undefined(env, &mut undefined))?;
+  let called = sys::napi_call_function(env, undefined, deliver_soon_fn, 1, &deliver, &mut result);
+  if called != sys::Status::napi_ok {
+    let mut exception = ptr::null_mut();
+    sys::napi_get_and_clear_last_exception(env, &mut exception);
+    return Err(Error::new(Status::GenericFailure, "pubwiki-lua: deliverSoon failed"));
+  }
+  Ok(())
+}
+
+/// `deliver(replyBytes)`: fills its slot.
+unsafe extern "C" fn deliver_reply(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let mut argc = 1;
+  let mut argv = [ptr::null_mut(); 1];
+  let mut data = ptr::null_mut();
+  sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data);
+  let slot = &*(data as *const ReplySlot);
+  let bytes = if argc >= 1 { WireInput::from_napi_value(env, argv[0]).map(|bytes| bytes.0).ok() } else { None };
+  slot.fill(bytes.unwrap_or_else(|| bridge_failure("pubwiki-lua: the host bridge failed")));
+  ptr::null_mut()
+}
+
+unsafe extern "C" fn release_slot(_env: sys::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {
+  let slot = Arc::from_raw(data as *const ReplySlot);
+  if !slot.ready.load(Ordering::Acquire) {
+    slot.fill(bridge_failure("pubwiki-lua: the JS environment is gone"));
   }
 }
 

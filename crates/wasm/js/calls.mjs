@@ -22,16 +22,30 @@ export function wrapCall(call) {
  */
 export function hostBridge(memory, bridge) {
   let bytes = new Uint8Array(memory.buffer)
-  const view = () => (bytes.buffer === memory.buffer ? bytes : (bytes = new Uint8Array(memory.buffer)))
+  // Growing the memory detaches its old buffer, and so empties views of it (a cheaper test
+  // than asking `memory.buffer` each time).
+  const view = () => (bytes.length !== 0 ? bytes : (bytes = new Uint8Array(memory.buffer)))
   return {
+    // Never throws (an exception must not unwind through Lua's frames): `FAILED` instead.
     request(fn, args, _argsLength, reply, capacity) {
-      // The arguments are read before JS code can grow (and so replace) the memory; `view()`
-      // is then asked again for where the reply goes.
-      const decoded = view()
-      return bridge.request(fn, decoded, args, reply, capacity, view)
+      try {
+        // The arguments are read before JS code can grow (and so replace) the memory;
+        // `view()` is then asked again for where the reply goes.
+        return bridge.request(fn, view(), args, reply, capacity, view)
+      } catch {
+        return FAILED
+      }
     },
     copyReply(reply) {
-      view().set(bridge.takeSpill(), reply)
+      try {
+        view().set(bridge.takeSpill(), reply)
+        return 0
+      } catch {
+        return FAILED
+      }
     },
   }
 }
+
+/** What the bridge's functions return when they fail (src/lib.rs `BRIDGE_FAILED`). */
+const FAILED = 0xffffffff

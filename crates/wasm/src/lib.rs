@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use js_sys::{Object, Reflect, Uint8Array};
 use pubwiki_lua_core::wire::{Writer, REPLY_ERROR};
-use pubwiki_lua_core::{Host, Limits, NoHost, Request, Step};
+use pubwiki_lua_core::{Deadline, Host, Limits, NoHost, Request, Step};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -136,14 +136,21 @@ extern "C" {
     pub type Bridge;
 
     /// Answers host function `function` called with the `args_len` bytes at `args`: writes
-    /// the reply at `reply` if it fits in `capacity` bytes, and returns its length either way.
-    #[wasm_bindgen(method, catch)]
-    fn request(this: &Bridge, function: u32, args: u32, args_len: u32, reply: u32, capacity: u32) -> Result<u32, JsValue>;
+    /// the reply at `reply` if it fits in `capacity` bytes, and returns its length either
+    /// way, or `BRIDGE_FAILED`. It never throws (calls.mjs catches everything: a JS
+    /// exception must not unwind through Lua's frames), so it needs no `catch` wrapper here,
+    /// which would cost an arguments array per call.
+    #[wasm_bindgen(method)]
+    fn request(this: &Bridge, function: u32, args: u32, args_len: u32, reply: u32, capacity: u32) -> u32;
 
-    /// Writes the reply that did not fit at `reply` (which has room for it now).
-    #[wasm_bindgen(method, catch, js_name = copyReply)]
-    fn copy_reply(this: &Bridge, reply: u32) -> Result<(), JsValue>;
+    /// Writes the reply that did not fit at `reply` (which has room for it now); 0, or
+    /// `BRIDGE_FAILED`.
+    #[wasm_bindgen(method, js_name = copyReply)]
+    fn copy_reply(this: &Bridge, reply: u32) -> u32;
 }
+
+/// What the bridge's functions return when they fail.
+const BRIDGE_FAILED: u32 = u32::MAX;
 
 /// This module's memory, for the bridge.
 #[wasm_bindgen(js_name = wasmMemory)]
@@ -203,21 +210,23 @@ struct JsHost<'a> {
 const REPLY_CAPACITY: usize = 256;
 
 impl Host for JsHost<'_> {
-    fn request(&mut self, request: Request<'_>, _time_left_ms: f64) -> Vec<u8> {
+    fn request(&mut self, request: Request<'_>, _deadline: Deadline) -> Vec<u8> {
         let Request::Call { function, args, .. } = request;
         let mut reply = Vec::with_capacity(REPLY_CAPACITY);
-        let asked = self.bridge.request(
+        let len = self.bridge.request(
             function,
             args.as_ptr() as u32,
             args.len() as u32,
             reply.as_mut_ptr() as u32,
             reply.capacity() as u32,
         );
-        let Ok(len) = asked else { return bridge_failure() };
+        if len == BRIDGE_FAILED {
+            return bridge_failure();
+        }
         let len = len as usize;
         if len > reply.capacity() {
             reply.reserve_exact(len);
-            if self.bridge.copy_reply(reply.as_mut_ptr() as u32).is_err() {
+            if self.bridge.copy_reply(reply.as_mut_ptr() as u32) == BRIDGE_FAILED {
                 return bridge_failure();
             }
         }
