@@ -12,7 +12,7 @@ import { expect } from 'vitest'
 import { chromium } from '../vitest.browser.config.mjs'
 
 export const repo = fileURLToPath(new URL('..', import.meta.url))
-export const expectedOutput = 'Hello from Lua 5.4\nsquares: 1 4 9 16 25\n'
+export const expectedOutput = 'Hello from Lua 5.4\nsquares: 1 4 9 16 25\nHello, bundler!\n'
 export const expectedError = "runtime: Module:Broken:3: attempt to index a nil value (local 't')\noutput: partial\n"
 
 export function npm(args, cwd) {

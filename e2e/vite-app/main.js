@@ -6,10 +6,13 @@ local squares = {}
 for i = 1, 5 do squares[#squares + 1] = i * i end
 print("Hello from " .. _VERSION)
 print("squares: " .. table.concat(squares, " "))
+print(greet(args.name))
 `
 
 async function main() {
-  document.querySelector('#output').textContent = await runLua(script, 'Module:Page')
+  // A host function (async: the script waits for it) and data, as globals.
+  const globals = { args: { name: 'bundler' }, greet: async (name) => `Hello, ${name}!` }
+  document.querySelector('#output').textContent = await runLua(script, 'Module:Page', { globals })
   try {
     await runLua('print("partial")\nlocal t = nil\nreturn t.x', 'Module:Broken')
     document.querySelector('#error').textContent = 'no error'
