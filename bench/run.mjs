@@ -19,7 +19,8 @@
 //   BENCH_WARMUP=0         skip the untimed warm-up pass in each JS worker
 //   BENCH_RUNTIMES=a,b     subset of c,native,wasm,wasmoon,fengari,quickjs
 //   BENCH_WORKLOADS=a,b    subset of call,call_sync,call_par2,call_par4,fib,print,sort,
-//                          host_sync,host_sync_direct,host_async,host_args,ttfr,rss,size
+//                          host_sync,host_sync_direct,host_async,host_args,host_args_unread,
+//                          ttfr,rss,size
 //   BENCH_OUT=path         results file (default bench/results.json)
 //   PUBWIKI_LUA_WASM_FILE  wasm file of the pubwiki wasm build (else searched for)
 //   BENCH_PUBWIKI_PACKAGE  path of the pubwiki-lua package (default: the repo)
@@ -257,7 +258,7 @@ async function main() {
         return { error: String(e.message || e).split('\n')[0] };
       }
     }
-    return workers[rt.id].measure({ workload: m.workload, iters: m.iters, streams: m.streams || 1, sync: !!m.sync });
+    return workers[rt.id].measure({ workload: m.workload, iters: m.iters, streams: m.streams || 1, sync: !!m.sync, unread: !!m.unread });
   };
 
   const meas = measurements(cfg);

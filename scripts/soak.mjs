@@ -1,5 +1,5 @@
-// Soak: many fresh-state calls mixing successes and every error kind; reports RSS growth
-// after warm-up as JSON. Usage: node --expose-gc scripts/soak.mjs [calls]
+// Soak: many fresh-state calls mixing successes and every error kind, with and without host
+// functions (sync, async, throwing, never settling); reports RSS growth after warm-up as JSON. Usage: node --expose-gc scripts/soak.mjs [calls]
 // (PUBWIKI_LUA_BACKEND picks the backend.)
 import { createRequire } from 'node:module'
 
@@ -18,6 +18,21 @@ const scripts = [
   ['local t = {} t.self = t return t', {}],
   ['local function f() return 1 + f() end f()', { memoryLimit: 4 << 20 }],
 ]
+const globals = {
+  args: { title: 'Soak', tags: ['a', 'b'] },
+  add: (a, b) => a + b,
+  later: async (x) => x,
+  fail: () => { throw new Error('host failure') },
+  never: () => new Promise(() => {}),
+  big: () => 'x'.repeat(100_000),
+}
+scripts.push(
+  ['return add(args.tags[1], #args.title)', { globals }],
+  ['local s = 0 for i = 1, 20 do s = s + later(i) end return s', { globals }],
+  ['local ok = pcall(fail) fail()', { globals }],
+  ['print("waits") never()', { globals, timeLimit: 5 }],
+  ['return #big(), coroutine.wrap(function() return later(1) end)()', { globals }],
+)
 
 async function batch(count, offset) {
   const inFlight = 64

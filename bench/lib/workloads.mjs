@@ -73,5 +73,6 @@ export function measurements(cfg) {
     { id: 'host_sync_direct', workload: 'host_sync', label: '  same, in runSync() (pubwiki)', unit: 'us', iters: HOST_SYNC_N, sync: true, only: (rt) => rt.backend },
     { id: 'host_async', workload: 'host_async', label: `async host call, awaited (wasmoon: \`:await()\`), ${HOST_ASYNC_N / 1000}k in one run`, unit: 'us', iters: HOST_ASYNC_N, only: (rt) => rt.host?.includes('async') },
     { id: 'host_args', workload: 'host_args', label: 'fresh state given a 1,000-field object, reading every field', unit: 'us', iters: HOST_ARGS_CALLS, only: (rt) => rt.host?.includes('args') },
+    { id: 'host_args_unread', workload: 'host_args', label: '  same, reading no field', unit: 'us', iters: HOST_ARGS_CALLS, unread: true, only: (rt) => rt.host?.includes('args') },
   ].filter((m) => !cfg.workloads || cfg.workloads.includes(m.id) || cfg.workloads.includes(m.workload));
 }

@@ -335,6 +335,19 @@ impl ReplySlot {
 /// buffer (or a buffer of their own if they do not fit), the reply comes back in the same
 /// buffer (or through `takeSpill` if it does not fit there).
 unsafe fn ask_bridge(env: sys::napi_env, channel: &Channel, bridge: JsBridge, function: u32, args: &[u8]) -> Vec<u8> {
+  // A scope per request: a synchronous call's requests all run inside one napi call, whose
+  // scope would otherwise hold every handle of every request until the call ends (GC
+  // then took half of a host call's time).
+  let mut scope = ptr::null_mut();
+  if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+    return bridge_failure("pubwiki-lua: cannot open a handle scope");
+  }
+  let reply = ask_bridge_in_scope(env, channel, bridge, function, args);
+  sys::napi_close_handle_scope(env, scope);
+  reply
+}
+
+unsafe fn ask_bridge_in_scope(env: sys::napi_env, channel: &Channel, bridge: JsBridge, function: u32, args: &[u8]) -> Vec<u8> {
   let mut guard = channel.scratch.lock().unwrap_or_else(|e| e.into_inner());
   if guard.is_none() {
     match Scratch::new(env) {
