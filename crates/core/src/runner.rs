@@ -339,28 +339,34 @@ unsafe fn failure(
         traceback
     };
     // The failed chunk's to-be-closed variables: their handlers run in its coroutine, under
-    // the limits, and a failing one replaces the error (as in a `pcall`).
-    call_state(state).running.store(main, Ordering::SeqCst);
-    lua_closethread(main, state);
-    call_state(state).running.store(state, Ordering::SeqCst);
-    let call = call_state(state);
-    let message = match (kind, call.terminated_message.take()) {
-        (ErrorKind::Memory, _) => memory_message(call.memory_limit),
-        // The limit's own error, even where a failing `__close` handler replaced it.
-        (_, Some(message)) => message,
-        _ => {
+    // the limits, and a failing one replaces the error (as in a `pcall`). Not once a limit
+    // ended the call: that error was raised in the count hook, where Lua turns hooks off,
+    // and a coroutine that dies there keeps them off, so a looping handler could not be
+    // stopped. (`lua_close` does not run a coroutine's handlers either.)
+    let mut kind = kind;
+    if call.terminated.is_none() {
+        call.running.store(main, Ordering::SeqCst);
+        if lua_closethread(main, state) == ffi::LUA_ERRMEM {
+            kind = ErrorKind::Memory;
+        }
+        call_state(state).running.store(state, Ordering::SeqCst);
+    }
+    // Handlers may have hit a limit, which then ends the call.
+    let kind = call_state(state).terminated.unwrap_or(kind);
+    let message = match message_of_limit(state, kind) {
+        Some(message) => message,
+        None => {
             ffi::lua_xmove(main, state, 1);
-            if call.hook_everywhere.load(Ordering::SeqCst) {
+            if call_state(state).hook_everywhere.load(Ordering::SeqCst) {
                 set_hook(state);
             }
             // May run the error object's `__tostring`, which may hit a limit itself.
             sandbox::push_error_message(state, -1);
             let message =
                 lua_string(state, -1).unwrap_or_else(|| "(error object is not a string)".into());
-            let call = call_state(state);
-            match call.terminated {
+            match call_state(state).terminated {
                 Some(limit) if limit != kind => {
-                    let message = call.terminated_message.take().unwrap_or(message);
+                    let message = message_of_limit(state, limit).unwrap_or(message);
                     return (limit, message, traceback);
                 }
                 _ => message,
@@ -368,6 +374,16 @@ unsafe fn failure(
         }
     };
     (kind, message, traceback)
+}
+
+/// The message of the limit that ended the call: the limit's own error, even where a
+/// failing `__close` handler replaced it. `None` for other errors.
+unsafe fn message_of_limit(state: *mut ffi::lua_State, kind: ErrorKind) -> Option<String> {
+    let call = call_state(state);
+    match (kind, call.terminated_message.take()) {
+        (ErrorKind::Memory, _) => Some(memory_message(call.memory_limit)),
+        (_, message) => message,
+    }
 }
 
 /// The chunk's return values (the top `n` of its coroutine's stack) in the wire format.

@@ -498,8 +498,9 @@ unsafe fn finish_wrapped_call(state: Lua, coroutine: Lua, n: c_int) -> c_int {
         return n;
     }
     let mut status = ffi::lua_status(coroutine);
-    if status != ffi::LUA_OK && status != ffi::LUA_YIELD {
-        // The coroutine died: close its to-be-closed variables (they run in it).
+    if status != ffi::LUA_OK && status != ffi::LUA_YIELD && call_state(state).terminated.is_none() {
+        // The coroutine died: close its to-be-closed variables (they run in it). Not once a
+        // limit ended the call (see runner.rs `failure`: hooks may be off in the coroutine).
         let previous = enter(state, coroutine);
         status = lua_closethread(coroutine, state);
         leave(state, previous);

@@ -258,3 +258,22 @@ fn load_keeps_its_arguments() {
     let e = run(b"load()", "test", &Limits::default()).unwrap_err();
     assert!(e.message.contains("function expected"), "{}", e.message);
 }
+
+/// A limit raised from the count hook kills the chunk's coroutine with Lua's hooks still
+/// disabled (a hook runs with them off, and a coroutine that dies keeps that), so its
+/// pending `__close` handlers must not run afterwards: one that loops ran forever (found by
+/// the program fuzzer). Same for a coroutine of the script.
+#[test]
+fn close_handlers_do_not_run_after_a_limit_ends_the_call() {
+    for code in [
+        "local x <close> = setmetatable({}, {__close = function() while true do end end}) while true do end",
+        "coroutine.wrap(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) while true do end end)()",
+        "local x <close> = setmetatable({}, {__close = function() while true do end end}) local s = string.rep('x', 2^30)",
+    ] {
+        let started = std::time::Instant::now();
+        let limits = Limits { time_ms: 100.0, memory_bytes: 8 << 20, ..Limits::default() };
+        let e = run(code.as_bytes(), "test", &limits).expect_err(code);
+        assert!(matches!(e.kind, ErrorKind::Timeout | ErrorKind::Memory), "{code}: {e:?}");
+        assert!(started.elapsed().as_millis() < 1000, "{code} took {:?}", started.elapsed());
+    }
+}
