@@ -20,6 +20,7 @@ const api = createApi({
   runAsync: (...args) => loaded().runAsync(...args),
   runSync: (...args) => loaded().runSync(...args),
   startCall: (...args) => loaded().startCall(...args),
+  newModuleCache: () => loaded().newModuleCache(),
 })
 
 export const { run, runSync, runLua, runLuaSync, createRunner, LuaError, backend } = api

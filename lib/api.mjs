@@ -4,17 +4,18 @@
 // can load it.
 //
 // A backend has: runSync/runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit,
-// globals?) -> Outcome for calls without host functions, and startCall(..., globals,
-// bridge, synchronous) -> a call with resume(reply?) (an Outcome, or the milliseconds left
-// while it waits; natively in a promise) and resumeSync(reply?) for the rest; the bridge
-// (lib/bridge.mjs) answers its host requests and drives it.
+// globals?) -> Outcome for calls without host functions or modules; startCall(...,
+// globals, cache, bridge, synchronous, invokeModule?, invokeFunction?, invokeArgs?) -> a call with resume(reply?) (an Outcome,
+// or the milliseconds left while it waits; natively in a promise) and resumeSync(reply?)
+// for the rest, which the bridge (lib/bridge.mjs) answers and drives; and
+// newModuleCache() for a runner's compiled modules.
 // `ready`, if present, is a promise to await before the first call.
 
 import { Bridge, drive } from './bridge.mjs'
-import { decodeValues, encodeGlobals, functionTable } from './wire.mjs'
+import { decodeValues, encodeArguments, encodeGlobals, functionTable } from './wire.mjs'
 
 const LIMITS = ['memoryLimit', 'timeLimit', 'outputLimit']
-const RUNNER_OPTIONS = [...LIMITS, 'globals']
+const RUNNER_OPTIONS = [...LIMITS, 'globals', 'modules']
 const CALL_OPTIONS = ['scriptId', ...RUNNER_OPTIONS]
 // The core's default (crates/core/src/limits.rs), which JS needs to know how many bytes of
 // globals or results can possibly fit (a bound on encoding them, see wire.mjs).
@@ -55,10 +56,12 @@ function checkScriptId(scriptId) {
   if (scriptId === '') throw new TypeError('scriptId must not be empty')
 }
 
-// Checks an options object; returns { limits: [memory, time, output], globals }, with
-// undefined for what it does not set.
+const NO_OPTIONS = Object.freeze({ limits: [undefined, undefined, undefined], globals: undefined, modules: undefined })
+
+// Checks an options object; returns { limits: [memory, time, output], globals, modules },
+// with undefined for what it does not set.
 function checkOptions(options, allowed, name) {
-  if (options === undefined) return { limits: [undefined, undefined, undefined], globals: undefined }
+  if (options === undefined) return NO_OPTIONS
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError(`${name} must be an object, got ${describe(options)}`)
   }
@@ -73,11 +76,14 @@ function checkOptions(options, allowed, name) {
     }
     return value
   })
-  const { globals } = options
+  const { globals, modules } = options
   if (globals !== undefined && typeof globals !== 'function' && !isPlainObject(globals)) {
     throw new TypeError(`${name}.globals must be an object or a function returning one, got ${describe(globals)}`)
   }
-  return { limits, globals }
+  if (modules !== undefined && typeof modules !== 'function' && !isPlainObject(modules)) {
+    throw new TypeError(`${name}.modules must be an object of sources or a resolver function, got ${describe(modules)}`)
+  }
+  return { limits, globals, modules }
 }
 
 // Globals as given (an object, or a function of the call's context returning one).
@@ -90,31 +96,58 @@ function resolveGlobals(globals, context, name) {
   return value
 }
 
+// A resolver `name => source | undefined | Promise` over a `modules` option (a map of
+// name -> source, or a resolver taking the call's context too).
+function resolverOf(modules, context) {
+  if (modules === undefined) return undefined
+  if (typeof modules === 'function') return (name) => modules(name, context)
+  return (name) => (Object.hasOwn(modules, name) ? modules[name] : undefined)
+}
+
+// The call's resolver, then the runner's for what it does not have.
+function chainResolvers(first, second) {
+  if (!first || !second) return first ?? second
+  return (name) => {
+    const found = first(name)
+    if (found !== null && (typeof found === 'object' || typeof found === 'function') && typeof found.then === 'function') {
+      return Promise.resolve(found).then((source) => source ?? second(name))
+    }
+    return found ?? second(name)
+  }
+}
+
 /** Bytes of wire values that can still fit in a state of `memoryLimit` bytes (see wire.mjs). */
 function encodeLimit(memoryLimit) {
   return 4 * (memoryLimit ?? DEFAULT_MEMORY_LIMIT) + 65536
 }
 
 export function createApi(backend) {
-  // One call, checked and with its runner's defaults applied.
-  function prepare(defaults, code, scriptId, options, allowed, name) {
+  // One call, checked and with its runner's defaults applied. `invoke`: [module, function,
+  // args] for an invoked call (its code is then unused).
+  function prepare(runner, code, scriptId, options, allowed, name, invoke) {
     checkString(code, 'code')
     checkScriptId(scriptId)
     const own = checkOptions(options, allowed, name)
+    const defaults = runner.options
     const limits = own.limits.map((value, i) => value ?? defaults.limits[i])
     const context = { scriptId }
     const base = resolveGlobals(defaults.globals, context, 'runner')
     const extra = resolveGlobals(own.globals, context, name)
     const globals = base && extra ? { ...base, ...extra } : (base ?? extra)
-    let encoded
-    let bridge
-    if (globals !== undefined) {
-      const functions = functionTable()
-      const limit = encodeLimit(limits[0])
-      encoded = encodeGlobals(globals, functions, limit)
-      if (functions.list.length > 0) bridge = new Bridge(functions, limit)
+    const resolveModule = chainResolvers(resolverOf(own.modules, context), resolverOf(defaults.modules, context))
+    const functions = functionTable()
+    const limit = encodeLimit(limits[0])
+    const encoded = globals === undefined ? undefined : encodeGlobals(globals, functions, limit)
+    const encodedArgs = invoke && encodeArguments(invoke[2], functions, limit)
+    // Without host functions or modules nothing can reach the host: the call runs alone.
+    const bridge = functions.list.length > 0 || resolveModule || invoke ? new Bridge(functions, limit, resolveModule) : undefined
+    return {
+      args: [code, scriptId, ...limits, encoded],
+      bridge,
+      scriptId,
+      runner,
+      invoke: invoke && [invoke[0], invoke[1], encodedArgs],
     }
-    return { args: [code, scriptId, ...limits, encoded], bridge, scriptId }
   }
 
   function settle(outcome, call) {
@@ -122,22 +155,29 @@ export function createApi(backend) {
     return { output: outcome.output, values: decodeValues(outcome.values) }
   }
 
+  function start(call, synchronous) {
+    return backend.startCall(...call.args, call.runner.cache(), call.bridge, synchronous, ...(call.invoke ?? []))
+  }
+
   async function execute(call) {
     if (backend.ready) await backend.ready
     if (!call.bridge) return settle(await backend.runAsync(...call.args), call)
-    const running = backend.startCall(...call.args, call.bridge, false)
-    return settle(await drive(running, call.bridge), call)
+    return settle(await drive(start(call, false), call.bridge), call)
   }
 
   function executeSync(call) {
     if (!call.bridge) return settle(backend.runSync(...call.args), call)
-    const outcome = backend.startCall(...call.args, call.bridge, true).resumeSync(undefined)
+    const outcome = start(call, true).resumeSync(undefined)
     // A synchronous call never waits (the core refuses), so it is over after one slice.
     if (typeof outcome === 'number') throw new Error('pubwiki-lua: a synchronous call waited')
     return settle(outcome, call)
   }
 
-  function runner(defaults) {
+  function runner(options) {
+    // The runner's compiled modules (made when a call first needs them, once the backend
+    // has loaded).
+    let cache
+    const self = { options, cache: () => (cache ??= backend.newModuleCache()) }
     const runOptions = (options) => {
       if (options === null || typeof options !== 'object' || Array.isArray(options)) {
         throw new TypeError(`options must be an object with a scriptId, got ${describe(options)}`)
@@ -146,9 +186,15 @@ export function createApi(backend) {
     }
     const forRun = (code, options) => {
       checkString(code, 'code')
-      return prepare(defaults, code, runOptions(options).scriptId, options, CALL_OPTIONS, 'options')
+      return prepare(self, code, runOptions(options).scriptId, options, CALL_OPTIONS, 'options')
     }
-    const forRunLua = (code, scriptId, options) => prepare(defaults, code, scriptId, options, RUNNER_OPTIONS, 'options')
+    const forRunLua = (code, scriptId, options) => prepare(self, code, scriptId, options, RUNNER_OPTIONS, 'options')
+    const forInvoke = (module, fn, args, options) => {
+      checkString(module, 'module')
+      checkString(fn, 'functionName')
+      if (args !== undefined && !Array.isArray(args)) throw new TypeError(`args must be an array, got ${describe(args)}`)
+      return prepare(self, '', runOptions(options).scriptId, options, CALL_OPTIONS, 'options', [module, fn, args ?? []])
+    }
     return {
       /** Runs `code`; resolves to `{ output, values }`. */
       async run(code, options) {
@@ -164,18 +210,24 @@ export function createApi(backend) {
       runLuaSync(code, scriptId, options) {
         return executeSync(forRunLua(code, scriptId, options)).output
       },
+      /** `require(module)[functionName](...args)` in a fresh state; resolves to `{ output, values }`. */
+      async invoke(module, functionName, args, options) {
+        return execute(forInvoke(module, functionName, args, options))
+      },
+      invokeSync(module, functionName, args, options) {
+        return executeSync(forInvoke(module, functionName, args, options))
+      },
     }
   }
 
-  const direct = runner({ limits: [undefined, undefined, undefined], globals: undefined })
+  const direct = runner(NO_OPTIONS)
 
   return {
     backend: backend.name,
     LuaError,
     ...direct,
-    /** The same functions, with `options` (limits, globals) as every call's defaults. */
+    /** The same functions, with `options` (limits, globals, modules) as every call's defaults. */
     createRunner(options) {
-      if (options === undefined) return runner({ limits: [undefined, undefined, undefined], globals: undefined })
       return Object.freeze(runner(checkOptions(options, RUNNER_OPTIONS, 'createRunner options')))
     },
   }

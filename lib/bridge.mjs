@@ -8,7 +8,7 @@
 // deadline; when the deadline wins, the call is resumed with no answer (it ends with a
 // timeout) and the promise's late result is dropped.
 
-import { REPLY_PENDING, decodeValues, encodeErrorInto, encodeResultInto, standalone, takeSpill } from './wire.mjs'
+import { MODULE_SOURCE, REPLY_PENDING, decodeValues, encodeErrorInto, encodeResultInto, standalone, takeSpill } from './wire.mjs'
 
 const PENDING = Uint8Array.of(REPLY_PENDING)
 
@@ -28,10 +28,22 @@ function messageOf(error) {
   }
 }
 
+/** What a module resolver gave, as source text or null (no such module). */
+function moduleSource(value, name) {
+  if (value === undefined || value === null || typeof value === 'string') return value ?? null
+  const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
+  throw new TypeError(`the source of module '${name}' is ${kind}, not text`)
+}
+
 export class Bridge {
-  constructor(functions, encodeLimit) {
+  /**
+   * `functions`: the call's host functions (wire.mjs functionTable); `resolveModule(name)`:
+   * a module's source, undefined if there is none, or a promise of either.
+   */
+  constructor(functions, encodeLimit, resolveModule) {
     this.functions = functions
     this.encodeLimit = encodeLimit
+    this.resolveModule = resolveModule ?? (() => undefined)
     this.errors = new Map()
     this.nextErrorId = 1
     /** The reply to the request the call may wait for: a promise of reply bytes. */
@@ -56,11 +68,14 @@ export class Bridge {
   }
 
   call(index, bytes, argsStart, replyStart, capacity, refresh) {
-    const fn = this.functions.list[index]
-    const root = (this.roots[index] ??= `${this.functions.names[index]}()`)
+    // A module's source is asked for as a call of function MODULE_SOURCE with its name.
+    const module = index === MODULE_SOURCE
+    const fn = module ? this.resolveModule : this.functions.list[index]
+    const root = module ? 'modules()' : (this.roots[index] ??= `${this.functions.names[index]}()`)
+    let args
     let result
     try {
-      const args = decodeValues(bytes, argsStart)
+      args = decodeValues(bytes, argsStart)
       try {
         result = fn(...args)
       } finally {
@@ -71,13 +86,14 @@ export class Bridge {
         // raises a Lua error) is no unhandled rejection.
         const wait = { reply: undefined }
         this.pending = Promise.resolve(result).then(
-          (value) => (wait.reply = this.lateReply(value, root)),
+          (value) => (wait.reply = this.lateReply(module ? () => moduleSource(value, args[0]) : () => value, root)),
           (error) => (wait.reply = standalone(encodeErrorInto, messageOf(error), this.keep(error))),
         )
         this.wait = wait
         bytes[replyStart] = REPLY_PENDING
         return 1
       }
+      if (module) result = moduleSource(result, args[0])
     } catch (error) {
       return encodeErrorInto(messageOf(error), this.keep(error), bytes, replyStart, capacity)
     }
@@ -88,10 +104,10 @@ export class Bridge {
     }
   }
 
-  // The answer of a promise, as reply bytes of its own.
+  // The answer of a promise (what `value()` gives, or throws), as reply bytes of its own.
   lateReply(value, root) {
     try {
-      return standalone(encodeResultInto, value, root, this.functions, this.encodeLimit)
+      return standalone(encodeResultInto, value(), root, this.functions, this.encodeLimit)
     } catch (error) {
       return standalone(encodeErrorInto, messageOf(error), this.keep(error))
     }

@@ -21,6 +21,9 @@ export const REPLY_VALUES = 0
 export const REPLY_ERROR = 1
 export const REPLY_PENDING = 2
 
+/** The function number of module requests (crates/core/src/request.rs `MODULE_SOURCE`). */
+export const MODULE_SOURCE = 0xffffffff
+
 /** Deeper nesting is refused (the core refuses it too). */
 export const MAX_DEPTH = 100
 
@@ -405,6 +408,28 @@ export function encodeGlobals(globals, functions, limit) {
   } catch (error) {
     if (error !== TOO_BIG) throw error
     return Uint8Array.of(OVERSIZED)
+  } finally {
+    e.finish()
+  }
+}
+
+/**
+ * Arguments (an array) as wire `values`, or OVERSIZED as their only value once the
+ * encoding passes `limit` bytes; unsupported values throw a TypeError (`args[0].when: ...`).
+ */
+export function encodeArguments(args, functions, limit) {
+  const e = encoder(functions, limit, 'args')
+  try {
+    e.varint(args.length)
+    for (let i = 0; i < args.length; i++) {
+      e.path.push(i)
+      e.value(args[i])
+      e.path.pop()
+    }
+    return e.copy()
+  } catch (error) {
+    if (error !== TOO_BIG) throw error
+    return Uint8Array.of(1, OVERSIZED)
   } finally {
     e.finish()
   }

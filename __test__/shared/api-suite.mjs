@@ -139,7 +139,8 @@ export function apiSuite(lua) {
 
   describe('sandbox', () => {
     const removed = ['dofile', 'loadfile', 'string.dump', 'os.execute', 'os.exit', 'os.getenv', 'os.remove', 'os.rename',
-      'os.tmpname', 'os.setlocale', 'io.open', 'io.read', 'io.lines', 'io.popen', 'io.output', 'package', 'require',
+      'os.tmpname', 'os.setlocale', 'io.open', 'io.read', 'io.lines', 'io.popen', 'io.output', 'package.path', 'package.cpath',
+      'package.loadlib', 'package.searchpath', 'package.searchers',
       'debug.getinfo', 'debug.sethook', 'debug.getregistry', 'debug.setmetatable', 'debug.getupvalue']
     it.each(removed)('%s is absent', async (name) => {
       expect(await runLua(`print(${name} == nil)`, 's')).toBe('true\n')

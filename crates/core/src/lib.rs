@@ -12,10 +12,11 @@
 //! sandbox needs things the safe API hides (our own allocator for the memory limit, Lua's
 //! status codes in `pcall`, a plain C count hook, C functions with no per-call boxing).
 //!
-//! Modules, bottom up: `limits`, `outcome`, `wire`, `request` (plain types); `alloc` and
-//! `state` (what a call owns); `interrupt` (how limits end a call), `watchdog`/`fuel`
-//! (when); `numbers`, `convert` (values on a Lua stack); `pattern`, `table`, `sandbox`
-//! (the script's libraries); `host_function` (the way out); `runner` (the call).
+//! Modules, bottom up: `limits`, `outcome`, `wire`, `request` (plain types); `alloc`,
+//! `module_cache` and `state` (what a call owns); `interrupt` (how limits end a call),
+//! `watchdog`/`fuel` (when); `numbers`, `convert` (values on a Lua stack); `waiting` (asking
+//! the host); `host_function`, `modules` (the ways out); `pattern`, `table`, `sandbox` (the
+//! script's libraries); `runner` (the call).
 
 mod alloc;
 mod convert;
@@ -24,6 +25,8 @@ mod fuel;
 mod host_function;
 mod interrupt;
 mod limits;
+mod module_cache;
+mod modules;
 mod numbers;
 mod outcome;
 mod pattern;
@@ -32,6 +35,7 @@ mod runner;
 mod sandbox;
 mod state;
 mod table;
+mod waiting;
 #[cfg(not(target_family = "wasm"))]
 mod watchdog;
 pub mod wire;
@@ -39,8 +43,9 @@ pub mod wire;
 #[cfg(target_family = "wasm")]
 pub use fuel::{enable_fuel_interrupts, fuel_empty};
 pub use limits::{Clock, Limits};
+pub use module_cache::{ModuleCache, DEFAULT_CACHE_BYTES};
 pub use outcome::{ErrorKind, RunError, RunOutput};
-pub use request::{Deadline, Host, NoHost, Request};
+pub use request::{Deadline, Host, NoHost, Request, MODULE_SOURCE};
 pub use runner::{run_with_clock, Call, Step};
 pub use wire::{LuaValue, Values};
 

@@ -23,6 +23,33 @@ pub enum Request<'a> {
         /// promise's answer at once, so that the error does not depend on timing.
         can_wait: bool,
     },
+    /// `require(name)` wants module `name`'s source: a `VALUES` reply with one string, or
+    /// with nil when there is no such module. `args` is `name` as wire `values`.
+    Module {
+        name: &'a str,
+        args: &'a [u8],
+        can_wait: bool,
+    },
+}
+
+/// The function number under which drivers pass `Request::Module` to a host that takes
+/// every request as a function call (as lib/bridge.mjs does).
+pub const MODULE_SOURCE: u32 = u32::MAX;
+
+impl Request<'_> {
+    /// The request as a call of a host function: its number (`MODULE_SOURCE` for a
+    /// module's source), its wire arguments, and whether the call can wait here.
+    pub fn as_call(&self) -> (u32, &[u8], bool) {
+        match *self {
+            Request::Call {
+                function,
+                args,
+                can_wait,
+                ..
+            } => (function, args, can_wait),
+            Request::Module { args, can_wait, .. } => (MODULE_SOURCE, args, can_wait),
+        }
+    }
 }
 
 /// When the call's time is up, for a host that waits for its answer.
@@ -49,16 +76,20 @@ pub trait Host {
     fn request(&mut self, request: Request<'_>, deadline: Deadline) -> Vec<u8>;
 }
 
-/// The host of calls that were given no host functions: no request can reach it.
+/// The host of calls that were given no host functions and no modules: it has no module
+/// (`require` finds only the standard libraries), and no function request can reach it.
 pub struct NoHost;
 
 impl Host for NoHost {
-    fn request(&mut self, _request: Request<'_>, _deadline: Deadline) -> Vec<u8> {
+    fn request(&mut self, request: Request<'_>, _deadline: Deadline) -> Vec<u8> {
         let mut reply = crate::wire::Writer::new();
-        reply
-            .tag(crate::wire::REPLY_ERROR)
-            .bytes(b"this call has no host")
-            .varint(0);
+        match request {
+            Request::Module { .. } => reply.tag(crate::wire::REPLY_VALUES).count(1).nil(),
+            Request::Call { .. } => reply
+                .tag(crate::wire::REPLY_ERROR)
+                .bytes(b"this call has no host")
+                .varint(0),
+        };
         reply.into_bytes()
     }
 }

@@ -10,6 +10,7 @@
 use std::ffi::{c_int, c_void, CString};
 use std::ptr;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use mlua::ffi;
 
@@ -19,12 +20,13 @@ use crate::interrupt::{
     memory_message, raise_terminated, raise_terminated_from_top, set_hook, terminate,
 };
 use crate::limits::{Clock, Limits};
+use crate::module_cache::ModuleCache;
 use crate::outcome::{ErrorKind, RunError, RunOutput};
 use crate::request::Host;
 use crate::sandbox::lua_closethread;
-use crate::state::{attach, call_state, into_text, lua_string, CallState};
+use crate::state::{attach, call_state, into_text, lua_string, CFunctions, CallState};
 use crate::wire::{Reader, Values, Writer};
-use crate::{host_function, sandbox};
+use crate::{host_function, modules, sandbox};
 
 /// What a slice of a call came to.
 #[derive(Debug)]
@@ -43,11 +45,27 @@ pub struct Call {
     /// The Lua state: null before the first slice and once the call is over.
     state: *mut ffi::lua_State,
     phase: Phase,
-    code: Vec<u8>,
+    entry: Entry,
     script_id: String,
     /// Wire globals (a `TABLE` of name -> value), until they are installed.
     globals: Option<Vec<u8>>,
+    /// Wire values for the entry's `...` (invoked calls), until they are pushed.
+    arguments: Option<Vec<u8>>,
 }
+
+/// What a call runs.
+enum Entry {
+    /// A chunk of source text (taken when the call starts).
+    Chunk(Vec<u8>),
+    /// `require(module)[function](...)`.
+    Invoke { module: Vec<u8>, function: Vec<u8> },
+}
+
+/// The sandbox's C functions that matter to a wait, for waiting.rs.
+static C_FUNCTIONS: CFunctions = CFunctions {
+    passes_yields: &[&sandbox::PASSES_YIELDS, &modules::PASSES_YIELDS],
+    described: &sandbox::DESCRIBED,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -71,20 +89,54 @@ impl Call {
     /// A call of `code` (Lua source text; binary chunks are refused), a chunk named
     /// `script_id`, under `limits`; its time counts from its first slice.
     pub fn new(code: impl Into<Vec<u8>>, script_id: &str, limits: &Limits, clock: Clock) -> Call {
+        Call::with_entry(Entry::Chunk(code.into()), script_id, limits, clock)
+    }
+
+    /// A call of `require(module)[function](...)` (Scribunto's #invoke), with the
+    /// arguments given by `with_arguments`; a missing module or function is a runtime error.
+    pub fn invoke(
+        module: &str,
+        function: &str,
+        script_id: &str,
+        limits: &Limits,
+        clock: Clock,
+    ) -> Call {
+        let entry = Entry::Invoke {
+            module: module.as_bytes().to_vec(),
+            function: function.as_bytes().to_vec(),
+        };
+        Call::with_entry(entry, script_id, limits, clock)
+    }
+
+    fn with_entry(entry: Entry, script_id: &str, limits: &Limits, clock: Clock) -> Call {
         let mut budget = Box::new(Budget {
             used: 0,
             limit: limits.memory_bytes,
         });
-        let call = Box::new(CallState::new(clock, limits, &mut *budget));
+        let call = Box::new(CallState::new(clock, limits, &mut *budget, &C_FUNCTIONS));
         Call {
             call,
             budget,
             state: ptr::null_mut(),
             phase: Phase::New,
-            code: code.into(),
+            entry,
             script_id: script_id.to_string(),
             globals: None,
+            arguments: None,
         }
+    }
+
+    /// The arguments of an invoked function, as wire `values` (functions in them are the
+    /// host's, as in globals).
+    pub fn with_arguments(mut self, arguments: Vec<u8>) -> Call {
+        self.arguments = Some(arguments);
+        self
+    }
+
+    /// The runner's compiled modules, shared by its calls (module_cache.rs).
+    pub fn with_module_cache(mut self, cache: Arc<ModuleCache>) -> Call {
+        self.call.module_cache = Some(cache);
+        self
     }
 
     /// Globals for the script, as a wire `TABLE` of names to values; functions in it are
@@ -177,10 +229,11 @@ impl Call {
         (*call).running.store(state, Ordering::SeqCst);
         let _watch = watch(&mut *call);
         let status = if (*call).main.is_null() {
-            if let Err(error) = self.start(state) {
-                return Slice::Done(Err(error));
-            }
-            self.resume_main(state, 0)
+            let nargs = match self.start(state) {
+                Ok(nargs) => nargs,
+                Err(error) => return Slice::Done(Err(error)),
+            };
+            self.resume_main(state, nargs)
         } else {
             (*call).reply = answer;
             (*call).waiting = false;
@@ -190,11 +243,12 @@ impl Call {
         // Interrupts stop here (the watch is dropped), before the state can go away.
     }
 
-    /// The state's set-up: sandbox, globals, the chunk's coroutine and the chunk.
+    /// The state's set-up: sandbox, globals, the chunk's coroutine and what it runs (with
+    /// its arguments: their number is returned).
     unsafe fn start(
         &mut self,
         state: *mut ffi::lua_State,
-    ) -> Result<(), (ErrorKind, String, String)> {
+    ) -> Result<c_int, (ErrorKind, String, String)> {
         let call = call_state(state);
         ffi::lua_pushcfunction(state, sandbox::open);
         if ffi::lua_pcall(state, 0, 0, 0) != ffi::LUA_OK {
@@ -224,30 +278,61 @@ impl Call {
         // The chunk's coroutine, anchored at the bottom of the main thread's stack.
         let main = ffi::lua_newthread(state);
         call_state(state).main = main;
-        // "=" makes Lua use the name verbatim in messages: `<scriptId>:3: ...`.
-        let name =
-            CString::new(format!("={}", self.script_id.replace('\0', "?"))).unwrap_or_default();
-        let code = std::mem::take(&mut self.code);
-        let status = ffi::luaL_loadbufferx(
-            main,
-            code.as_ptr() as *const _,
-            code.len(),
-            name.as_ptr(),
-            c"t".as_ptr(),
-        );
-        drop(code);
-        if status != ffi::LUA_OK {
-            return Err(if status == ffi::LUA_ERRMEM {
-                memory_error(call_state(state))
-            } else {
-                (
-                    ErrorKind::Syntax,
-                    lua_string(main, -1).unwrap_or_default(),
-                    String::new(),
-                )
-            });
+        match std::mem::replace(&mut self.entry, Entry::Chunk(Vec::new())) {
+            Entry::Chunk(code) => {
+                // "=" makes Lua use the name verbatim in messages: `<scriptId>:3: ...`.
+                let name = CString::new(format!("={}", self.script_id.replace('\0', "?")))
+                    .unwrap_or_default();
+                let status = ffi::luaL_loadbufferx(
+                    main,
+                    code.as_ptr() as *const _,
+                    code.len(),
+                    name.as_ptr(),
+                    c"t".as_ptr(),
+                );
+                drop(code);
+                if status != ffi::LUA_OK {
+                    return Err(if status == ffi::LUA_ERRMEM {
+                        memory_error(call_state(state))
+                    } else {
+                        (
+                            ErrorKind::Syntax,
+                            lua_string(main, -1).unwrap_or_default(),
+                            String::new(),
+                        )
+                    });
+                }
+                Ok(0)
+            }
+            Entry::Invoke { module, function } => {
+                ffi::lua_pushcfunction(state, modules::invoke);
+                ffi::lua_pushlstring(state, module.as_ptr() as *const _, module.len());
+                ffi::lua_pushlstring(state, function.as_ptr() as *const _, function.len());
+                let mut nargs = 2;
+                if let Some(arguments) = &self.arguments {
+                    let before = ffi::lua_gettop(state);
+                    ffi::lua_pushcfunction(state, push_arguments);
+                    ffi::lua_pushlightuserdata(state, arguments as *const Vec<u8> as *mut c_void);
+                    let status = ffi::lua_pcall(state, 1, ffi::LUA_MULTRET, 0);
+                    if status != ffi::LUA_OK {
+                        return Err(match (call_state(state).terminated, status) {
+                            (Some(ErrorKind::Memory), _) | (None, ffi::LUA_ERRMEM) => {
+                                memory_error(call_state(state))
+                            }
+                            _ => (
+                                ErrorKind::Runtime,
+                                lua_string(state, -1).unwrap_or_default(),
+                                String::new(),
+                            ),
+                        });
+                    }
+                    nargs += ffi::lua_gettop(state) - before;
+                }
+                self.arguments = None;
+                ffi::lua_xmove(state, main, nargs + 1);
+                Ok(nargs)
+            }
         }
-        Ok(())
     }
 
     /// Runs the chunk's coroutine until it returns, fails or waits.
@@ -401,6 +486,35 @@ unsafe fn return_values(main: *mut ffi::lua_State, n: c_int) -> Outcome {
         }
     }
     Ok(Values(writer.into_bytes()))
+}
+
+/// Pushes wire `values` (light userdata 1 points to their bytes) and returns them. Runs
+/// under `lua_pcall`: making the values may raise a memory error.
+unsafe extern "C-unwind" fn push_arguments(state: *mut ffi::lua_State) -> c_int {
+    let bytes = &*(ffi::lua_touserdata(state, 1) as *const Vec<u8>);
+    let mut reader = Reader::new(bytes);
+    ffi::lua_settop(state, 0);
+    let pushed = reader.length().map_err(PushError::from).and_then(|n| {
+        (0..n).try_for_each(|_| {
+            if ffi::lua_checkstack(state, 4) == 0 {
+                return Err(PushError::Malformed(crate::wire::WireError(
+                    "too many arguments",
+                )));
+            }
+            convert::push(state, &mut reader, host_function::call)
+        })
+    });
+    match pushed {
+        Ok(()) => ffi::lua_gettop(state),
+        Err(PushError::Oversized) => {
+            terminate(state, ErrorKind::Memory);
+            raise_terminated(state, 1)
+        }
+        Err(PushError::Malformed(_)) => ffi::luaL_error(
+            state,
+            c"pubwiki-lua: malformed arguments from the host".as_ptr(),
+        ),
+    }
 }
 
 /// Installs wire globals (a `TABLE`; light userdata 1 points to its bytes) into `_G`.

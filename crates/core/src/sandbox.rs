@@ -30,7 +30,7 @@ const LIBRARIES: [(&CStr, ffi::lua_CFunction); 7] = [
 ];
 
 /// Keys of the sandbox's `_G` (tests/run.rs lists them).
-const GLOBALS: c_int = 31;
+const GLOBALS: c_int = 33;
 
 /// Functions that reach the file system, the process or bytecode.
 const REMOVED: [(&CStr, &CStr); 10] = [
@@ -54,7 +54,7 @@ pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     // they would rehash several times. (Nothing refers to the state's own empty ones yet.)
     ffi::lua_createtable(state, 0, GLOBALS);
     ffi::lua_rawseti(state, ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_GLOBALS);
-    ffi::lua_createtable(state, 0, LIBRARIES.len() as c_int + 2);
+    ffi::lua_createtable(state, 0, LIBRARIES.len() as c_int + 3);
     ffi::lua_setfield(state, ffi::LUA_REGISTRYINDEX, ffi::LUA_LOADED_TABLE);
     for (name, open) in LIBRARIES {
         ffi::luaL_requiref(state, name.as_ptr(), open, 1);
@@ -75,6 +75,7 @@ pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     wrap_function(state, c"load", lua_load_text);
     #[cfg(target_family = "wasm")]
     wrap_function(state, c"collectgarbage", lua_collectgarbage);
+    crate::modules::open(state);
     ffi::lua_pop(state, 1);
 
     // Lua's C pattern matcher cannot be interrupted; ours checks the time limit.
@@ -553,27 +554,16 @@ unsafe extern "C-unwind" fn lua_running(state: Lua) -> c_int {
     results
 }
 
-fn same_function(a: ffi::lua_CFunction, b: ffi::lua_CFunction) -> bool {
-    a as *const () as usize == b as *const () as usize
-}
+/// The C functions here that call Lua with a continuation, so that a host wait passes
+/// through them (waiting.rs): the protected calls and the coroutine switches.
+pub(crate) const PASSES_YIELDS: [ffi::lua_CFunction; 4] =
+    [lua_pcall, lua_xpcall, lua_resume, wrapped_call];
 
-/// Whether `function`, a C function on the stack, lets a host wait through it (it calls
-/// Lua with a continuation): the protected calls and the coroutine switches.
-pub(crate) fn passes_yields(function: ffi::lua_CFunction) -> bool {
-    let passing: [ffi::lua_CFunction; 4] = [lua_pcall, lua_xpcall, lua_resume, wrapped_call];
-    passing.iter().any(|&f| same_function(f, function))
-}
-
-/// A readable name for the sandbox's C functions that are not library fields.
-pub(crate) fn describe(function: ffi::lua_CFunction) -> Option<&'static str> {
-    if same_function(function, guarded_handler) {
-        Some("an xpcall message handler")
-    } else if same_function(function, guarded_reader) {
-        Some("a load reader")
-    } else {
-        None
-    }
-}
+/// Readable names for the C functions here that are not library fields (waiting.rs).
+pub(crate) const DESCRIBED: [(ffi::lua_CFunction, &str); 2] = [
+    (guarded_handler, "an xpcall message handler"),
+    (guarded_reader, "a load reader"),
+];
 
 /// `coroutine.close`: the closing `__close` handlers run in the coroutine.
 unsafe extern "C-unwind" fn lua_close_coroutine(state: Lua) -> c_int {

@@ -5,13 +5,24 @@
 use std::collections::VecDeque;
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicBool, AtomicPtr};
+use std::sync::Arc;
 
 use mlua::ffi;
 
 use crate::alloc::Budget;
 use crate::limits::Clock;
+use crate::module_cache::ModuleCache;
 use crate::outcome::ErrorKind;
 use crate::request::Host;
+
+/// The sandbox's C functions that matter to a wait (waiting.rs), which the runner, knowing
+/// them all, hands down here.
+pub(crate) struct CFunctions {
+    /// Those that call Lua with a continuation, so that a wait passes through them.
+    pub passes_yields: &'static [&'static [ffi::lua_CFunction]],
+    /// Readable names for those that are not library fields.
+    pub described: &'static [(ffi::lua_CFunction, &'static str)],
+}
 
 /// How many of the latest host errors a call remembers, to tell whether the error that
 /// ended it was one of them (`RunError::cause`).
@@ -64,11 +75,25 @@ pub(crate) struct CallState {
     pub reply: Option<Vec<u8>>,
     /// The latest errors raised for host functions: their full message and the host's id.
     pub host_errors: VecDeque<(String, u32)>,
+    pub c_functions: &'static CFunctions,
+
+    // Modules (modules.rs).
+    /// The runner's compiled modules.
+    pub module_cache: Option<Arc<ModuleCache>>,
+    /// A compiled module being loaded (kept here while Lua reads it).
+    pub module_dump: Option<Arc<[u8]>>,
+    /// The names of the modules being loaded, outermost first.
+    pub loading: Vec<Vec<u8>>,
 }
 
 impl CallState {
     /// The state of a call that has not started: its time counts from `start`.
-    pub fn new(clock: Clock, limits: &crate::Limits, budget: *mut Budget) -> CallState {
+    pub fn new(
+        clock: Clock,
+        limits: &crate::Limits,
+        budget: *mut Budget,
+        c_functions: &'static CFunctions,
+    ) -> CallState {
         CallState {
             output: Vec::new(),
             output_limit: limits.output_bytes,
@@ -91,6 +116,10 @@ impl CallState {
             waiting: false,
             reply: None,
             host_errors: VecDeque::with_capacity(HOST_ERRORS_KEPT),
+            c_functions,
+            module_cache: None,
+            module_dump: None,
+            loading: Vec::new(),
         }
     }
 }

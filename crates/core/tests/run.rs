@@ -128,8 +128,11 @@ fn sandbox_removes_unsafe_functions() {
         "io.read",
         "io.lines",
         "io.popen",
-        "package",
-        "require",
+        "package.path",
+        "package.cpath",
+        "package.loadlib",
+        "package.searchpath",
+        "package.searchers",
         "debug.getinfo",
         "debug.sethook",
         "debug.getregistry",
@@ -151,6 +154,7 @@ fn sandbox_removes_unsafe_functions() {
         "os.difftime",
         "io.write",
         "debug.traceback",
+        "require",
     ] {
         assert_eq!(
             output(&format!("print(type({name}))")),
@@ -331,7 +335,7 @@ fn sandbox_globals_are_exactly_these() {
     assert_eq!(
         output("local names = {} for k in pairs(_G) do names[#names + 1] = k end table.sort(names) print(table.concat(names, ' '))"),
         "_G _VERSION assert collectgarbage coroutine debug error getmetatable io ipairs load math \
-         next os pairs pcall print rawequal rawget rawlen rawset select setmetatable string table \
-         tonumber tostring type utf8 warn xpcall\n"
+         next os package pairs pcall print rawequal rawget rawlen rawset require select \
+         setmetatable string table tonumber tostring type utf8 warn xpcall\n"
     );
 }

@@ -72,8 +72,21 @@ impl Drop for Reference {
   }
 }
 
-/// Starts a call with host functions; `bridge` is lib/bridge.mjs's `Bridge`. `synchronous`:
-/// it runs by `resumeSync`, and the host answers at once.
+/// A runner's compiled modules, shared by its calls (the core's `ModuleCache`).
+#[napi]
+pub struct ModuleCache {
+  inner: Arc<pubwiki_lua_core::ModuleCache>,
+}
+
+/// A new, empty `ModuleCache` (the backend interface's `newModuleCache`).
+#[napi]
+pub fn new_module_cache() -> ModuleCache {
+  ModuleCache { inner: Arc::new(pubwiki_lua_core::ModuleCache::default()) }
+}
+
+/// Starts a call with host functions or modules, of `code` or, given `invoke_module`, of
+/// `require(invoke_module)[invoke_function](...invoke_args)`; `bridge` is lib/bridge.mjs's
+/// `Bridge`. `synchronous`: it runs by `resumeSync`, and the host answers at once.
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn start_call(
@@ -84,10 +97,25 @@ pub fn start_call(
   time_limit: Option<f64>,
   output_limit: Option<f64>,
   globals: Option<WireInput>,
+  cache: &ModuleCache,
   bridge: Unknown,
   synchronous: bool,
+  invoke_module: Option<String>,
+  invoke_function: Option<String>,
+  invoke_args: Option<WireInput>,
 ) -> Result<NativeCall> {
-  let mut call = crate::new_call(code, &script_id, memory_limit, time_limit, output_limit, globals);
+  let limits = pubwiki_lua_core::Limits::with_overrides(memory_limit, time_limit, output_limit);
+  let mut call = match (&invoke_module, &invoke_function) {
+    (Some(module), Some(function)) => Call::invoke(module, function, &script_id, &limits, pubwiki_lua_core::monotonic_ms),
+    _ => Call::new(code.into_bytes(), &script_id, &limits, pubwiki_lua_core::monotonic_ms),
+  };
+  if let Some(globals) = globals {
+    call = call.with_globals(globals.0);
+  }
+  if let Some(args) = invoke_args {
+    call = call.with_arguments(args.0);
+  }
+  call = call.with_module_cache(cache.inner.clone());
   if synchronous {
     call = call.synchronous();
   }
@@ -197,7 +225,7 @@ struct JsThreadHost<'a> {
 
 impl Host for JsThreadHost<'_> {
   fn request(&mut self, request: Request<'_>, _deadline: Deadline) -> Vec<u8> {
-    let Request::Call { function, args, .. } = request;
+    let (function, args, _) = request.as_call();
     unsafe { ask_bridge(self.env, self.channel, self.bridge, function, args) }
   }
 }
@@ -218,7 +246,7 @@ struct PoolHost {
 
 impl Host for PoolHost {
   fn request(&mut self, request: Request<'_>, deadline: Deadline) -> Vec<u8> {
-    let Request::Call { function, args, can_wait, .. } = request;
+    let (function, args, can_wait) = request.as_call();
     let reply = Arc::new(ReplySlot::new());
     let (answer, args, bridge, channel) = (reply.clone(), args.to_vec(), self.bridge, self.channel.clone());
     let deliver_soon = self.deliver_soon;

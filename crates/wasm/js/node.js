@@ -9,8 +9,9 @@
 //
 // The backend interface of lib/api.mjs: runSync/runAsync take (code, scriptId,
 // memoryLimit?, timeLimit?, outputLimit?, globals?) like the native addon, `undefined`
-// keeping a default, and return its Outcome object; startCall(..., globals, bridge,
-// synchronous) starts a call with host functions (see calls.mjs). Everything runs on the
+// keeping a default, and return its Outcome object; startCall(..., globals, cache, bridge,
+// synchronous, invokeModule?, invokeFunction?, invokeArgs?) starts a call with host functions or modules (see calls.mjs), and
+// newModuleCache() makes a runner's cache of compiled modules. Everything runs on the
 // calling thread: runAsync only wraps the result in a promise.
 const glue = require('./pubwiki_lua_wasm.cjs')
 const { hostBridge, wrapCall } = require('./calls.mjs')
@@ -25,8 +26,11 @@ async function runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit, glo
   return glue.run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals)
 }
 
-function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, bridge, synchronous) {
-  return wrapCall(glue.startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, hostBridge(memory, bridge), synchronous))
+function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, bridge, synchronous, module, fn, args) {
+  return wrapCall(glue.startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, hostBridge(memory, bridge),
+    synchronous, module, fn, args))
 }
 
-module.exports = { runSync, runAsync, runBytes: glue.runBytes, startCall }
+const newModuleCache = () => new glue.ModuleCache()
+
+module.exports = { runSync, runAsync, runBytes: glue.runBytes, startCall, newModuleCache }

@@ -15,7 +15,7 @@
 // default, and return an Outcome; startCall starts a call with host functions
 // (calls.mjs). runAsync runs on the calling thread too (use a Worker to keep a page
 // responsive).
-import init, { run, runBytes, startCall as start, wasmMemory } from './pubwiki_lua_wasm.mjs'
+import init, { ModuleCache, run, runBytes, startCall as start, wasmMemory } from './pubwiki_lua_wasm.mjs'
 import { hostBridge, wrapCall } from './calls.mjs'
 
 function runSync(code, scriptId, memoryLimit, timeLimit, outputLimit, globals) {
@@ -26,11 +26,14 @@ async function runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit, glo
   return run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals)
 }
 
-function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, bridge, synchronous) {
-  return wrapCall(start(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, hostBridge(wasmMemory(), bridge), synchronous))
+function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, bridge, synchronous, module, fn, args) {
+  return wrapCall(start(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, hostBridge(wasmMemory(), bridge),
+    synchronous, module, fn, args))
 }
 
-const backend = Object.freeze({ runSync, runAsync, runBytes, startCall })
+const newModuleCache = () => new ModuleCache()
+
+const backend = Object.freeze({ runSync, runAsync, runBytes, startCall, newModuleCache })
 
 /** Instantiates the module, once per page or worker; later calls resolve at once. */
 export async function load(source) {
@@ -39,4 +42,4 @@ export async function load(source) {
 }
 
 /** Usable once `load()` has resolved. */
-export { runSync, runAsync, runBytes, startCall }
+export { runSync, runAsync, runBytes, startCall, newModuleCache }

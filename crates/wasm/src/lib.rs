@@ -5,6 +5,7 @@
 //! browsers and bundlers, and its `nodejs` target (CommonJS, synchronous load) for Node.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use js_sys::{Object, Reflect, Uint8Array};
 use pubwiki_lua_core::wire::{Writer, REPLY_ERROR};
@@ -167,7 +168,26 @@ pub struct Call {
     bridge: Bridge,
 }
 
-/// Starts a call (see `Call`). `synchronous`: the host answers every request at once.
+/// A runner's compiled modules, shared by its calls (the core's `ModuleCache`).
+#[wasm_bindgen]
+pub struct ModuleCache {
+    inner: Arc<pubwiki_lua_core::ModuleCache>,
+}
+
+#[wasm_bindgen]
+impl ModuleCache {
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> ModuleCache {
+        ModuleCache {
+            inner: Arc::new(pubwiki_lua_core::ModuleCache::default()),
+        }
+    }
+}
+
+/// Starts a call (see `Call`) of `code`, or, given `invoke_module`, of
+/// `require(invoke_module)[invoke_function](...invoke_args)`. `synchronous`: the host
+/// answers every request at once.
 #[wasm_bindgen(js_name = startCall)]
 #[allow(clippy::too_many_arguments)]
 pub fn start_call(
@@ -177,10 +197,25 @@ pub fn start_call(
     time_limit: Option<f64>,
     output_limit: Option<f64>,
     globals: Option<Vec<u8>>,
+    cache: &ModuleCache,
     bridge: Bridge,
     synchronous: bool,
+    invoke_module: Option<String>,
+    invoke_function: Option<String>,
+    invoke_args: Option<Vec<u8>>,
 ) -> Call {
-    let call = new_call(code.as_bytes(), script_id, memory_limit, time_limit, output_limit, globals);
+    let limits = Limits::with_overrides(memory_limit, time_limit, output_limit);
+    let mut call = match (&invoke_module, &invoke_function) {
+        (Some(module), Some(function)) => pubwiki_lua_core::Call::invoke(module, function, script_id, &limits, monotonic_ms),
+        _ => pubwiki_lua_core::Call::new(code.as_bytes(), script_id, &limits, monotonic_ms),
+    };
+    if let Some(globals) = globals {
+        call = call.with_globals(globals);
+    }
+    if let Some(args) = invoke_args {
+        call = call.with_arguments(args);
+    }
+    call = call.with_module_cache(cache.inner.clone());
     Call {
         inner: if synchronous { call.synchronous() } else { call },
         bridge,
@@ -211,7 +246,7 @@ const REPLY_CAPACITY: usize = 256;
 
 impl Host for JsHost<'_> {
     fn request(&mut self, request: Request<'_>, _deadline: Deadline) -> Vec<u8> {
-        let Request::Call { function, args, .. } = request;
+        let (function, args, _) = request.as_call();
         let mut reply = Vec::with_capacity(REPLY_CAPACITY);
         let len = self.bridge.request(
             function,
