@@ -22,6 +22,8 @@ use std::sync::Arc;
 
 use mlua::ffi;
 
+use crate::interrupt::{raise_terminated, terminate};
+use crate::outcome::ErrorKind;
 use crate::request::Request;
 use crate::state::{call_state, lua_bytes};
 use crate::waiting::{self, Reply};
@@ -135,6 +137,12 @@ unsafe fn source_arrived(state: Lua, resumed: bool) -> c_int {
         Reply::Values(mut reader) => {
             let source = match (reader.length(), reader.u8()) {
                 (Ok(1), Ok(wire::NIL)) => None,
+                // Too big for the call's memory limit: the host did not even copy it.
+                (Ok(1), Ok(wire::OVERSIZED)) => {
+                    call_state(state).reply = None;
+                    terminate(state, ErrorKind::Memory);
+                    return raise_terminated(state, waiting::script_level(state));
+                }
                 (Ok(1), Ok(wire::STRING)) => match reader.bytes() {
                     Ok(source) => Some(source),
                     Err(_) => return waiting::raise_malformed(state, c"module source"),
