@@ -23,5 +23,5 @@ const api = createApi({
   newModuleCache: () => loaded().newModuleCache(),
 })
 
-export const { run, runSync, runLua, runLuaSync, createRunner, LuaError, backend } = api
+export const { run, runSync, runLua, runLuaSync, invoke, invokeSync, createRunner, LuaError, backend } = api
 export default api

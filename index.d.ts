@@ -43,9 +43,19 @@ export interface CallContext {
   scriptId: string
 }
 
+/**
+ * Module sources for `require`: a map of name -> Lua source text, or a resolver giving a
+ * module's source (undefined: no such module), sync or async (async needs `run`/`runLua`).
+ */
+export type Modules =
+  | { [name: string]: string }
+  | ((name: string, context: CallContext) => string | undefined | null | PromiseLike<string | undefined | null>)
+
 export interface CallOptions extends Limits {
   /** Globals for the script, or a function returning them, called once per call. */
   globals?: Globals | ((context: CallContext) => Globals | undefined)
+  /** Where `require` finds modules (a runner's are asked after a call's own). */
+  modules?: Modules
 }
 
 export interface RunOptions extends CallOptions {
@@ -93,13 +103,23 @@ export declare function runSync(code: string, options: RunOptions): RunResult
 export declare function runLua(code: string, scriptId: string, options?: CallOptions): Promise<string>
 export declare function runLuaSync(code: string, scriptId: string, options?: CallOptions): string
 
-/** The four functions, with a runner's options as defaults. */
+/** The functions, with a runner's options as defaults (and its cache of compiled modules). */
 export interface Runner {
   run(code: string, options: RunOptions): Promise<RunResult>
   runSync(code: string, options: RunOptions): RunResult
   runLua(code: string, scriptId: string, options?: CallOptions): Promise<string>
   runLuaSync(code: string, scriptId: string, options?: CallOptions): string
+  /**
+   * `require(module)[functionName](...args)` in a fresh state (Scribunto's #invoke); `args`
+   * are converted as globals are. A missing module or function is a LuaError.
+   */
+  invoke(module: string, functionName: string, args: LuaInput[] | undefined, options: RunOptions): Promise<RunResult>
+  invokeSync(module: string, functionName: string, args: LuaInput[] | undefined, options: RunOptions): RunResult
 }
+
+/** `Runner.invoke` with no runner options. */
+export declare function invoke(module: string, functionName: string, args: LuaInput[] | undefined, options: RunOptions): Promise<RunResult>
+export declare function invokeSync(module: string, functionName: string, args: LuaInput[] | undefined, options: RunOptions): RunResult
 
 /**
  * A runner whose calls take `options` as defaults: limits a call does not set, and globals

@@ -1,5 +1,6 @@
-// Runs examples/demo.lua through pubwiki-lua: a module that reads its arguments, waits for
-// an async host function and calls a sync one; then shows what a failing call gives.
+// Runs examples/demo.lua through pubwiki-lua: a module that requires a helper module
+// (examples/row.lua), reads its arguments, waits for an async host function and calls a
+// sync one; then shows what failing calls give.
 const { readFileSync } = require('node:fs')
 const { join } = require('node:path')
 const { createRunner, backend, LuaError } = require('..')
@@ -14,9 +15,13 @@ const pages = new Map([
   }],
 ])
 
-// One runner for the site: limits and host functions bound once.
+// The site's modules, as a wiki would serve them from its pages.
+const modules = { 'Module:Row': readFileSync(join(__dirname, 'row.lua'), 'utf8') }
+
+// One runner for the site: limits, modules and host functions bound once.
 const wiki = createRunner({
   timeLimit: 2000,
+  modules,
   globals: ({ scriptId }) => ({
     fetchPage: async (title) => {
       await new Promise((resolve) => setTimeout(resolve, 5))

@@ -1,13 +1,11 @@
 -- A wiki-style module: render an infobox for the page named in the call's arguments,
--- reading page data from the host (an async function: the script simply waits for it),
--- with a helper, string patterns and a sync host function.
+-- with a helper module (require), page data from the host (an async function: the script
+-- simply waits for it), string patterns and a sync host function.
+local row = require("Module:Row").row
+
 local data = fetchPage(args.title)
 if not data then
   error("no page called " .. args.title)
-end
-
-local function row(label, value)
-  return string.format("| %-8s | %s", label, value)
 end
 
 print("{| class=infobox")
