@@ -31,3 +31,36 @@ runLua('while true do end', 'b', { timeLimit: 50 }).catch((e) => process.stdout.
 `)
   expect({ ...result, stdout: result.stdout.split(';').sort() }).toEqual({ code: 0, stdout: ['', 'runtime', 'timeout'], stderr: '' })
 })
+
+it('a call with host functions whose backend handle is collected mid-slice takes nothing down', async () => {
+  // Drives the backend directly, dropping each call's handle while its slice runs (the
+  // public API keeps it): the slice must keep what it needs of the bridge alive.
+  const lib = JSON.stringify(fileURLToPath(new URL('../lib/', import.meta.url)))
+  const result = await new Promise((resolve) => {
+    execFile(process.execPath, ['--expose-gc', '--input-type=module', '-e', `
+import { createRequire } from 'node:module'
+const lib = ${lib}
+const backend = createRequire(import.meta.url)(${JSON.stringify(entry)}).backend
+if (backend !== 'native') { console.log('ok'); process.exit(0) }
+const native = createRequire(import.meta.url)(lib + '../pubwiki-lua.linux-x64-gnu.node')
+const { Bridge } = await import(lib + 'bridge.mjs')
+const wire = await import(lib + 'wire.mjs')
+const cache = native.newModuleCache()
+for (let i = 0; i < 100; i++) {
+  const functions = wire.functionTable()
+  const globals = wire.encodeGlobals({ f: () => 1 }, functions, 1e9)
+  const code = 'local t = os.clock() while os.clock() - t < 0.005 do end return f()'
+  const done = native.startCall(code, 's', undefined, undefined, undefined, globals, cache, new Bridge(functions, 1e9), false).resume(undefined)
+  // While the slice runs: collect its handle, and let its finalizer run.
+  for (let k = 0; k < 3; k++) {
+    globalThis.gc()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  const outcome = await done
+  if (!outcome.ok) throw new Error(outcome.message)
+}
+console.log('ok')
+`], { env: process.env, timeout: 60_000 }, (error, stdout, stderr) => resolve({ code: error ? error.code ?? error.signal : 0, stdout, stderr }))
+  })
+  expect(result).toEqual({ code: 0, stdout: 'ok\n', stderr: '' })
+})

@@ -20,7 +20,7 @@
 //   BENCH_RUNTIMES=a,b     subset of c,native,wasm,wasmoon,fengari,quickjs
 //   BENCH_WORKLOADS=a,b    subset of call,call_sync,call_par2,call_par4,fib,print,sort,
 //                          host_sync,host_sync_direct,host_async,host_args,host_args_unread,
-//                          ttfr,rss,size
+//                          module_cached,module_uncached,invoke,ttfr,rss,size
 //   BENCH_OUT=path         results file (default bench/results.json)
 //   PUBWIKI_LUA_WASM_FILE  wasm file of the pubwiki wasm build (else searched for)
 //   BENCH_PUBWIKI_PACKAGE  path of the pubwiki-lua package (default: the repo)

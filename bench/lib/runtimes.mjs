@@ -28,8 +28,8 @@ export const RUNTIMES = [
   // Same C reference plus a no-op count hook every 1000 instructions, the
   // mechanism pubwiki-lua's time limit uses; shows the hook's own cost.
   { id: 'c_hook', label: 'C + count hook', kind: 'c', hookCount: 1000, noRss: true },
-  { id: 'native', label: 'pubwiki native', kind: 'js', backend: 'native', parallel: true, host: ['sync', 'async', 'args'] },
-  { id: 'wasm', label: 'pubwiki wasm', kind: 'js', backend: 'wasm', wasm: true, host: ['sync', 'async', 'args'] },
+  { id: 'native', label: 'pubwiki native', kind: 'js', backend: 'native', parallel: true, host: ['sync', 'async', 'args', 'module', 'invoke'] },
+  { id: 'wasm', label: 'pubwiki wasm', kind: 'js', backend: 'wasm', wasm: true, host: ['sync', 'async', 'args', 'module', 'invoke'] },
   { id: 'wasmoon', label: 'wasmoon', kind: 'js', wasm: true, host: ['sync', 'async', 'args'] },
   { id: 'fengari', label: 'fengari (5.3)', kind: 'js', host: ['sync'] },
   // A JS engine in wasm, for the host-call rows only: the cost of calling the host from a
@@ -53,6 +53,11 @@ const addLoop = (n, call = 'add(s, i)') => `local s = 0 for i = 1, ${n} do s = $
 const READ_ARGS = `local s = 0 for i = 1, ${HOST_ARGS_FIELDS} do s = s + args["f" .. i] end return s`;
 const READ_ARGS_JS = `let s = 0; for (let i = 1; i <= ${HOST_ARGS_FIELDS}; i++) s += args["f" + i]; s`;
 const IGNORE_ARGS = 'return 500500';
+
+// A module of about 100 KB (2,000 small functions), and a small one for invoke.
+export const BIG_MODULE_FUNCTIONS = 2000;
+const BIG_MODULE = `local M = {}\n${Array.from({ length: BIG_MODULE_FUNCTIONS }, (_, i) => `function M.f${i}(x) local y = x + ${i} return y * 2 - ${i} end`).join('\n')}\nreturn M`;
+const SMALL_MODULE = 'local p = {} function p.main(n) return n + 1 end return p';
 
 /** Lua's tostring() for the plain values the workloads return. */
 export function luaToString(v) {
@@ -114,6 +119,23 @@ async function loadPubwiki(backend) {
       for (let i = 0; i < calls; i++) r = await mod.run(unread ? IGNORE_ARGS : READ_ARGS, { scriptId, ...opts, globals: { args } });
       return luaToString(r.values[0]);
     },
+  };
+  // Modules (pubwiki only): a call requiring the big module through one runner (its cache
+  // keeps the compiled module) or through a new runner each time (parsed every call); and
+  // invoke of a small module's function.
+  host.module = async (calls, _sync, uncached) => {
+    const modules = { Big: BIG_MODULE };
+    const code = `return require("Big").f${BIG_MODULE_FUNCTIONS - 1}(1)`;
+    const runner = mod.createRunner({ modules, ...opts });
+    let r;
+    for (let i = 0; i < calls; i++) r = await (uncached ? mod.createRunner({ modules, ...opts }) : runner).run(code, { scriptId });
+    return luaToString(r.values[0]);
+  };
+  host.invoke = async (calls) => {
+    const runner = mod.createRunner({ modules: { Small: SMALL_MODULE }, ...opts });
+    let r;
+    for (let i = 0; i < calls; i++) r = await runner.invoke('Small', 'main', [i], { scriptId });
+    return luaToString(r.values[0]);
   };
   return {
     version,

@@ -7,6 +7,8 @@ export const SORT_N = 200000;
 export const HOST_SYNC_N = 100000;
 export const HOST_ASYNC_N = 10000;
 export const HOST_ARGS_CALLS = 200;
+export const MODULE_CALLS = 100;
+export const INVOKE_CALLS = 2000;
 const sumTo = (n) => String((n * (n + 1)) / 2);
 
 function expectedPrintBytes() {
@@ -36,6 +38,9 @@ const EXPECT = {
   host_sync: { result: sumTo(HOST_SYNC_N) },
   host_async: { result: sumTo(HOST_ASYNC_N) },
   host_args: { result: sumTo(1000) },
+  // f1999(1) = (1 + 1999) * 2 - 1999
+  host_module: { result: '2001' },
+  host_invoke: { result: String(INVOKE_CALLS) },
 };
 
 /** Returns [] when the sample checks out, else a list of problems. */
@@ -74,5 +79,8 @@ export function measurements(cfg) {
     { id: 'host_async', workload: 'host_async', label: `async host call, awaited (wasmoon: \`:await()\`), ${HOST_ASYNC_N / 1000}k in one run`, unit: 'us', iters: HOST_ASYNC_N, only: (rt) => rt.host?.includes('async') },
     { id: 'host_args', workload: 'host_args', label: 'fresh state given a 1,000-field object, reading every field', unit: 'us', iters: HOST_ARGS_CALLS, only: (rt) => rt.host?.includes('args') },
     { id: 'host_args_unread', workload: 'host_args', label: '  same, reading no field', unit: 'us', iters: HOST_ARGS_CALLS, unread: true, only: (rt) => rt.host?.includes('args') },
+    { id: 'module_cached', workload: 'host_module', label: 'a call requiring a 100 KB module, runner cache (pubwiki)', unit: 'us', iters: MODULE_CALLS, only: (rt) => rt.host?.includes('module') },
+    { id: 'module_uncached', workload: 'host_module', label: '  same, parsed every call (a new runner each)', unit: 'us', iters: MODULE_CALLS, unread: true, only: (rt) => rt.host?.includes('module') },
+    { id: 'invoke', workload: 'host_invoke', label: 'invoke of a small module function (pubwiki)', unit: 'us', iters: INVOKE_CALLS, only: (rt) => rt.host?.includes('invoke') },
   ].filter((m) => !cfg.workloads || cfg.workloads.includes(m.id) || cfg.workloads.includes(m.workload));
 }

@@ -129,8 +129,9 @@ unsafe impl Send for Tsfn {}
 
 /// What a pool thread sends to the JS thread.
 enum Message {
-  /// A finished slice of a call on its way to its promise.
-  Completion { deferred: Deferred, outcome: Settled },
+  /// A finished slice of a call on its way to its promise, with what must live until the
+  /// JS thread has it (`spawn_keeping`).
+  Completion { deferred: Deferred, outcome: Settled, keep: Box<dyn Send> },
   /// Work for the JS thread; it gets a null `env` when the environment is torn down.
   JsTask(Box<dyn FnOnce(sys::napi_env) + Send>),
 }
@@ -161,6 +162,14 @@ fn pool() -> &'static rayon::ThreadPool {
 
 /// Runs `work` on the pool; returns a promise of its outcome.
 pub fn spawn(env: &Env, work: impl FnOnce() -> Settled + Send + 'static) -> Result<sys::napi_value> {
+  spawn_keeping(env, (), work)
+}
+
+/// `spawn`, keeping `keep` alive until the JS thread settles the promise, and dropping it
+/// there (for JS-thread-only resources a slice relies on; at teardown it is leaked, as
+/// nothing may touch the environment then).
+pub fn spawn_keeping(env: &Env, keep: impl Send + 'static, work: impl FnOnce() -> Settled + Send + 'static) -> Result<sys::napi_value> {
+  let keep: Box<dyn Send> = Box::new(keep);
   let channel = channel(env)?;
   let mut deferred = ptr::null_mut();
   let mut promise = ptr::null_mut();
@@ -174,7 +183,7 @@ pub fn spawn(env: &Env, work: impl FnOnce() -> Settled + Send + 'static) -> Resu
     // The core turns its own panics into errors; this covers the conversion to `Outcome`.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
       .unwrap_or_else(|_| Settled::Done(Outcome::internal_error()));
-    channel.send(Box::new(Message::Completion { deferred, outcome }));
+    channel.send(Box::new(Message::Completion { deferred, outcome, keep }));
   });
   Ok(promise)
 }
@@ -282,18 +291,22 @@ unsafe extern "C" fn release_channel(_env: sys::napi_env, data: *mut c_void, _hi
 /// as the environment is torn down, only frees the completion and lets the task know).
 unsafe extern "C" fn settle(env: sys::napi_env, _js_callback: sys::napi_value, context: *mut c_void, data: *mut c_void) {
   let message = Box::from_raw(data as *mut Message);
-  let (deferred, outcome) = match *message {
+  // `_keep` lives until the promise is settled (see `spawn_keeping`).
+  let (deferred, outcome, _keep) = match *message {
     Message::JsTask(task) => {
       if !env.is_null() {
         (*(context as *const Channel)).note_event();
       }
       return task(env);
     }
-    Message::Completion { deferred: Deferred(deferred), outcome } => (deferred, outcome),
+    Message::Completion { deferred: Deferred(deferred), outcome, keep } => {
+      if env.is_null() {
+        std::mem::forget(keep);
+        return;
+      }
+      (deferred, outcome, keep)
+    }
   };
-  if env.is_null() {
-    return;
-  }
   let channel = &*(context as *const Channel);
   if channel.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
     channel.with_tsfn(|tsfn| sys::napi_unref_threadsafe_function(env, tsfn));

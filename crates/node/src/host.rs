@@ -43,12 +43,14 @@ const SPIN: Duration = Duration::from_micros(50);
 pub struct NativeCall {
   /// The core's call between slices; `None` while a slice runs, and once it is over.
   call: Arc<Mutex<Option<Call>>>,
-  /// lib/bridge.mjs's `request(function, bytes, argsStart, replyStart, capacity) -> length`
-  /// and `takeSpill() -> replyBytes`.
-  bridge: BridgeRefs,
+  /// lib/bridge.mjs's functions; each slice on the pool holds them too, until its end
+  /// reaches the JS thread (its requests reach it before).
+  bridge: Arc<BridgeRefs>,
   channel: Arc<Channel>,
 }
 
+/// `request(function, bytes, argsStart, replyStart, capacity) -> length`,
+/// `takeSpill() -> replyBytes` and `deliverSoon(deliver)`.
 struct BridgeRefs {
   request: Reference,
   take_spill: Reference,
@@ -62,12 +64,13 @@ struct Reference {
 }
 
 // SAFETY: the raw pointers travel to pool threads only inside messages that are used
-// back on the JS thread (see `PoolHost`).
+// back on the JS thread (see `PoolHost`), and a `Reference` is dropped on the JS thread
+// only: by the NativeCall's finalizer, or with a slice's end (completion.rs `spawn_keeping`).
 unsafe impl Send for Reference {}
+unsafe impl Sync for Reference {}
 
 impl Drop for Reference {
   fn drop(&mut self) {
-    // NativeCall is finalized on the JS thread.
     unsafe { sys::napi_delete_reference(self.env, self.raw) };
   }
 }
@@ -130,11 +133,11 @@ pub fn start_call(
   };
   Ok(NativeCall {
     call: Arc::new(Mutex::new(Some(call))),
-    bridge: BridgeRefs {
+    bridge: Arc::new(BridgeRefs {
       request: method(c"request")?,
       take_spill: method(c"takeSpill")?,
       deliver_soon: method(c"deliverSoon")?,
-    },
+    }),
     channel: completion::channel(&env)?,
   })
 }
@@ -152,7 +155,7 @@ impl NativeCall {
       bridge: RequestRefs(self.bridge.request.raw, self.bridge.take_spill.raw),
       deliver_soon: RequestRef(self.bridge.deliver_soon.raw),
     };
-    completion::spawn(&env, move || {
+    completion::spawn_keeping(&env, self.bridge.clone(), move || {
       let mut host = host;
       match call.resume(&mut host, reply.map(|reply| reply.0)) {
         Step::Done(result) => Settled::Done(result.into()),
