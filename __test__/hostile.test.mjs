@@ -309,3 +309,26 @@ describe('the host bridge', () => {
     expect(await runLua('print("next")', 'next')).toBe('next\n')
   })
 })
+
+describe('require', () => {
+  const modules = {
+    Self: 'return require("Self")',
+    Deep: 'local n = ... return require(n .. "x")',
+    Loop: 'while true do end',
+    Big: `return "${'x'.repeat(1 << 20)}"`,
+  }
+  const resolver = (name) => modules[name] ?? (name.startsWith('Deepx') ? 'local n = ... return require(n .. "x")' : undefined)
+  it.each([
+    ['a module requiring itself in a loop', 'while true do pcall(require, "Self") end', 'timeout'],
+    ['an endless chain of new modules', 'require("Deepx")', ['memory', 'runtime']],
+    ['a module that loops, caught', 'while true do pcall(require, "Loop") end', 'timeout'],
+    ['a module bigger than the memory limit', 'require("Big") require("Big")', 'memory'],
+  ])('%s ends with the right error', async (_, code, kind) => {
+    const result = await outcome(`io.write("before|") ${code}`, { modules: resolver, memoryLimit: 1 << 20 })
+    expect(result.ok).toBe(false)
+    expect([kind].flat()).toContain(result.error.kind)
+    expect(result.error.output).toBe('before|')
+    expect(result.elapsed).toBeLessThan(2 * TIME + 200)
+    expect(await runLua('print("next")', 'next')).toBe('next\n')
+  })
+})
