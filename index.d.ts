@@ -61,6 +61,8 @@ export interface CallOptions extends Limits {
 export interface RunOptions extends CallOptions {
   /** The script's identity, set by the host: names the chunk in messages (`<scriptId>:3: ...`). */
   scriptId: string
+  /** The chunk's `...`, converted as globals are. */
+  arguments?: LuaInput[]
 }
 
 /**
@@ -100,15 +102,15 @@ export declare function run(code: string, options: RunOptions): Promise<RunResul
 /** `run` on the calling thread: host functions must answer at once (a promise is a Lua error). */
 export declare function runSync(code: string, options: RunOptions): RunResult
 /** Runs `code` in a fresh sandboxed Lua state; resolves to everything it printed. */
-export declare function runLua(code: string, scriptId: string, options?: CallOptions): Promise<string>
-export declare function runLuaSync(code: string, scriptId: string, options?: CallOptions): string
+export declare function runLua(code: string, scriptId: string, options?: CallOptions & { arguments?: LuaInput[] }): Promise<string>
+export declare function runLuaSync(code: string, scriptId: string, options?: CallOptions & { arguments?: LuaInput[] }): string
 
 /** The functions, with a runner's options as defaults (and its cache of compiled modules). */
 export interface Runner {
   run(code: string, options: RunOptions): Promise<RunResult>
   runSync(code: string, options: RunOptions): RunResult
-  runLua(code: string, scriptId: string, options?: CallOptions): Promise<string>
-  runLuaSync(code: string, scriptId: string, options?: CallOptions): string
+  runLua(code: string, scriptId: string, options?: CallOptions & { arguments?: LuaInput[] }): Promise<string>
+  runLuaSync(code: string, scriptId: string, options?: CallOptions & { arguments?: LuaInput[] }): string
   /**
    * `require(module)[functionName](...args)` in a fresh state (Scribunto's #invoke); `args`
    * are converted as globals are. A missing module or function is a LuaError.

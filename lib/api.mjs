@@ -5,7 +5,7 @@
 //
 // A backend has: runSync/runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit,
 // globals?) -> Outcome for calls without host functions or modules; startCall(...,
-// globals, cache, bridge, synchronous, invokeModule?, invokeFunction?, invokeArgs?) -> a call with resume(reply?) (an Outcome,
+// globals, cache, bridge, synchronous, invokeModule?, invokeFunction?, arguments?) -> a call with resume(reply?) (an Outcome,
 // or the milliseconds left while it waits; natively in a promise) and resumeSync(reply?)
 // for the rest, which the bridge (lib/bridge.mjs) answers and drives; and
 // newModuleCache() for a runner's compiled modules.
@@ -16,7 +16,9 @@ import { decodeValues, encodeArguments, encodeGlobals, functionTable } from './w
 
 const LIMITS = ['memoryLimit', 'timeLimit', 'outputLimit']
 const RUNNER_OPTIONS = [...LIMITS, 'globals', 'modules']
-const CALL_OPTIONS = ['scriptId', ...RUNNER_OPTIONS]
+const CALL_OPTIONS = ['scriptId', 'arguments', ...RUNNER_OPTIONS]
+const RUN_LUA_OPTIONS = ['arguments', ...RUNNER_OPTIONS]
+const INVOKE_OPTIONS = ['scriptId', ...RUNNER_OPTIONS]
 // The core's default (crates/core/src/limits.rs), which JS needs to know how many bytes of
 // globals or results can possibly fit (a bound on encoding them, see wire.mjs).
 const DEFAULT_MEMORY_LIMIT = 50 * 1024 * 1024
@@ -77,13 +79,16 @@ function checkOptions(options, allowed, name) {
     return value
   })
   const { globals, modules } = options
+  if (options.arguments !== undefined && !Array.isArray(options.arguments)) {
+    throw new TypeError(`${name}.arguments must be an array, got ${describe(options.arguments)}`)
+  }
   if (globals !== undefined && typeof globals !== 'function' && !isPlainObject(globals)) {
     throw new TypeError(`${name}.globals must be an object or a function returning one, got ${describe(globals)}`)
   }
   if (modules !== undefined && typeof modules !== 'function' && !isPlainObject(modules)) {
     throw new TypeError(`${name}.modules must be an object of sources or a resolver function, got ${describe(modules)}`)
   }
-  return { limits, globals, modules }
+  return { limits, globals, modules, arguments: options.arguments }
 }
 
 // Globals as given (an object, or a function of the call's context returning one).
@@ -138,15 +143,16 @@ export function createApi(backend) {
     const functions = functionTable()
     const limit = encodeLimit(limits[0])
     const encoded = globals === undefined ? undefined : encodeGlobals(globals, functions, limit)
-    const encodedArgs = invoke && encodeArguments(invoke[2], functions, limit)
-    // Without host functions or modules nothing can reach the host: the call runs alone.
-    const bridge = functions.list.length > 0 || resolveModule || invoke ? new Bridge(functions, limit, resolveModule) : undefined
+    const chunkArguments = invoke ? invoke[2] : own.arguments
+    const encodedArguments = chunkArguments && encodeArguments(chunkArguments, functions, limit)
+    // Without host functions, modules or arguments the call runs alone (the quick path).
+    const bridge = functions.list.length > 0 || resolveModule || encodedArguments ? new Bridge(functions, limit, resolveModule) : undefined
     return {
       args: [code, scriptId, ...limits, encoded],
       bridge,
       scriptId,
       runner,
-      invoke: invoke && [invoke[0], invoke[1], encodedArgs],
+      entry: [invoke?.[0], invoke?.[1], encodedArguments],
     }
   }
 
@@ -156,7 +162,7 @@ export function createApi(backend) {
   }
 
   function start(call, synchronous) {
-    return backend.startCall(...call.args, call.runner.cache(), call.bridge, synchronous, ...(call.invoke ?? []))
+    return backend.startCall(...call.args, call.runner.cache(), call.bridge, synchronous, ...call.entry)
   }
 
   async function execute(call) {
@@ -188,12 +194,12 @@ export function createApi(backend) {
       checkString(code, 'code')
       return prepare(self, code, runOptions(options).scriptId, options, CALL_OPTIONS, 'options')
     }
-    const forRunLua = (code, scriptId, options) => prepare(self, code, scriptId, options, RUNNER_OPTIONS, 'options')
+    const forRunLua = (code, scriptId, options) => prepare(self, code, scriptId, options, RUN_LUA_OPTIONS, 'options')
     const forInvoke = (module, fn, args, options) => {
       checkString(module, 'module')
       checkString(fn, 'functionName')
       if (args !== undefined && !Array.isArray(args)) throw new TypeError(`args must be an array, got ${describe(args)}`)
-      return prepare(self, '', runOptions(options).scriptId, options, CALL_OPTIONS, 'options', [module, fn, args ?? []])
+      return prepare(self, '', runOptions(options).scriptId, options, INVOKE_OPTIONS, 'options', [module, fn, args ?? []])
     }
     return {
       /** Runs `code`; resolves to `{ output, values }`. */

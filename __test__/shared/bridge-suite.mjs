@@ -302,6 +302,16 @@ export function bridgeSuite(lua) {
     })
   })
 
+  describe('arguments', () => {
+    it('are the chunk\'s ..., converted as globals are', async () => {
+      const { values } = await run('local a, b, c = ... return select("#", ...), a, b.x, c()', { scriptId: 's', arguments: ['one', { x: 2 }, () => 'called'] })
+      expect(values).toEqual([3, 'one', 2, 'called'])
+      expect(runLuaSync('print(...)', 's', { arguments: [1, 2.5, null] })).toBe('1\t2.5\tnil\n')
+      await expect(run('return 1', { scriptId: 's', arguments: 5 })).rejects.toThrow('options.arguments must be an array')
+      await expect(run('return 1', { scriptId: 's', arguments: [new Date()] })).rejects.toThrow('args[0]: Date is not supported')
+    })
+  })
+
   describe('globals as a function, and runners', () => {
     it('globals(context) is called once per call with the scriptId', async () => {
       const contexts = []

@@ -126,8 +126,8 @@ impl Call {
         }
     }
 
-    /// The arguments of an invoked function, as wire `values` (functions in them are the
-    /// host's, as in globals).
+    /// The chunk's `...` (or an invoked function's arguments), as wire `values` (functions
+    /// in them are the host's, as in globals).
     pub fn with_arguments(mut self, arguments: Vec<u8>) -> Call {
         self.arguments = Some(arguments);
         self
@@ -278,7 +278,8 @@ impl Call {
         // The chunk's coroutine, anchored at the bottom of the main thread's stack.
         let main = ffi::lua_newthread(state);
         call_state(state).main = main;
-        match std::mem::replace(&mut self.entry, Entry::Chunk(Vec::new())) {
+        // What it runs goes on its stack, then its arguments.
+        let mut nargs = match std::mem::replace(&mut self.entry, Entry::Chunk(Vec::new())) {
             Entry::Chunk(code) => {
                 // "=" makes Lua use the name verbatim in messages: `<scriptId>:3: ...`.
                 let name = CString::new(format!("={}", self.script_id.replace('\0', "?")))
@@ -302,37 +303,45 @@ impl Call {
                         )
                     });
                 }
-                Ok(0)
+                0
             }
             Entry::Invoke { module, function } => {
-                ffi::lua_pushcfunction(state, modules::invoke);
-                ffi::lua_pushlstring(state, module.as_ptr() as *const _, module.len());
-                ffi::lua_pushlstring(state, function.as_ptr() as *const _, function.len());
-                let mut nargs = 2;
-                if let Some(arguments) = &self.arguments {
-                    let before = ffi::lua_gettop(state);
-                    ffi::lua_pushcfunction(state, push_arguments);
-                    ffi::lua_pushlightuserdata(state, arguments as *const Vec<u8> as *mut c_void);
-                    let status = ffi::lua_pcall(state, 1, ffi::LUA_MULTRET, 0);
-                    if status != ffi::LUA_OK {
-                        return Err(match (call_state(state).terminated, status) {
-                            (Some(ErrorKind::Memory), _) | (None, ffi::LUA_ERRMEM) => {
-                                memory_error(call_state(state))
-                            }
-                            _ => (
-                                ErrorKind::Runtime,
-                                lua_string(state, -1).unwrap_or_default(),
-                                String::new(),
-                            ),
-                        });
-                    }
-                    nargs += ffi::lua_gettop(state) - before;
-                }
-                self.arguments = None;
-                ffi::lua_xmove(state, main, nargs + 1);
-                Ok(nargs)
+                ffi::lua_pushcfunction(main, modules::invoke);
+                ffi::lua_pushlstring(main, module.as_ptr() as *const _, module.len());
+                ffi::lua_pushlstring(main, function.as_ptr() as *const _, function.len());
+                2
             }
+        };
+        if let Some(arguments) = &self.arguments {
+            let before = ffi::lua_gettop(state);
+            ffi::lua_pushcfunction(state, push_arguments);
+            ffi::lua_pushlightuserdata(state, arguments as *const Vec<u8> as *mut c_void);
+            let status = ffi::lua_pcall(state, 1, ffi::LUA_MULTRET, 0);
+            if status != ffi::LUA_OK {
+                return Err(match (call_state(state).terminated, status) {
+                    (Some(ErrorKind::Memory), _) | (None, ffi::LUA_ERRMEM) => {
+                        memory_error(call_state(state))
+                    }
+                    _ => (
+                        ErrorKind::Runtime,
+                        lua_string(state, -1).unwrap_or_default(),
+                        String::new(),
+                    ),
+                });
+            }
+            let count = ffi::lua_gettop(state) - before;
+            if ffi::lua_checkstack(main, count + 1) == 0 {
+                return Err((
+                    ErrorKind::Runtime,
+                    "too many arguments".into(),
+                    String::new(),
+                ));
+            }
+            ffi::lua_xmove(state, main, count);
+            nargs += count;
         }
+        self.arguments = None;
+        Ok(nargs)
     }
 
     /// Runs the chunk's coroutine until it returns, fails or waits.

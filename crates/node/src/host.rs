@@ -88,8 +88,9 @@ pub fn new_module_cache() -> ModuleCache {
 }
 
 /// Starts a call with host functions or modules, of `code` or, given `invoke_module`, of
-/// `require(invoke_module)[invoke_function](...invoke_args)`; `bridge` is lib/bridge.mjs's
-/// `Bridge`. `synchronous`: it runs by `resumeSync`, and the host answers at once.
+/// `require(invoke_module)[invoke_function](...)`, with `arguments` (wire values) as the
+/// `...` of either; `bridge` is lib/bridge.mjs's `Bridge`. `synchronous`: it runs by
+/// `resumeSync`, and the host answers at once.
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn start_call(
@@ -105,7 +106,7 @@ pub fn start_call(
   synchronous: bool,
   invoke_module: Option<String>,
   invoke_function: Option<String>,
-  invoke_args: Option<WireInput>,
+  arguments: Option<WireInput>,
 ) -> Result<NativeCall> {
   let limits = pubwiki_lua_core::Limits::with_overrides(memory_limit, time_limit, output_limit);
   let mut call = match (&invoke_module, &invoke_function) {
@@ -115,8 +116,8 @@ pub fn start_call(
   if let Some(globals) = globals {
     call = call.with_globals(globals.0);
   }
-  if let Some(args) = invoke_args {
-    call = call.with_arguments(args.0);
+  if let Some(arguments) = arguments {
+    call = call.with_arguments(arguments.0);
   }
   call = call.with_module_cache(cache.inner.clone());
   if synchronous {

@@ -186,8 +186,8 @@ impl ModuleCache {
 }
 
 /// Starts a call (see `Call`) of `code`, or, given `invoke_module`, of
-/// `require(invoke_module)[invoke_function](...invoke_args)`. `synchronous`: the host
-/// answers every request at once.
+/// `require(invoke_module)[invoke_function](...)`, with `arguments` (wire values) as the
+/// `...` of either. `synchronous`: the host answers every request at once.
 #[wasm_bindgen(js_name = startCall)]
 #[allow(clippy::too_many_arguments)]
 pub fn start_call(
@@ -202,7 +202,7 @@ pub fn start_call(
     synchronous: bool,
     invoke_module: Option<String>,
     invoke_function: Option<String>,
-    invoke_args: Option<Vec<u8>>,
+    arguments: Option<Vec<u8>>,
 ) -> Call {
     let limits = Limits::with_overrides(memory_limit, time_limit, output_limit);
     let mut call = match (&invoke_module, &invoke_function) {
@@ -212,8 +212,8 @@ pub fn start_call(
     if let Some(globals) = globals {
         call = call.with_globals(globals);
     }
-    if let Some(args) = invoke_args {
-        call = call.with_arguments(args);
+    if let Some(arguments) = arguments {
+        call = call.with_arguments(arguments);
     }
     call = call.with_module_cache(cache.inner.clone());
     Call {
