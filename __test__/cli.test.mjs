@@ -1,0 +1,137 @@
+// The command line, run as a child process on the backend of the test project
+// (PUBWIKI_LUA_BACKEND), as a user runs `npx pubwiki-lua`.
+import { describe, expect, it } from 'vitest'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const cli = fileURLToPath(new URL('../bin/pubwiki-lua.js', import.meta.url))
+const backend = process.env.PUBWIKI_LUA_BACKEND
+
+function pubwiki(args, { input, cwd = folder } = {}) {
+  const result = spawnSync(process.execPath, [cli, ...args], { cwd, input, encoding: 'utf8', env: process.env, timeout: 30_000 })
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr }
+}
+
+// A project folder: scripts, a modules folder, a folder of modules to check.
+const folder = mkdtempSync(join(tmpdir(), 'pubwiki-lua-cli-'))
+const files = {
+  'script.lua': 'local u = require("Module:Util")\nio.write(u.twice(21), " ", select("#", ...), " ", ... or "-", "\\n")\nprint(arg[0], arg[1], arg[2], #arg)\nreturn "done", { n = 1 }, 2.5',
+  'fails.lua': 'print("before")\nlocal t = nil\nreturn t.x',
+  'bytes.lua': 'io.write("a\\0b\\n")',
+  'modules/Util.lua': 'return { twice = function(x) return 2 * x end }',
+  'modules/strings/init.lua': 'return { name = ... }',
+  'modules/nested/deep.lua': 'return "deep"',
+  'secret.lua': 'return "outside the modules folder"',
+  'check/good.lua': 'return 1',
+  'check/sub/also-good.lua': 'local x = 1 return x',
+  'check/broken.lua': 'local x = 1\nx = = 2',
+}
+for (const [name, source] of Object.entries(files)) {
+  mkdirSync(join(folder, name, '..'), { recursive: true })
+  writeFileSync(join(folder, name), source)
+}
+symlinkSync(join(folder, 'secret.lua'), join(folder, 'modules', 'link.lua'))
+
+describe(`command line (${backend})`, () => {
+  it('runs a file with modules and arguments, printing exactly its output', () => {
+    const result = pubwiki(['--modules', 'modules', 'script.lua', 'one', 'two'])
+    expect(result).toEqual({ status: 0, stdout: '42 2 one\nscript.lua\tone\ttwo\t2\n', stderr: '' })
+    expect(pubwiki(['bytes.lua']).stdout).toBe('a\0b\n')
+  })
+
+  it('prints values, or everything as JSON', () => {
+    expect(pubwiki(['--values', '--modules', 'modules', 'script.lua']).stdout).toBe('42 0 -\nscript.lua\tnil\tnil\t0\ndone\n{"n":1}\n2.5\n')
+    const json = pubwiki(['--json', '--modules', 'modules', 'script.lua', 'x'])
+    expect(json.status).toBe(0)
+    expect(JSON.parse(json.stdout)).toEqual({ output: '42 1 x\nscript.lua\tx\tnil\t1\n', values: ['done', { n: 1 }, 2.5] })
+  })
+
+  it('reads the script from stdin (-) and from -e', () => {
+    expect(pubwiki(['-', 'a'], { input: 'print("stdin", ...)' })).toEqual({ status: 0, stdout: 'stdin\ta\n', stderr: '' })
+    expect(pubwiki(['-e', 'print(1 + 1, ...)', 'x', 'y']).stdout).toBe('2\tx\ty\n')
+    expect(pubwiki(['--script-id', 'Module:Mine', '-e', 'error("named")']).stderr).toMatch(/^pubwiki-lua: runtime error: Module:Mine:1: named\n/)
+  })
+
+  it('finds modules by the documented rule, and nothing outside the folder', () => {
+    const code = `for _, name in ipairs({"Module:Util", "util", "strings", "nested.deep", "../secret", "/etc/passwd", "link", "modules/Util", "Nope"}) do
+      local ok, m = pcall(require, name) print(name, ok and type(m) or m) end`
+    expect(pubwiki(['--modules', 'modules', '-e', code]).stdout).toBe([
+      'Module:Util\ttable',
+      "util\tmodule 'util' not found",
+      'strings\ttable',
+      'nested.deep\tstring',
+      "../secret\tmodule '../secret' not found",
+      "/etc/passwd\tmodule '/etc/passwd' not found",
+      "link\tmodule 'link' not found",
+      "modules/Util\tmodule 'modules/Util' not found",
+      "Nope\tmodule 'Nope' not found",
+      '',
+    ].join('\n'))
+    // Several folders: the first that has the module wins.
+    expect(pubwiki(['--modules', 'check', '--modules', 'modules', '-e', 'print(require("good"), type(require("Util")))']).stdout).toBe('1\ttable\n')
+  })
+
+  it.each([
+    ['runtime', ['fails.lua'], /^pubwiki-lua: runtime error: fails.lua:3: attempt to index a nil value \(local 't'\)\nstack traceback:\n/],
+    ['syntax', ['-e', 'x = = 1'], /^pubwiki-lua: syntax error: \(command line\):1: unexpected symbol near '='\n$/],
+    ['timeout', ['--time-limit', '100', '-e', 'print("started") while true do end'], /^pubwiki-lua: timeout error: \(command line\):1: time limit exceeded \(100 ms\)\n/],
+    ['memory', ['--memory-limit', '2M', '-e', 'print("started") local s = string.rep("x", 2^22)'], /^pubwiki-lua: memory error: not enough memory \(memory limit is 2097152 bytes\)\n$/],
+    ['output', ['--output-limit', '1K', '-e', 'print("started") while true do io.write("x") end'], /^pubwiki-lua: output error: \(command line\):1: output limit exceeded \(1024 bytes\)\n/],
+  ])('a %s error: message and traceback on stderr, output kept, status 1', (_kind, args, stderr) => {
+    const result = pubwiki(args)
+    expect(result.status).toBe(1)
+    expect(result.stderr).toMatch(stderr)
+    expect(result.stderr).not.toMatch(/at .*\.m?js:\d+/) // never a JS stack trace
+    if (args[0] !== '-e' || args[1] !== 'x = = 1') expect(result.stdout).toMatch(/^(before|started)\n/)
+  })
+
+  it('takes every limit flag, with K, M and G sizes', () => {
+    expect(pubwiki(['--memory-limit', '1G', '--output-limit', '100', '--time-limit', '5000', '-e', 'print(#string.rep("x", 2^24))'])).toMatchObject({ status: 0, stdout: '16777216\n' })
+    expect(pubwiki(['--output-limit', '5', '-e', 'io.write("123456")'])).toMatchObject({ status: 1, stdout: '12345' })
+  })
+
+  it('checks files and folders without running them', () => {
+    const result = pubwiki(['--check', 'check', 'script.lua'])
+    expect(result).toEqual({ status: 1, stdout: '', stderr: "pubwiki-lua: syntax error: check/broken.lua:2: unexpected symbol near '='\n" })
+    expect(pubwiki(['--check', 'check/good.lua', 'check/sub'])).toEqual({ status: 0, stdout: '', stderr: '' })
+  })
+
+  it('refuses bad flags with usage and status 64', () => {
+    for (const args of [['--bogus'], ['--time-limit'], ['--time-limit', 'soon', 'script.lua'], ['--memory-limit', '12X', '-e', '1'], ['--backend', 'jvm', '-e', '1'], [], ['--json', '--values', '-e', '1']]) {
+      const result = pubwiki(args)
+      expect(result.status, args.join(' ')).toBe(64)
+      expect(result.stderr).toMatch(/usage: pubwiki-lua/)
+    }
+    expect(pubwiki(['missing.lua'])).toMatchObject({ status: 66, stderr: 'pubwiki-lua: cannot read missing.lua: ENOENT\n' })
+  })
+
+  it('says its version and help, and runs on the backend asked for', () => {
+    expect(pubwiki(['--version']).stdout).toMatch(/^pubwiki-lua \d+\.\d+\.\d+\n$/)
+    expect(pubwiki(['--help'])).toMatchObject({ status: 0, stdout: expect.stringMatching(/^usage: pubwiki-lua/) })
+    for (const other of ['native', 'wasm']) {
+      const result = pubwiki(['--backend', other, '-e', 'print(_VERSION)'])
+      expect(result).toEqual({ status: 0, stdout: 'Lua 5.4\n', stderr: '' })
+    }
+  })
+})
+
+describe('README', () => {
+  it('its command line examples run as written', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8')
+    const section = readme.slice(readme.indexOf('## Command line'), readme.indexOf('## Sandbox'))
+    const script = /```sh\n([\s\S]*?)```/.exec(section)[1]
+    // `npx pubwiki-lua` as installed: a shim on PATH that runs this package's command.
+    const bin = mkdtempSync(join(tmpdir(), 'pubwiki-lua-bin-'))
+    writeFileSync(join(bin, 'npx'), `#!/bin/sh\nshift\nexec "${process.execPath}" "${cli}" "$@"\n`, { mode: 0o755 })
+    const work = mkdtempSync(join(tmpdir(), 'pubwiki-lua-readme-cli-'))
+    const result = spawnSync('bash', ['-c', script + '\necho "status $?"'], {
+      cwd: work, encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, timeout: 60_000,
+    })
+    // Each `# comment` in the block says what its line prints.
+    expect(result.stdout).toBe('Hello, wiki!\nHello, a!\n2\n{"output":"hi\\n","values":[1,{"x":2}]}\n2\nstatus 0\n')
+    expect(result.stderr).toMatch(/^pubwiki-lua: timeout error: \(command line\):1: time limit exceeded \(100 ms\)/)
+  })
+})
