@@ -2,6 +2,7 @@
 // functions wait for it, the sync ones need `await ready` first. Scripts run on the thread
 // that calls them: use a Web Worker to keep a page responsive during long scripts.
 import { createApi } from './lib/api.mjs'
+import { createWorkerRunner as createPool } from './lib/worker-pool.mjs'
 import { load } from './wasm/web.mjs'
 
 let wasm
@@ -24,4 +25,32 @@ const api = createApi({
 })
 
 export const { run, runSync, runLua, runLuaSync, invoke, invokeSync, createRunner, LuaError, backend } = api
-export default api
+
+// Worker runners: the wasm backend in Web Workers (lib/worker-pool.mjs). The worker script
+// is referenced as `new URL(..., import.meta.url)`, which Vite and webpack 5 bundle as a
+// worker of its own.
+function spawnWebWorker(url) {
+  const worker = url ? new Worker(url, { type: 'module' }) : new Worker(new URL('./lib/worker.browser.mjs', import.meta.url), { type: 'module' })
+  return {
+    post: (message) => worker.postMessage(message),
+    terminate: () => worker.terminate(),
+    onMessage: (listener) => {
+      worker.onmessage = (event) => listener(event.data)
+    },
+    onError: (listener) => {
+      worker.onerror = (event) => {
+        event.preventDefault?.()
+        listener(event.message || 'the worker script failed to load')
+      }
+    },
+  }
+}
+
+const defaultWorkers = Math.max(1, Math.min(4, (globalThis.navigator?.hardwareConcurrency ?? 3) - 1))
+
+/** A runner whose scripts run in a pool of Web Workers, off the page's thread. */
+export function createWorkerRunner(options) {
+  return createPool(spawnWebWorker, defaultWorkers, options)
+}
+
+export default { ...api, createWorkerRunner }

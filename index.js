@@ -48,5 +48,23 @@ function loadBackend() {
   }
 }
 
+// Worker runners: the wasm backend in worker_threads (lib/worker-pool.mjs).
+function spawnWorkerThread(url) {
+  const { Worker } = require('node:worker_threads')
+  const worker = new Worker(url ?? require('node:path').join(__dirname, 'lib', 'worker.node.mjs'))
+  return {
+    post: (message) => worker.postMessage(message),
+    terminate: () => worker.terminate(),
+    onMessage: (listener) => worker.on('message', listener),
+    onError: (listener) => worker.on('error', (error) => listener(error.message)),
+    ref: () => worker.ref(),
+    unref: () => worker.unref(),
+  }
+}
+
+function createWorkerRunner(options) {
+  return require('./lib/worker-pool.mjs').createWorkerRunner(spawnWorkerThread, 2, options)
+}
+
 // `ready` matches the browser entry, where the wasm module loads asynchronously.
-module.exports = { ...createApi(loadBackend()), ready: Promise.resolve() }
+module.exports = { ...createApi(loadBackend()), createWorkerRunner, ready: Promise.resolve() }

@@ -62,6 +62,7 @@ export class Bridge {
      */
     this.request = (index, bytes, argsStart, replyStart, capacity, refresh) =>
       this.call(index, bytes, argsStart, replyStart, capacity, refresh)
+    // (Backends also pass the arguments' length, last: a relaying bridge needs it.)
     this.takeSpill = takeSpill
     // Called by the native addon as plain functions.
     this.deliverSoon = this.deliverSoon.bind(this)
@@ -136,6 +137,21 @@ export class Bridge {
       this.pending = this.wait = null
     }
     return reply
+  }
+
+  /**
+   * Answers a request that came from elsewhere (a worker: lib/worker-pool.mjs) as the
+   * answer to the wait it ended its slice with, for `drive()` to resume the call with.
+   */
+  relay(index, args) {
+    // The arguments, then the reply in their place (they are decoded first).
+    const bytes = new Uint8Array(Math.max(256, args.length))
+    bytes.set(args)
+    const length = this.call(index, bytes, 0, 0, bytes.length)
+    if (length === 1 && bytes[0] === REPLY_PENDING) return // `pending` has the promise
+    const reply = length <= bytes.length ? bytes.slice(0, length) : takeSpill()
+    this.wait = { reply }
+    this.pending = Promise.resolve(reply)
   }
 
   /**

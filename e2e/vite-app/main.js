@@ -1,5 +1,5 @@
 // What a user writes: import the package by name, run scripts, show what they print.
-import { runLua, LuaError } from 'pubwiki-lua'
+import { createWorkerRunner, runLua, LuaError } from 'pubwiki-lua'
 
 const script = `
 local squares = {}
@@ -12,7 +12,12 @@ print(greet(args.name))
 async function main() {
   // A host function (async: the script waits for it) and data, as globals.
   const globals = { args: { name: 'bundler' }, greet: async (name) => `Hello, ${name}!` }
-  document.querySelector('#output').textContent = await runLua(script, 'Module:Page', { globals })
+  // The same script off the page's thread, in a Web Worker: the host function stays here.
+  const workers = createWorkerRunner({ workers: 1, globals })
+  const inWorker = await workers.runLua(script, 'Module:Page')
+  workers.terminate()
+  const onPage = await runLua(script, 'Module:Page', { globals })
+  document.querySelector('#output').textContent = onPage === inWorker ? onPage : `page: ${onPage}\nworker: ${inWorker}`
   try {
     await runLua('print("partial")\nlocal t = nil\nreturn t.x', 'Module:Broken')
     document.querySelector('#error').textContent = 'no error'

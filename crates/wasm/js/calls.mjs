@@ -27,11 +27,11 @@ export function hostBridge(memory, bridge) {
   const view = () => (bytes.length !== 0 ? bytes : (bytes = new Uint8Array(memory.buffer)))
   return {
     // Never throws (an exception must not unwind through Lua's frames): `FAILED` instead.
-    request(fn, args, _argsLength, reply, capacity) {
+    request(fn, args, argsLength, reply, capacity) {
       try {
         // The arguments are read before JS code can grow (and so replace) the memory;
         // `view()` is then asked again for where the reply goes.
-        return bridge.request(fn, view(), args, reply, capacity, view)
+        return bridge.request(fn, view(), args, reply, capacity, view, argsLength)
       } catch {
         return FAILED
       }

@@ -1,0 +1,83 @@
+// The worker side of a worker runner (lib/worker-pool.mjs is the page's): runs calls on
+// this worker's wasm backend, a slice at a time, as the page asks. A call's host requests
+// (its host functions, its modules' sources) are the page's to answer: this worker's
+// bridge answers every one "pending", so the call suspends, and the request goes to the
+// page with the slice's end; the page's answer comes back with the next slice.
+//
+// Messages in: { id, op: 'run', args } (a call alone), { id, op: 'start', args, cache,
+// entry } (a call that may ask the page), { id, op: 'resume', reply }. Messages out:
+// { id, outcome }, or { id, waiting: msLeft, request: { index, args } }.
+
+import { REPLY_PENDING } from './wire.mjs'
+
+// Answers "pending" and keeps the request for the page.
+class RelayBridge {
+  constructor() {
+    this.last = null
+    this.request = (index, bytes, argsStart, replyStart, _capacity, _refresh, argsLength) => {
+      this.last = { index, args: bytes.slice(argsStart, argsStart + argsLength) }
+      bytes[replyStart] = REPLY_PENDING
+      return 1
+    }
+    this.takeSpill = () => null
+    this.deliverSoon = () => {}
+  }
+}
+
+function internalError(message) {
+  return { ok: false, kind: 'runtime', message: `internal error in pubwiki-lua: ${message}`, output: '', traceback: '' }
+}
+
+/** Serves the page's messages with `backend` (wasm/web.mjs or wasm/node.js); `post` answers. */
+export function serveCalls(backend, post) {
+  const calls = new Map()
+  const caches = new Map()
+
+  function slice(id, reply) {
+    const running = calls.get(id)
+    if (!running) return post({ id, outcome: internalError('no such call') })
+    let outcome
+    try {
+      outcome = running.call.resumeSync(reply)
+    } catch (error) {
+      outcome = internalError(String(error?.message ?? error))
+    }
+    if (typeof outcome === 'number') {
+      post({ id, waiting: outcome, request: running.relay.last })
+    } else {
+      calls.delete(id)
+      post({ id, outcome })
+    }
+  }
+
+  return function onMessage(message) {
+    const { id } = message
+    switch (message.op) {
+      case 'run':
+        return post({ id, outcome: backend.runSync(...message.args) })
+      case 'start': {
+        let cache = caches.get(message.cache)
+        if (!cache) caches.set(message.cache, (cache = backend.newModuleCache()))
+        const relay = new RelayBridge()
+        const call = backend.startCall(...message.args, cache, relay, false, ...message.entry)
+        calls.set(id, { call, relay })
+        return slice(id, undefined)
+      }
+      case 'resume':
+        return slice(id, message.reply)
+      default:
+        return post({ id, outcome: internalError(`unknown message ${message.op}`) })
+    }
+  }
+}
+
+/** Messages that arrive while the backend loads wait for it. */
+export function queueUntil(loaded, post) {
+  let serve
+  const early = []
+  loaded.then((backend) => {
+    serve = serveCalls(backend, post)
+    for (const message of early.splice(0)) serve(message)
+  })
+  return (message) => (serve ? serve(message) : early.push(message))
+}

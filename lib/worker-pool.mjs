@@ -1,0 +1,216 @@
+// Worker runners: scripts in a pool of workers (Web Workers in browsers, worker_threads in
+// Node), each running the wasm backend (lib/worker-core.mjs), so that the thread that asks
+// for them stays free. This file is the asking thread's side: a backend for lib/api.mjs
+// whose calls are sent to workers, so a worker runner takes the same options and gives
+// the same results and LuaErrors as createRunner.
+//
+// - A call lives in one worker from its start to its end (its Lua state is there); a
+//   worker runs one slice at a time. A new call goes to an idle worker, the one with the
+//   fewest calls; with none idle it waits in the queue.
+// - Host functions and module resolvers stay here: a worker answers their requests
+//   "pending", ends the slice, and sends the request here; the bridge (lib/bridge.mjs)
+//   answers it, and the call resumes in its worker with the answer. So every host call from
+//   a worker is a wait (a round trip between threads), and where Lua cannot wait (inside
+//   table.sort comparators, gsub callbacks, __tostring from print) no host function can be
+//   called from a worker, sync ones included.
+// - A hard stop behind the time limit: a worker that does not answer a slice within the
+//   call's time left plus a margin is terminated and replaced; its call fails with a
+//   timeout, calls suspended in it with a runtime error; other workers go on.
+
+import { createApi } from './api.mjs'
+
+/** How long past a call's time left a worker may take before it is replaced. */
+const margin = (ms) => 1000 + ms / 10
+const DEFAULT_TIME_LIMIT = 7000
+
+function failed(kind, scriptId, message) {
+  return { ok: false, kind, message: `${scriptId}: ${message}`, output: '', traceback: '' }
+}
+
+// One call, as the backend interface's call object (resume -> Outcome or ms left).
+class WorkerCall {
+  constructor(pool, message, bridge) {
+    this.pool = pool
+    this.id = pool.nextId++
+    this.message = { ...message, id: this.id }
+    this.bridge = bridge
+    this.scriptId = message.args[1]
+    this.timeLeft = message.args[3] ?? DEFAULT_TIME_LIMIT
+    this.worker = null
+  }
+
+  resume(reply) {
+    return new Promise((resolve, reject) => {
+      this.settle = {
+        resolve: (value) => {
+          this.settle = null
+          resolve(value)
+        },
+        reject: (error) => {
+          this.settle = null
+          reject(error)
+        },
+      }
+      if (this.lost) return this.settle.resolve(this.lost)
+      const message = this.worker ? { id: this.id, op: 'resume', reply } : this.message
+      this.pool.send(this, message)
+    })
+  }
+
+  resumeSync() {
+    throw new TypeError('a worker runner runs scripts asynchronously: use run, runLua or invoke')
+  }
+}
+
+class Pool {
+  constructor(spawn, size) {
+    this.spawn = spawn
+    this.workers = Array.from({ length: size }, () => null)
+    this.queue = [] // [call, message] of calls with no worker yet
+    this.nextId = 1
+    this.nextCache = 1
+    this.closed = false
+  }
+
+  backend() {
+    return {
+      name: 'wasm',
+      runAsync: (...args) => new WorkerCall(this, { op: 'run', args }, null).resume(),
+      runSync: () => {
+        throw new TypeError('a worker runner runs scripts asynchronously: use run, runLua or invoke')
+      },
+      startCall: (code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, bridge, synchronous, ...entry) => {
+        if (synchronous) this.backend().runSync()
+        const args = [code, scriptId, memoryLimit, timeLimit, outputLimit, globals]
+        return new WorkerCall(this, { op: 'start', args, cache: cache.token, entry }, bridge)
+      },
+      newModuleCache: () => ({ token: this.nextCache++ }),
+    }
+  }
+
+  // A worker slot, its worker made on first use.
+  slot(i) {
+    if (!this.workers[i]) {
+      const slot = { index: i, handle: this.spawn(), busy: null, calls: new Map(), queue: [] }
+      slot.handle.onMessage((message) => this.answered(slot, message))
+      slot.handle.onError((message) => this.lost(slot, 'runtime', `the worker failed: ${message}`))
+      slot.handle.unref?.()
+      this.workers[i] = slot
+    }
+    return this.workers[i]
+  }
+
+  send(call, message) {
+    if (this.closed) return call.settle.reject(new Error('pubwiki-lua: the worker runner was terminated'))
+    if (call.worker) {
+      if (call.worker.busy) call.worker.queue.push([call, message])
+      else this.post(call.worker, call, message)
+      return
+    }
+    // An idle worker for a new call: made ones first, the one with the fewest calls.
+    let best = null
+    for (let i = 0; i < this.workers.length; i++) {
+      const slot = this.workers[i]
+      if (slot && !slot.busy && (!best || slot.calls.size < best.calls.size)) best = slot
+    }
+    const unmade = this.workers.indexOf(null)
+    if ((!best || best.calls.size > 0) && unmade >= 0) best = this.slot(unmade)
+    if (!best) return this.queue.push([call, message])
+    call.worker = best
+    best.calls.set(call.id, call)
+    best.handle.ref?.()
+    this.post(best, call, message)
+  }
+
+  post(slot, call, message) {
+    slot.busy = call
+    call.timer = setTimeout(() => this.lost(slot, 'timeout', null), call.timeLeft + margin(call.timeLeft))
+    slot.handle.post(message)
+  }
+
+  answered(slot, message) {
+    const call = slot.calls.get(message.id)
+    if (!call) return
+    clearTimeout(call.timer)
+    slot.busy = null
+    if (message.outcome) {
+      slot.calls.delete(call.id)
+      if (slot.calls.size === 0) slot.handle.unref?.()
+      call.settle.resolve(message.outcome)
+    } else {
+      call.timeLeft = message.waiting
+      call.bridge.relay(message.request.index, message.request.args)
+      call.settle.resolve(message.waiting)
+    }
+    this.next(slot)
+  }
+
+  // The slot's next slice: a resume of one of its calls, else a new call.
+  next(slot) {
+    if (slot.busy || this.closed) return
+    const [call, message] = slot.queue.shift() ?? this.queue.shift() ?? []
+    if (!call) return
+    if (!call.worker) {
+      call.worker = slot
+      slot.calls.set(call.id, call)
+      slot.handle.ref?.()
+    }
+    this.post(slot, call, message)
+  }
+
+  // The worker stopped answering (or failed): replace it. Its calls cannot go on: each
+  // fails now, or at its next slice if it is waiting for this thread.
+  lost(slot, kind, message) {
+    if (this.workers[slot.index] !== slot) return
+    slot.handle.terminate()
+    this.workers[slot.index] = null
+    for (const call of slot.calls.values()) {
+      clearTimeout(call.timer)
+      call.lost = call === slot.busy && kind === 'timeout'
+        ? failed('timeout', call.scriptId, `the worker did not answer within the time limit (${call.message.args[3] ?? DEFAULT_TIME_LIMIT} ms) and was replaced`)
+        : failed('runtime', call.scriptId, message ?? 'the worker running this call was replaced: another call in it did not answer')
+      call.settle?.resolve(call.lost)
+    }
+    if (this.queue.length) this.next(this.slot(slot.index))
+  }
+
+  terminate() {
+    this.closed = true
+    const stopped = new Error('pubwiki-lua: the worker runner was terminated')
+    for (const slot of this.workers) {
+      if (!slot) continue
+      slot.handle.terminate()
+      for (const call of slot.calls.values()) {
+        clearTimeout(call.timer)
+        call.settle?.reject(stopped)
+      }
+    }
+    for (const [call] of this.queue) call.settle?.reject(stopped)
+    this.queue.length = 0
+    this.workers.fill(null)
+  }
+}
+
+/**
+ * A worker runner: `spawn(workerUrl?)` makes a worker handle { post, terminate,
+ * onMessage, onError, ref?, unref? } (index.js and index.browser.mjs give theirs).
+ */
+export function createWorkerRunner(spawn, defaultWorkers, options = {}) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError('createWorkerRunner options must be an object')
+  }
+  const { workers = defaultWorkers, workerUrl, ...runnerOptions } = options
+  if (!Number.isInteger(workers) || workers < 1) throw new TypeError(`createWorkerRunner options.workers must be a positive integer, got ${workers}`)
+  if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) {
+    throw new TypeError('createWorkerRunner options.workerUrl must be a string or a URL')
+  }
+  const pool = new Pool(() => spawn(workerUrl), workers)
+  const runner = createApi(pool.backend()).createRunner(runnerOptions)
+  return Object.freeze({
+    run: runner.run,
+    runLua: runner.runLua,
+    invoke: runner.invoke,
+    /** Ends the workers; calls not yet over reject. */
+    terminate: () => pool.terminate(),
+  })
+}
