@@ -134,3 +134,29 @@ export declare function createRunner(options?: CallOptions): Runner
  * the wasm module loads asynchronously, and the Sync functions throw until it resolves.
  */
 export declare const ready: Promise<void>
+
+export interface WorkerRunnerOptions extends CallOptions {
+  /** How many workers (default: browsers, the cores but one, 1 to 4; Node, 2). */
+  workers?: number
+  /**
+   * The worker script, for pages that serve it themselves (default: the package's
+   * lib/worker.browser.mjs, or lib/worker.node.mjs in Node, found by the bundler).
+   */
+  workerUrl?: string | URL
+}
+
+/** The asynchronous functions of a runner, run in a pool of workers. */
+export interface WorkerRunner {
+  run(code: string, options: RunOptions): Promise<RunResult>
+  runLua(code: string, scriptId: string, options?: CallOptions & { arguments?: LuaInput[] }): Promise<string>
+  invoke(module: string, functionName: string, args: LuaInput[] | undefined, options: RunOptions): Promise<RunResult>
+  /** Ends the workers; calls not yet over reject. */
+  terminate(): void
+}
+
+/**
+ * A runner whose scripts run in a pool of Web Workers (in Node, worker_threads), on the
+ * wasm backend, so that the calling thread stays free. Host functions and module resolvers
+ * stay on the calling thread: every host call from a worker waits for it.
+ */
+export declare function createWorkerRunner(options?: WorkerRunnerOptions): WorkerRunner

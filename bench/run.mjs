@@ -20,7 +20,7 @@
 //   BENCH_RUNTIMES=a,b     subset of c,native,wasm,wasmoon,fengari,quickjs
 //   BENCH_WORKLOADS=a,b    subset of call,call_sync,call_par2,call_par4,fib,print,sort,
 //                          host_sync,host_sync_direct,host_async,host_args,host_args_unread,
-//                          module_cached,module_uncached,invoke,ttfr,rss,size
+//                          module_cached,module_uncached,invoke,ttfr,rss,browser,size
 //   BENCH_OUT=path         results file (default bench/results.json)
 //   PUBWIKI_LUA_WASM_FILE  wasm file of the pubwiki wasm build (else searched for)
 //   BENCH_PUBWIKI_PACKAGE  path of the pubwiki-lua package (default: the repo)
@@ -331,6 +331,18 @@ async function main() {
     }
   }
 
+  // In Chromium: on the page and through a worker runner (bench/browser.mjs).
+  let browser;
+  if (wants('browser') && status.wasm?.available) {
+    log('in Chromium: calls on the page and through a worker runner');
+    try {
+      const { measureBrowser } = await import('./browser.mjs');
+      browser = await measureBrowser({ calls: cfg.calls });
+    } catch (e) {
+      browser = { error: String(e.message || e).split('\n')[0] };
+    }
+  }
+
   // wasm sizes
   const sizes = {};
   if (wants('size')) {
@@ -382,6 +394,7 @@ async function main() {
       ]),
     ),
     rss,
+    browser,
     wasm_size: sizes,
   };
   report.meta.duration_s = (Date.now() - t0) / 1000;
@@ -461,6 +474,16 @@ export function renderTable(report, runtimes) {
       rows.push(row);
     }
     for (const id of cols) if (report.rss[id]?.error) notes.push(`rss / ${report.runtimes[id].label}: ${report.rss[id].error}`);
+  }
+  if (report.browser) {
+    const b = report.browser;
+    const inWasm = (text) => cols.map((id) => (id === 'wasm' ? text : '-'));
+    if (b.error) notes.push(`browser: ${b.error}`);
+    else {
+      rows.push(['in Chromium: `return 1+1` awaited on the page [calls/s]', ...inWasm(fmtRate(b.pageCallsPerSecond))]);
+      rows.push(['  same, through a worker runner (1 Web Worker) [calls/s]', ...inWasm(fmtRate(b.workerCallsPerSecond))]);
+      rows.push(['in Chromium: time to first result, page / worker runner', ...inWasm(`${b.pageFirstResultMs.toFixed(1)} / ${b.workerFirstResultMs.toFixed(1)} ms`)]);
+    }
   }
   if (Object.keys(report.wasm_size).length) {
     const row = ['wasm size raw / gzip -9'];
