@@ -18,6 +18,17 @@ use crate::numbers::{format_float_like_tostring, format_integer};
 use crate::state::lua_bytes;
 use crate::wire::{self, Reader, WireError, Writer, MAX_DEPTH};
 
+/// How Lua values are written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// For the host to read: functions, coroutines and userdata as placeholders, table keys
+    /// as strings (JS objects have no other).
+    Host,
+    /// To be stored and read back by Lua as they were (`State`): table keys keep their
+    /// types; what has no data form is refused.
+    Exact,
+}
+
 /// Appends the value at `idx` to `writer`; on failure says why (the writer then holds a
 /// partial value: discard it).
 pub(crate) unsafe fn encode(
@@ -26,7 +37,17 @@ pub(crate) unsafe fn encode(
     writer: &mut Writer,
 ) -> Result<(), &'static str> {
     let mut path = Vec::new();
-    encode_value(state, idx, writer, &mut path)
+    encode_value(state, idx, writer, &mut path, Mode::Host)
+}
+
+/// `encode` for values to be stored (`Mode::Exact`).
+pub(crate) unsafe fn encode_exact(
+    state: *mut ffi::lua_State,
+    idx: c_int,
+    writer: &mut Writer,
+) -> Result<(), &'static str> {
+    let mut path = Vec::new();
+    encode_value(state, idx, writer, &mut path, Mode::Exact)
 }
 
 /// `path` holds the tables being converted, to detect cycles (shared subtables are fine).
@@ -35,8 +56,20 @@ unsafe fn encode_value(
     idx: c_int,
     writer: &mut Writer,
     path: &mut Vec<*const c_void>,
+    mode: Mode,
 ) -> Result<(), &'static str> {
-    match ffi::lua_type(state, idx) {
+    let kind = ffi::lua_type(state, idx);
+    if mode == Mode::Exact {
+        match kind {
+            ffi::LUA_TFUNCTION => return Err("a function cannot be stored"),
+            ffi::LUA_TTHREAD => return Err("a coroutine cannot be stored"),
+            ffi::LUA_TUSERDATA | ffi::LUA_TLIGHTUSERDATA => {
+                return Err("a userdata cannot be stored")
+            }
+            _ => {}
+        }
+    }
+    match kind {
         ffi::LUA_TNIL | ffi::LUA_TNONE => writer.nil(),
         ffi::LUA_TBOOLEAN => writer.boolean(ffi::lua_toboolean(state, idx) != 0),
         ffi::LUA_TNUMBER if ffi::lua_isinteger(state, idx) != 0 => {
@@ -44,7 +77,7 @@ unsafe fn encode_value(
         }
         ffi::LUA_TNUMBER => writer.float(ffi::lua_tonumber(state, idx)),
         ffi::LUA_TSTRING => writer.string(lua_bytes(state, idx).unwrap_or_default()),
-        ffi::LUA_TTABLE => return encode_table(state, idx, writer, path),
+        ffi::LUA_TTABLE => return encode_table(state, idx, writer, path, mode),
         ffi::LUA_TFUNCTION => writer.opaque(wire::OPAQUE_FUNCTION),
         ffi::LUA_TTHREAD => writer.opaque(wire::OPAQUE_THREAD),
         _ => writer.opaque(wire::OPAQUE_USERDATA),
@@ -57,6 +90,7 @@ unsafe fn encode_table(
     idx: c_int,
     writer: &mut Writer,
     path: &mut Vec<*const c_void>,
+    mode: Mode,
 ) -> Result<(), &'static str> {
     let idx = ffi::lua_absindex(state, idx);
     let id = ffi::lua_topointer(state, idx);
@@ -79,6 +113,10 @@ unsafe fn encode_table(
                 max_index = max_index.max(i);
             }
             ffi::LUA_TNUMBER | ffi::LUA_TSTRING | ffi::LUA_TBOOLEAN => only_indices = false,
+            _ if mode == Mode::Exact => {
+                ffi::lua_pop(state, 1);
+                return Err("a table key that is not a string, number or boolean cannot be stored");
+            }
             other => {
                 ffi::lua_pop(state, 1);
                 return Err(match other {
@@ -96,7 +134,7 @@ unsafe fn encode_table(
         writer.array(count);
         for i in 1..=count {
             ffi::lua_rawgeti(state, idx, i as ffi::lua_Integer);
-            let encoded = encode_value(state, -1, writer, path);
+            let encoded = encode_value(state, -1, writer, path, mode);
             ffi::lua_pop(state, 1);
             encoded?;
         }
@@ -104,8 +142,17 @@ unsafe fn encode_table(
         writer.table(count);
         ffi::lua_pushnil(state);
         while ffi::lua_next(state, idx) != 0 {
-            encode_key(state, -2, writer);
-            if let Err(why) = encode_value(state, -1, writer, path) {
+            match mode {
+                Mode::Host => encode_key(state, -2, writer),
+                // A key of a type checked above, as itself (no table: it cannot fail).
+                Mode::Exact => {
+                    if let Err(why) = encode_value(state, -2, writer, path, mode) {
+                        ffi::lua_pop(state, 2);
+                        return Err(why);
+                    }
+                }
+            }
+            if let Err(why) = encode_value(state, -1, writer, path, mode) {
                 ffi::lua_pop(state, 2);
                 return Err(why);
             }

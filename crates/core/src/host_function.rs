@@ -89,7 +89,9 @@ unsafe fn answer(state: Lua, resumed: bool) -> c_int {
     }
 }
 
-unsafe fn push_results(state: Lua, reader: &mut Reader) -> c_int {
+/// Pushes the values of a `VALUES` reply; their number (raises for a value too big or
+/// malformed).
+pub(crate) unsafe fn push_results(state: Lua, reader: &mut Reader) -> c_int {
     let base = ffi::lua_gettop(state);
     let pushed = reader.length().map_err(PushError::from).and_then(|count| {
         (0..count)

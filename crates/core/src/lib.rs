@@ -33,6 +33,7 @@ mod pattern;
 mod request;
 mod runner;
 mod sandbox;
+mod script_state;
 mod state;
 mod table;
 mod waiting;
@@ -45,7 +46,7 @@ pub use fuel::{enable_fuel_interrupts, fuel_empty};
 pub use limits::{Clock, Limits};
 pub use module_cache::{ModuleCache, DEFAULT_CACHE_BYTES};
 pub use outcome::{ErrorKind, RunError, RunOutput};
-pub use request::{Deadline, Host, NoHost, Request, MODULE_SOURCE};
+pub use request::{Deadline, Host, NoHost, Request, MODULE_SOURCE, STATE};
 pub use runner::{run_with_clock, Call, Step};
 pub use wire::{LuaValue, Values};
 

@@ -133,6 +133,12 @@ impl Call {
         self
     }
 
+    /// The script gets `State`, whose requests its host answers (script_state.rs).
+    pub fn with_state(mut self) -> Call {
+        self.call.has_state = true;
+        self
+    }
+
     /// The runner's compiled modules, shared by its calls (module_cache.rs).
     pub fn with_module_cache(mut self, cache: Arc<ModuleCache>) -> Call {
         self.call.module_cache = Some(cache);

@@ -76,6 +76,9 @@ pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     #[cfg(target_family = "wasm")]
     wrap_function(state, c"collectgarbage", lua_collectgarbage);
     crate::modules::open(state);
+    if call_state(state).has_state {
+        crate::script_state::open(state);
+    }
     ffi::lua_pop(state, 1);
 
     // Lua's C pattern matcher cannot be interrupted; ours checks the time limit.

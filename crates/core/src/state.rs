@@ -84,6 +84,8 @@ pub(crate) struct CallState {
     pub module_dump: Option<Arc<[u8]>>,
     /// The names of the modules being loaded, outermost first.
     pub loading: Vec<Vec<u8>>,
+    /// Whether the script gets `State` (script_state.rs).
+    pub has_state: bool,
 }
 
 impl CallState {
@@ -120,6 +122,7 @@ impl CallState {
             module_cache: None,
             module_dump: None,
             loading: Vec::new(),
+            has_state: false,
         }
     }
 }

@@ -1,0 +1,234 @@
+//! `State`: a script's persistent state, in calls whose host configured one.
+//!
+//! `State.get(key [, default])`, `State.set(key, value [, ttlSeconds])`,
+//! `State.delete(key)`, `State.list(prefix)`. The core checks what Lua alone can check:
+//! keys are non-empty UTF-8 strings of at most 256 bytes, and values are data (nil,
+//! booleans, numbers, strings, tables of those: `convert::Mode::Exact`, which keeps integer
+//! and float apart, any bytes of a string, and the types of table keys). It then asks the
+//! host (request.rs `STATE`), which scopes the key (private to the script, or a shared
+//! namespace it may or may not use), buffers the call's writes so that they are committed
+//! together when the call succeeds, and reads its store: lib/state.mjs. A refusal of the
+//! host (a namespace the script may not write) is a Lua error at the call, as a host
+//! function's error is; a store that answers later makes the script wait, as an async host
+//! function does.
+//!
+//! Requests are host calls of function `STATE` with the arguments `op, key` (`"get"`,
+//! `"delete"`, `"list"`), or `"set", key, value, ttl` where `value` is a string holding the
+//! value's exact wire encoding (so the host stores and returns those bytes untouched).
+
+use std::ffi::{c_char, c_int};
+
+use mlua::ffi;
+
+use crate::convert;
+use crate::host_function;
+use crate::request::{Request, STATE};
+use crate::state::lua_bytes;
+use crate::waiting::{self, Reply};
+use crate::wire::Writer;
+
+type Lua = *mut ffi::lua_State;
+
+/// Longest key, in bytes.
+const MAX_KEY: usize = 256;
+
+/// Sets the global `State` (with `_G` on the stack top).
+pub(crate) unsafe fn open(state: Lua) {
+    ffi::lua_createtable(state, 0, 4);
+    for (name, function) in [
+        (c"get", get as ffi::lua_CFunction),
+        (c"set", set),
+        (c"delete", delete),
+        (c"list", list),
+    ] {
+        ffi::lua_pushcfunction(state, function);
+        ffi::lua_setfield(state, -2, name.as_ptr());
+    }
+    ffi::lua_setfield(state, -2, c"State".as_ptr());
+}
+
+/// The key at `arg` (checked), borrowed from Lua.
+unsafe fn check_key<'a>(state: Lua, arg: c_int) -> &'a [u8] {
+    let key = lua_bytes(state, arg).unwrap_or_default();
+    let valid = ffi::lua_type(state, arg) == ffi::LUA_TSTRING
+        && !key.is_empty()
+        && key.len() <= MAX_KEY
+        && std::str::from_utf8(key).is_ok();
+    if !valid {
+        ffi::luaL_argerror(
+            state,
+            arg,
+            c"a key is a non-empty UTF-8 string of at most 256 bytes".as_ptr(),
+        );
+    }
+    key
+}
+
+/// Asks the host `op` (`State.<op>`) with `key` and, for `set`, the encoded value and TTL.
+/// Raises nothing but for a call outside its slice.
+unsafe fn ask(
+    state: Lua,
+    op: &[u8],
+    name: &str,
+    key: &[u8],
+    set: Option<(&[u8], Option<f64>)>,
+) -> c_int {
+    let mut args = Writer::new();
+    args.count(if set.is_some() { 4 } else { 2 })
+        .string(op)
+        .string(key);
+    if let Some((value, ttl)) = set {
+        args.string(value);
+        match ttl {
+            Some(seconds) => args.float(seconds),
+            None => args.nil(),
+        };
+    }
+    let args = args.into_bytes();
+    let request = Request::Call {
+        function: STATE,
+        name,
+        args: &args,
+        can_wait: waiting::can_wait(state),
+    };
+    let asked = waiting::ask(state, request);
+    drop(args);
+    if asked.is_err() {
+        return ffi::luaL_error(state, c"State used outside the call it belongs to".as_ptr());
+    }
+    0
+}
+
+/// The host's answer: results pushed (their number), its error raised, or a wait.
+unsafe fn answer(
+    state: Lua,
+    resumed: bool,
+    name: &'static str,
+    continuation: ffi::lua_KFunction,
+) -> c_int {
+    match waiting::reply(state) {
+        Reply::Abandoned => waiting::abandoned(state),
+        Reply::Values(mut reader) => host_function::push_results(state, &mut reader),
+        Reply::Error(reader) => waiting::raise_host_error(state, reader),
+        Reply::Pending if !resumed => waiting::wait(state, &|| name.to_string(), continuation),
+        Reply::Pending | Reply::Malformed => waiting::raise_malformed(state, c"reply"),
+    }
+}
+
+/// `State.get(key [, default])`.
+unsafe extern "C-unwind" fn get(state: Lua) -> c_int {
+    let key = check_key(state, 1);
+    ffi::lua_settop(state, 2);
+    ask(state, b"get", "State.get", key, None);
+    got(state, false)
+}
+
+unsafe fn got(state: Lua, resumed: bool) -> c_int {
+    answer(state, resumed, "State.get", get_resumed);
+    // Stack: key, default, value.
+    if ffi::lua_isnil(state, -1) != 0 {
+        ffi::lua_pushvalue(state, 2);
+    }
+    1
+}
+
+unsafe extern "C-unwind" fn get_resumed(
+    state: Lua,
+    _status: c_int,
+    _ctx: ffi::lua_KContext,
+) -> c_int {
+    waiting::resumed(state);
+    got(state, true)
+}
+
+/// `State.set(key, value [, ttlSeconds])`.
+unsafe extern "C-unwind" fn set(state: Lua) -> c_int {
+    let key = check_key(state, 1);
+    ffi::luaL_checkany(state, 2);
+    let ttl = if ffi::lua_isnoneornil(state, 3) != 0 {
+        None
+    } else {
+        let seconds = ffi::luaL_checknumber(state, 3);
+        if !(seconds > 0.0 && seconds.is_finite()) {
+            return ffi::luaL_argerror(state, 3, c"a TTL is a positive number of seconds".as_ptr());
+        }
+        Some(seconds)
+    };
+    ffi::lua_settop(state, 3);
+    let mut value = Writer::new();
+    if let Err(why) = convert::encode_exact(state, 2, &mut value) {
+        drop(value);
+        ffi::lua_pushlstring(state, why.as_ptr() as *const c_char, why.len());
+        let why = ffi::lua_tolstring(state, -1, std::ptr::null_mut());
+        let message = ffi::lua_pushfstring(state, c"cannot be stored: %s".as_ptr(), why);
+        return ffi::luaL_argerror(state, 2, message);
+    }
+    let value = value.into_bytes();
+    ask(state, b"set", "State.set", key, Some((&value, ttl)));
+    drop(value);
+    answer(state, false, "State.set", set_resumed);
+    0
+}
+
+unsafe extern "C-unwind" fn set_resumed(
+    state: Lua,
+    _status: c_int,
+    _ctx: ffi::lua_KContext,
+) -> c_int {
+    waiting::resumed(state);
+    answer(state, true, "State.set", set_resumed);
+    0
+}
+
+/// `State.delete(key)`.
+unsafe extern "C-unwind" fn delete(state: Lua) -> c_int {
+    let key = check_key(state, 1);
+    ffi::lua_settop(state, 1);
+    ask(state, b"delete", "State.delete", key, None);
+    answer(state, false, "State.delete", delete_resumed);
+    0
+}
+
+unsafe extern "C-unwind" fn delete_resumed(
+    state: Lua,
+    _status: c_int,
+    _ctx: ffi::lua_KContext,
+) -> c_int {
+    waiting::resumed(state);
+    answer(state, true, "State.delete", delete_resumed);
+    0
+}
+
+/// `State.list(prefix)`: a table of key -> value for the keys under `prefix`.
+unsafe extern "C-unwind" fn list(state: Lua) -> c_int {
+    let prefix = if ffi::lua_isnoneornil(state, 1) != 0 {
+        &b""[..]
+    } else {
+        let prefix = lua_bytes(state, 1).unwrap_or_default();
+        if ffi::lua_type(state, 1) != ffi::LUA_TSTRING
+            || prefix.len() > MAX_KEY
+            || std::str::from_utf8(prefix).is_err()
+        {
+            return ffi::luaL_argerror(
+                state,
+                1,
+                c"a prefix is a UTF-8 string of at most 256 bytes".as_ptr(),
+            );
+        }
+        prefix
+    };
+    ffi::lua_settop(state, 1);
+    ask(state, b"list", "State.list", prefix, None);
+    answer(state, false, "State.list", list_resumed);
+    1
+}
+
+unsafe extern "C-unwind" fn list_resumed(
+    state: Lua,
+    _status: c_int,
+    _ctx: ffi::lua_KContext,
+) -> c_int {
+    waiting::resumed(state);
+    answer(state, true, "State.list", list_resumed);
+    1
+}
