@@ -2,6 +2,8 @@
 // functions wait for it, the sync ones need `await ready` first. Scripts run on the thread
 // that calls them: use a Web Worker to keep a page responsive during long scripts.
 import { createApi } from './lib/api.mjs'
+import { IndexedDbStore } from './lib/indexeddb-store.mjs'
+import { MemoryStore, StateStore } from './lib/state.mjs'
 import { createWorkerRunner as createPool } from './lib/worker-pool.mjs'
 import { load } from './wasm/web.mjs'
 
@@ -25,6 +27,8 @@ const api = createApi({
 })
 
 export const { run, runSync, runLua, runLuaSync, invoke, invokeSync, createRunner, LuaError, backend } = api
+// State stores (lib/state.mjs): SqliteStore is Node's.
+export { IndexedDbStore, MemoryStore, StateStore }
 
 // Worker runners: the wasm backend in Web Workers (lib/worker-pool.mjs). The worker script
 // is referenced as `new URL(..., import.meta.url)`, which Vite and webpack 5 bundle as a
@@ -53,4 +57,4 @@ export function createWorkerRunner(options) {
   return createPool(spawnWebWorker, defaultWorkers, options)
 }
 
-export default { ...api, createWorkerRunner }
+export default { ...api, createWorkerRunner, MemoryStore, StateStore, IndexedDbStore }

@@ -56,6 +56,109 @@ export interface CallOptions extends Limits {
   globals?: Globals | ((context: CallContext) => Globals | undefined)
   /** Where `require` finds modules (a runner's are asked after a call's own). */
   modules?: Modules
+  /**
+   * Gives the script `State` (persistent keys): `true` for the runner's MemoryStore, or a
+   * store and namespaces (a call's own override its runner's).
+   */
+  state?: true | StateOptions
+}
+
+/** The permissions of a namespace of State keys (only `shared: true` ones mean anything). */
+export interface Namespace {
+  /** Keys equal to or under the name (`name` or `name.*`) are shared, not the script's own. */
+  shared: boolean
+  read?: boolean
+  write?: boolean
+  delete?: boolean
+}
+
+/** Shared namespaces by name (`'global.events'`). */
+export type Namespaces = { [name: string]: Namespace }
+
+export interface StateOptions {
+  /** Where values live (default: the runner's MemoryStore). */
+  store?: StateBackend
+  /** Shared namespaces, or a function of the scriptId deciding them per script. */
+  namespaces?: Namespaces | ((scriptId: string) => Namespaces | undefined)
+}
+
+/** One write of a commit: `value` null deletes; `expiresAt` in ms since the epoch. */
+export interface StateWrite {
+  scope: string
+  key: string
+  value: Uint8Array | null
+  expiresAt: number | null
+}
+
+/**
+ * What a store implements (sync, or async returning promises). Scopes are scriptIds, and
+ * `''` for keys of shared namespaces; values are bytes the store keeps untouched.
+ */
+export interface StateBackend {
+  /** The bytes stored for (scope, key), or undefined (also once expired). */
+  read(scope: string, key: string): Uint8Array | undefined | PromiseLike<Uint8Array | undefined>
+  /** [key, bytes] of the unexpired entries of `scope` whose key starts with `prefix`. */
+  list(scope: string, prefix: string): Array<[string, Uint8Array]> | PromiseLike<Array<[string, Uint8Array]>>
+  /** Applies every write, or none (one transaction). */
+  commit(writes: StateWrite[]): void | PromiseLike<void>
+  /** True if the methods never return promises (then the Sync functions can use the store). */
+  readonly synchronous?: boolean
+}
+
+/** A store's methods for the host, in JS values (converted as globals and return values are). */
+export declare abstract class StateStore implements StateBackend {
+  abstract read(scope: string, key: string): Uint8Array | undefined | PromiseLike<Uint8Array | undefined>
+  abstract list(scope: string, prefix: string): Array<[string, Uint8Array]> | PromiseLike<Array<[string, Uint8Array]>>
+  abstract commit(writes: StateWrite[]): void | PromiseLike<void>
+  readonly synchronous: boolean
+  /** What a script stored for `key` (scope: its scriptId, or '' for a shared namespace). */
+  get(scope: string, key: string): LuaValue | undefined | Promise<LuaValue | undefined>
+  /** Stores `value` as a script would; `ttl` in seconds. */
+  set(scope: string, key: string, value: LuaInput, options?: { ttl?: number }): void | Promise<void>
+  delete(scope: string, key: string): void | Promise<void>
+  /** [key, value] of the entries of `scope` under `prefix`. */
+  entries(scope: string, prefix?: string): Array<[string, LuaValue]> | Promise<Array<[string, LuaValue]>>
+}
+
+/** The methods of the synchronous stores (a type only: no such class at run time). */
+declare abstract class SynchronousStore extends StateStore {
+  read(scope: string, key: string): Uint8Array | undefined
+  list(scope: string, prefix: string): Array<[string, Uint8Array]>
+  commit(writes: StateWrite[]): void
+  get(scope: string, key: string): LuaValue | undefined
+  set(scope: string, key: string, value: LuaInput, options?: { ttl?: number }): void
+  delete(scope: string, key: string): void
+  entries(scope: string, prefix?: string): Array<[string, LuaValue]>
+  readonly synchronous: true
+}
+
+/** A store in this process's memory (synchronous): tests, one-off runs. */
+export declare class MemoryStore extends SynchronousStore {}
+
+/**
+ * Node: a store in a SQLite file (WAL mode; several processes may share it), through the
+ * optional peer dependency better-sqlite3. Synchronous.
+ */
+export declare class SqliteStore extends SynchronousStore {
+  /** `path`: the file (':memory:' for none); `busyTimeout`: ms a write waits for another process's (5000). */
+  constructor(path: string, options?: { busyTimeout?: number })
+  /** Deletes expired entries now. */
+  purge(): void
+  close(): void
+}
+
+/** Browsers: a store in IndexedDB database `name`. Asynchronous (not for the Sync functions). */
+export declare class IndexedDbStore extends StateStore {
+  constructor(name: string)
+  read(scope: string, key: string): Promise<Uint8Array | undefined>
+  list(scope: string, prefix: string): Promise<Array<[string, Uint8Array]>>
+  commit(writes: StateWrite[]): Promise<void>
+  get(scope: string, key: string): Promise<LuaValue | undefined>
+  set(scope: string, key: string, value: LuaInput, options?: { ttl?: number }): Promise<void>
+  delete(scope: string, key: string): Promise<void>
+  entries(scope: string, prefix?: string): Promise<Array<[string, LuaValue]>>
+  purge(): Promise<void>
+  close(): Promise<void>
 }
 
 export interface RunOptions extends CallOptions {
@@ -117,6 +220,8 @@ export interface Runner {
    */
   invoke(module: string, functionName: string, args: LuaInput[] | undefined, options: RunOptions): Promise<RunResult>
   invokeSync(module: string, functionName: string, args: LuaInput[] | undefined, options: RunOptions): RunResult
+  /** The store of the runner's `state` (its MemoryStore for `state: true`), or undefined. */
+  readonly stateStore: StateBackend | undefined
 }
 
 /** `Runner.invoke` with no runner options. */
@@ -150,6 +255,7 @@ export interface WorkerRunner {
   run(code: string, options: RunOptions): Promise<RunResult>
   runLua(code: string, scriptId: string, options?: CallOptions & { arguments?: LuaInput[] }): Promise<string>
   invoke(module: string, functionName: string, args: LuaInput[] | undefined, options: RunOptions): Promise<RunResult>
+  readonly stateStore: StateBackend | undefined
   /** Ends the workers; calls not yet over reject. */
   terminate(): void
 }

@@ -66,5 +66,9 @@ function createWorkerRunner(options) {
   return require('./lib/worker-pool.mjs').createWorkerRunner(spawnWorkerThread, 2, options)
 }
 
+// State stores: SqliteStore loads better-sqlite3 (an optional peer dependency) when made.
+const { MemoryStore, StateStore } = require('./lib/state.mjs')
+const { SqliteStore } = require('./lib/sqlite-store.mjs')
+
 // `ready` matches the browser entry, where the wasm module loads asynchronously.
-module.exports = { ...createApi(loadBackend()), createWorkerRunner, ready: Promise.resolve() }
+module.exports = { ...createApi(loadBackend()), createWorkerRunner, MemoryStore, StateStore, SqliteStore, ready: Promise.resolve() }

@@ -24,7 +24,8 @@ describe('README examples', () => {
   it.each(blocks.map((code, i) => [i + 1, code]))('example %i runs and prints what it says', (i, code) => {
     const file = join(folder, `example${i}.mjs`)
     writeFileSync(file, code)
-    const stdout = execFileSync(process.execPath, [file], { encoding: 'utf8', env: process.env })
+    // (In the folder: an example may write a file there, as State's SQLite database.)
+    const stdout = execFileSync(process.execPath, [file], { encoding: 'utf8', env: process.env, cwd: folder })
     // `console.log(x) // "text"`: the first string literal after the comment is printed.
     const expected = [...code.matchAll(/console\.log\(.*\)\s*\/\/\s*("(?:[^"\\]|\\.)*")/g)].map((match) => JSON.parse(match[1]))
     expect(expected.length).toBeGreaterThan(0)

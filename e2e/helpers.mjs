@@ -66,6 +66,32 @@ export async function show(browser, url) {
 }
 
 /**
+ * The visit counter (State in IndexedDB) of the page at `url`, loaded, reloaded, and
+ * loaded in a second tab of the same browser profile: [1, 2, 3] if the values survive.
+ */
+export async function visitsAcrossReloads(browser, url) {
+  const context = await browser.newContext()
+  try {
+    const page = await context.newPage()
+    const visits = async () => {
+      await page.waitForSelector('body[data-state]', { timeout: 30_000 })
+      return Number(await page.textContent('#visits'))
+    }
+    await page.goto(url)
+    const first = await visits()
+    await page.reload()
+    const second = await visits()
+    const tab = await context.newPage()
+    await page.close()
+    await tab.goto(url)
+    await tab.waitForSelector('body[data-state]', { timeout: 30_000 })
+    return [first, second, Number(await tab.textContent('#visits'))]
+  } finally {
+    await context.close()
+  }
+}
+
+/**
  * The page ran the scripts (on the page and in a worker, with the same output), fetched the
  * wasm module as application/wasm (the worker may fetch it too), and nothing failed.
  */

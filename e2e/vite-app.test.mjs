@@ -3,7 +3,7 @@
 //   - a production `vite build`, served by `vite preview` on 127.0.0.1, and
 //   - the Vite dev server,
 // each loaded in headless Chromium: the page must show the script's output and the LuaError
-// of the failing script. The production build needs no Vite config at all; the dev server
+// of the failing script, and its State in IndexedDB must survive a reload. The production build needs no Vite config at all; the dev server
 // needs `optimizeDeps.exclude` (see below). Runs in Node: vitest.browser.config.mjs, project
 // vite-app.
 import { execFileSync } from 'node:child_process'
@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer, preview } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { expectShown, installApp, launchChromium, repo, show } from './helpers.mjs'
+import { expectShown, installApp, launchChromium, repo, show, visitsAcrossReloads } from './helpers.mjs'
 
 let installed, app, browser
 
@@ -45,6 +45,10 @@ describe('vite build (production)', () => {
 
   it('shows the script output and the LuaError in headless Chromium', async () => {
     expectShown(await show(browser, server.resolvedUrls.local[0]))
+  })
+
+  it('keeps State in IndexedDB across page reloads and tabs', async () => {
+    expect(await visitsAcrossReloads(browser, server.resolvedUrls.local[0])).toEqual([1, 2, 3])
   })
 })
 

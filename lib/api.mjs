@@ -4,18 +4,19 @@
 // can load it.
 //
 // A backend has: runSync/runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit,
-// globals?) -> Outcome for calls without host functions or modules; startCall(...,
-// globals, cache, bridge, synchronous, invokeModule?, invokeFunction?, arguments?) -> a call with resume(reply?) (an Outcome,
-// or the milliseconds left while it waits; natively in a promise) and resumeSync(reply?)
-// for the rest, which the bridge (lib/bridge.mjs) answers and drives; and
+// globals?) -> Outcome for calls without host functions, modules or State; startCall(...,
+// globals, cache, bridge, synchronous, invokeModule?, invokeFunction?, arguments?,
+// withState?) -> a call with resume(reply?) (an Outcome, or the milliseconds left while it
+// waits; natively in a promise) and resumeSync(reply?) for the rest, which the bridge (lib/bridge.mjs) answers and drives; and
 // newModuleCache() for a runner's compiled modules.
 // `ready`, if present, is a promise to await before the first call.
 
 import { Bridge, drive } from './bridge.mjs'
+import { MemoryStore, StateSession, checkState } from './state.mjs'
 import { decodeValues, encodeArguments, encodeGlobals, functionTable } from './wire.mjs'
 
 const LIMITS = ['memoryLimit', 'timeLimit', 'outputLimit']
-const RUNNER_OPTIONS = [...LIMITS, 'globals', 'modules']
+const RUNNER_OPTIONS = [...LIMITS, 'globals', 'modules', 'state']
 const CALL_OPTIONS = ['scriptId', 'arguments', ...RUNNER_OPTIONS]
 const RUN_LUA_OPTIONS = ['arguments', ...RUNNER_OPTIONS]
 const INVOKE_OPTIONS = ['scriptId', ...RUNNER_OPTIONS]
@@ -58,10 +59,10 @@ function checkScriptId(scriptId) {
   if (scriptId === '') throw new TypeError('scriptId must not be empty')
 }
 
-const NO_OPTIONS = Object.freeze({ limits: [undefined, undefined, undefined], globals: undefined, modules: undefined })
+const NO_OPTIONS = Object.freeze({ limits: [undefined, undefined, undefined], globals: undefined, modules: undefined, state: undefined })
 
-// Checks an options object; returns { limits: [memory, time, output], globals, modules },
-// with undefined for what it does not set.
+// Checks an options object; returns { limits: [memory, time, output], globals, modules,
+// arguments, state }, with undefined for what it does not set.
 function checkOptions(options, allowed, name) {
   if (options === undefined) return NO_OPTIONS
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -88,7 +89,7 @@ function checkOptions(options, allowed, name) {
   if (modules !== undefined && typeof modules !== 'function' && !isPlainObject(modules)) {
     throw new TypeError(`${name}.modules must be an object of sources or a resolver function, got ${describe(modules)}`)
   }
-  return { limits, globals, modules, arguments: options.arguments }
+  return { limits, globals, modules, arguments: options.arguments, state: checkState(options.state, name) }
 }
 
 // Globals as given (an object, or a function of the call's context returning one).
@@ -145,20 +146,39 @@ export function createApi(backend) {
     const encoded = globals === undefined ? undefined : encodeGlobals(globals, functions, limit)
     const chunkArguments = invoke ? invoke[2] : own.arguments
     const encodedArguments = chunkArguments && encodeArguments(chunkArguments, functions, limit)
-    // Without host functions, modules or arguments the call runs alone (the quick path).
-    const bridge = functions.list.length > 0 || resolveModule || encodedArguments ? new Bridge(functions, limit, resolveModule) : undefined
+    const state = runner.state(own.state)
+    const session = state && new StateSession(state.store, scriptId, state.namespaces)
+    // Without host functions, modules, arguments or State the call runs alone (the quick path).
+    const alone = functions.list.length === 0 && !resolveModule && !encodedArguments && !session
     return {
       args: [code, scriptId, ...limits, encoded],
-      bridge,
+      bridge: alone ? undefined : new Bridge(functions, limit, resolveModule, session),
+      session,
       scriptId,
       runner,
-      entry: [invoke?.[0], invoke?.[1], encodedArguments],
+      entry: [invoke?.[0], invoke?.[1], encodedArguments, session ? true : undefined],
     }
   }
 
   function settle(outcome, call) {
     if (!outcome.ok) throw new LuaError(outcome, call.scriptId, call.bridge?.cause(outcome))
     return { output: outcome.output, values: decodeValues(outcome.values) }
+  }
+
+  function unsaved(call, error) {
+    const message = error instanceof Error ? error.message : String(error)
+    return new Error(`pubwiki-lua: the state written by ${call.scriptId} could not be saved: ${message}`, { cause: error })
+  }
+
+  // A call that succeeded commits its State writes (one store transaction); one that
+  // failed drops them with its session.
+  async function commit(outcome, call) {
+    if (!outcome.ok || !call.session) return
+    try {
+      await call.session.commit()
+    } catch (error) {
+      throw unsaved(call, error)
+    }
   }
 
   function start(call, synchronous) {
@@ -168,14 +188,26 @@ export function createApi(backend) {
   async function execute(call) {
     if (backend.ready) await backend.ready
     if (!call.bridge) return settle(await backend.runAsync(...call.args), call)
-    return settle(await drive(start(call, false), call.bridge), call)
+    const outcome = await drive(start(call, false), call.bridge)
+    await commit(outcome, call)
+    return settle(outcome, call)
   }
 
   function executeSync(call) {
     if (!call.bridge) return settle(backend.runSync(...call.args), call)
+    if (call.session && call.session.store.synchronous !== true) {
+      throw new TypeError('a synchronous call needs a synchronous state store (MemoryStore, SqliteStore): use run, runLua or invoke')
+    }
     const outcome = start(call, true).resumeSync(undefined)
     // A synchronous call never waits (the core refuses), so it is over after one slice.
     if (typeof outcome === 'number') throw new Error('pubwiki-lua: a synchronous call waited')
+    if (outcome.ok && call.session) {
+      try {
+        call.session.commit()
+      } catch (error) {
+        throw unsaved(call, error)
+      }
+    }
     return settle(outcome, call)
   }
 
@@ -183,7 +215,19 @@ export function createApi(backend) {
     // The runner's compiled modules (made when a call first needs them, once the backend
     // has loaded).
     let cache
-    const self = { options, cache: () => (cache ??= backend.newModuleCache()) }
+    // The runner's MemoryStore, for `state: true` (made on first use).
+    let memoryStore
+    const defaultStore = () => (memoryStore ??= new MemoryStore())
+    const self = {
+      options,
+      cache: () => (cache ??= backend.newModuleCache()),
+      // The State of a call with `own` state options: { store, namespaces }, or undefined.
+      state(own) {
+        const given = options.state
+        if (!own && !given) return undefined
+        return { store: own?.store ?? given?.store ?? defaultStore(), namespaces: own?.namespaces ?? given?.namespaces }
+      },
+    }
     const runOptions = (options) => {
       if (options === null || typeof options !== 'object' || Array.isArray(options)) {
         throw new TypeError(`options must be an object with a scriptId, got ${describe(options)}`)
@@ -202,6 +246,10 @@ export function createApi(backend) {
       return prepare(self, '', runOptions(options).scriptId, options, INVOKE_OPTIONS, 'options', [module, fn, args ?? []])
     }
     return {
+      /** The store of the runner's State (its MemoryStore for `state: true`), or undefined. */
+      get stateStore() {
+        return options.state ? (options.state.store ?? defaultStore()) : undefined
+      },
       /** Runs `code`; resolves to `{ output, values }`. */
       async run(code, options) {
         return execute(forRun(code, options))
@@ -226,7 +274,9 @@ export function createApi(backend) {
     }
   }
 
-  const direct = runner(NO_OPTIONS)
+  // The top-level functions: a runner without defaults (a call's `state: true` there uses
+  // its MemoryStore, which only those calls reach).
+  const { stateStore: _, ...direct } = runner(NO_OPTIONS)
 
   return {
     backend: backend.name,

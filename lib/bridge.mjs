@@ -8,7 +8,18 @@
 // deadline; when the deadline wins, the call is resumed with no answer (it ends with a
 // timeout) and the promise's late result is dropped.
 
-import { MODULE_SOURCE, REPLY_PENDING, decodeValues, encodeErrorInto, encodeResultInto, standalone, takeSpill } from './wire.mjs'
+import {
+  MODULE_SOURCE,
+  REPLY_PENDING,
+  STATE,
+  copyReplyInto,
+  decodeStateRequest,
+  decodeValues,
+  encodeErrorInto,
+  encodeResultInto,
+  standalone,
+  takeSpill,
+} from './wire.mjs'
 
 const PENDING = Uint8Array.of(REPLY_PENDING)
 
@@ -38,12 +49,14 @@ function moduleSource(value, name) {
 export class Bridge {
   /**
    * `functions`: the call's host functions (wire.mjs functionTable); `resolveModule(name)`:
-   * a module's source, undefined if there is none, or a promise of either.
+   * a module's source, undefined if there is none, or a promise of either; `state`: the
+   * call's StateSession (lib/state.mjs), if it has State.
    */
-  constructor(functions, encodeLimit, resolveModule) {
+  constructor(functions, encodeLimit, resolveModule, state) {
     this.functions = functions
     this.encodeLimit = encodeLimit
     this.resolveModule = resolveModule ?? (() => undefined)
+    this.state = state
     this.errors = new Map()
     this.nextErrorId = 1
     /** The reply to the request the call may wait for: a promise of reply bytes. */
@@ -69,6 +82,7 @@ export class Bridge {
   }
 
   call(index, bytes, argsStart, replyStart, capacity, refresh) {
+    if (index === STATE) return this.stateRequest(bytes, argsStart, replyStart, capacity, refresh)
     // A module's source is asked for as a call of function MODULE_SOURCE with its name.
     const module = index === MODULE_SOURCE
     const fn = module ? this.resolveModule : this.functions.list[index]
@@ -85,14 +99,7 @@ export class Bridge {
       if (isThenable(result)) {
         // Both outcomes are handled, so a promise the call cannot wait for (the core then
         // raises a Lua error) is no unhandled rejection.
-        const wait = { reply: undefined }
-        this.pending = Promise.resolve(result).then(
-          (value) => (wait.reply = this.lateReply(module ? () => moduleSource(value, args[0]) : () => value, root)),
-          (error) => (wait.reply = standalone(encodeErrorInto, messageOf(error), this.keep(error))),
-        )
-        this.wait = wait
-        bytes[replyStart] = REPLY_PENDING
-        return 1
+        return this.waitFor(result, (value) => this.lateReply(module ? () => moduleSource(value, args[0]) : () => value, root), bytes, replyStart)
       }
       if (module) result = moduleSource(result, args[0])
     } catch (error) {
@@ -103,6 +110,35 @@ export class Bridge {
     } catch (error) {
       return encodeErrorInto(messageOf(error), this.keep(error), bytes, replyStart, capacity)
     }
+  }
+
+  // The call waits for `promise`; `reply(value)` makes the reply bytes of its value.
+  waitFor(promise, reply, bytes, replyStart) {
+    const wait = { reply: undefined }
+    this.pending = Promise.resolve(promise).then(
+      (value) => (wait.reply = reply(value)),
+      (error) => (wait.reply = standalone(encodeErrorInto, messageOf(error), this.keep(error))),
+    )
+    this.wait = wait
+    bytes[replyStart] = REPLY_PENDING
+    return 1
+  }
+
+  // A request of `State`, which the call's session answers (a reply it made whole).
+  stateRequest(bytes, argsStart, replyStart, capacity, refresh) {
+    let reply
+    try {
+      try {
+        if (!this.state) throw new Error('State is not available in this call')
+        reply = this.state.request(decodeStateRequest(bytes, argsStart))
+      } finally {
+        if (refresh) bytes = refresh()
+      }
+      if (isThenable(reply)) return this.waitFor(reply, (reply) => reply, bytes, replyStart)
+    } catch (error) {
+      return encodeErrorInto(messageOf(error), this.keep(error), bytes, replyStart, capacity)
+    }
+    return copyReplyInto(reply, bytes, replyStart, capacity)
   }
 
   // The answer of a promise (what `value()` gives, or throws), as reply bytes of its own.

@@ -23,6 +23,8 @@ export const REPLY_PENDING = 2
 
 /** The function number of module requests (crates/core/src/request.rs `MODULE_SOURCE`). */
 export const MODULE_SOURCE = 0xffffffff
+/** The function number of `State`'s requests (crates/core/src/request.rs `STATE`). */
+export const STATE = 0xfffffffe
 
 /** Deeper nesting is refused (the core refuses it too). */
 export const MAX_DEPTH = 100
@@ -499,6 +501,13 @@ export function encodeErrorInto(message, cause, bytes, start, capacity) {
   }
 }
 
+/** A reply made whole elsewhere (`State`'s), copied into `bytes` as encodeResultInto would. */
+export function copyReplyInto(reply, bytes, start, capacity) {
+  if (reply.length <= capacity) bytes.set(reply, start)
+  else spill = reply
+  return reply.length
+}
+
 /** A reply on its own (for answers that come later): a fresh Uint8Array. */
 export function standalone(encodeInto, ...args) {
   const bytes = new Uint8Array(64)
@@ -617,4 +626,87 @@ export function decodeValues(bytes, start = 0) {
   const values = new Array(n)
   for (let i = 0; i < n; i++) values[i] = decoder.value()
   return values
+}
+
+// `State`'s requests and replies (crates/core/src/script_state.rs). A stored value is the
+// exact wire encoding of one Lua value, kept as bytes and handed back untouched.
+
+/** A `State` request's arguments: { op, key, value (bytes, for set), ttl (seconds, or null) }. */
+export function decodeStateRequest(bytes, start) {
+  const decoder = new Decoder(bytes, start)
+  const count = decoder.varint()
+  const text = () => (decoder.bytes[decoder.pos++], decoder.string())
+  const op = text()
+  const key = text()
+  if (count < 4) return { op, key, value: null, ttl: null }
+  decoder.pos++ // STRING
+  const length = decoder.varint()
+  const value = bytes.slice(decoder.pos, decoder.pos + length)
+  decoder.pos += length
+  const ttl = decoder.value()
+  return { op, key, value, ttl }
+}
+
+function reply(...parts) {
+  const length = parts.reduce((n, part) => n + part.length, 0)
+  const out = new Uint8Array(length)
+  let at = 0
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.length
+  }
+  return out
+}
+
+function checkStored(stored) {
+  if (!(stored instanceof Uint8Array)) {
+    throw new TypeError(`the state store gave ${typeName(stored)} for a value, not the bytes it was given (a Uint8Array)`)
+  }
+  return stored
+}
+
+/** The reply to `State.get`: the stored value, or nil. */
+export function stateValueReply(stored) {
+  if (stored === undefined || stored === null) return Uint8Array.of(REPLY_VALUES, 1, NIL)
+  return reply(Uint8Array.of(REPLY_VALUES, 1), checkStored(stored))
+}
+
+/** The reply to `State.set` and `State.delete`: no values. */
+export const STATE_DONE_REPLY = Uint8Array.of(REPLY_VALUES, 0)
+
+/** The reply to `State.list`: a table of key -> stored value. */
+export function stateListReply(entries) {
+  const e = new Encoder()
+  e.u8(REPLY_VALUES)
+  e.u8(1)
+  e.u8(TABLE)
+  e.varint(entries.length)
+  for (const [key, stored] of entries) {
+    checkStored(stored)
+    e.u8(STRING)
+    e.rawString(key)
+    e.reserve(stored.length)
+    e.bytes.set(stored, e.pos)
+    e.pos += stored.length
+  }
+  return e.copy()
+}
+
+/** A stored value (exact wire encoding) as a JS value, as return values are converted. */
+export function decodeStored(stored) {
+  return new Decoder(stored, 0).value()
+}
+
+/**
+ * A JS value as a stored value (what `State.get` gives the script), converted as globals
+ * are, functions refused; a TypeError names what cannot be stored.
+ */
+export function encodeStored(value) {
+  const e = encoder(null, Infinity, 'value')
+  try {
+    e.value(value)
+    return e.copy()
+  } finally {
+    e.finish()
+  }
 }

@@ -210,6 +210,8 @@ export function createWorkerRunner(spawn, defaultWorkers, options = {}) {
     run: runner.run,
     runLua: runner.runLua,
     invoke: runner.invoke,
+    /** The store of the runner's State, if it has one (see createRunner). */
+    stateStore: runner.stateStore,
     /** Ends the workers; calls not yet over reject. */
     terminate: () => pool.terminate(),
   })

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+bash scripts/install-build-tools.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # The lock file lists every platform's optional packages, so `npm ci` takes it; should a
   # registry lack one of them, `npm install` still installs the same locked versions.

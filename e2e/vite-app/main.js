@@ -1,5 +1,5 @@
 // What a user writes: import the package by name, run scripts, show what they print.
-import { createWorkerRunner, runLua, LuaError } from 'pubwiki-lua'
+import { createRunner, createWorkerRunner, IndexedDbStore, runLua, LuaError } from 'pubwiki-lua'
 
 const script = `
 local squares = {}
@@ -25,6 +25,10 @@ async function main() {
     if (!(error instanceof LuaError)) throw error
     document.querySelector('#error').textContent = `${error.kind}: ${error.message}\noutput: ${error.output}`
   }
+  // State that outlives the page: a visit counter in IndexedDB.
+  const lua = createRunner({ state: { store: new IndexedDbStore('vite-app') } })
+  const { values } = await lua.run('State.set("visits", (State.get("visits") or 0) + 1) return State.get("visits")', { scriptId: 'Module:Counter' })
+  document.querySelector('#visits').textContent = String(values[0])
 }
 
 main().then(

@@ -90,7 +90,7 @@ pub fn new_module_cache() -> ModuleCache {
 /// Starts a call with host functions or modules, of `code` or, given `invoke_module`, of
 /// `require(invoke_module)[invoke_function](...)`, with `arguments` (wire values) as the
 /// `...` of either; `bridge` is lib/bridge.mjs's `Bridge`. `synchronous`: it runs by
-/// `resumeSync`, and the host answers at once.
+/// `resumeSync`, and the host answers at once. `with_state`: the script has `State`.
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn start_call(
@@ -107,6 +107,7 @@ pub fn start_call(
   invoke_module: Option<String>,
   invoke_function: Option<String>,
   arguments: Option<WireInput>,
+  with_state: Option<bool>,
 ) -> Result<NativeCall> {
   let limits = pubwiki_lua_core::Limits::with_overrides(memory_limit, time_limit, output_limit);
   let mut call = match (&invoke_module, &invoke_function) {
@@ -120,6 +121,9 @@ pub fn start_call(
     call = call.with_arguments(arguments.0);
   }
   call = call.with_module_cache(cache.inner.clone());
+  if with_state == Some(true) {
+    call = call.with_state();
+  }
   if synchronous {
     call = call.synchronous();
   }

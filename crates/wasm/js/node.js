@@ -10,7 +10,8 @@
 // The backend interface of lib/api.mjs: runSync/runAsync take (code, scriptId,
 // memoryLimit?, timeLimit?, outputLimit?, globals?) like the native addon, `undefined`
 // keeping a default, and return its Outcome object; startCall(..., globals, cache, bridge,
-// synchronous, invokeModule?, invokeFunction?, invokeArgs?) starts a call with host functions or modules (see calls.mjs), and
+// synchronous, invokeModule?, invokeFunction?, arguments?, withState?) starts a call with host
+// functions, modules or State (see calls.mjs), and
 // newModuleCache() makes a runner's cache of compiled modules. Everything runs on the
 // calling thread: runAsync only wraps the result in a promise.
 const glue = require('./pubwiki_lua_wasm.cjs')
@@ -26,9 +27,9 @@ async function runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit, glo
   return glue.run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals)
 }
 
-function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, bridge, synchronous, module, fn, args) {
+function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, bridge, synchronous, module, fn, args, withState) {
   return wrapCall(glue.startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, hostBridge(memory, bridge),
-    synchronous, module, fn, args))
+    synchronous, module, fn, args, withState))
 }
 
 const newModuleCache = () => new glue.ModuleCache()

@@ -26,9 +26,9 @@ async function runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit, glo
   return run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals)
 }
 
-function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, bridge, synchronous, module, fn, args) {
+function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, bridge, synchronous, module, fn, args, withState) {
   return wrapCall(start(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, hostBridge(wasmMemory(), bridge),
-    synchronous, module, fn, args))
+    synchronous, module, fn, args, withState))
 }
 
 const newModuleCache = () => new ModuleCache()

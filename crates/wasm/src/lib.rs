@@ -187,7 +187,8 @@ impl ModuleCache {
 
 /// Starts a call (see `Call`) of `code`, or, given `invoke_module`, of
 /// `require(invoke_module)[invoke_function](...)`, with `arguments` (wire values) as the
-/// `...` of either. `synchronous`: the host answers every request at once.
+/// `...` of either. `synchronous`: the host answers every request at once; `with_state`:
+/// the script has `State` (its requests go to the bridge as calls of function `STATE`).
 #[wasm_bindgen(js_name = startCall)]
 #[allow(clippy::too_many_arguments)]
 pub fn start_call(
@@ -203,6 +204,7 @@ pub fn start_call(
     invoke_module: Option<String>,
     invoke_function: Option<String>,
     arguments: Option<Vec<u8>>,
+    with_state: Option<bool>,
 ) -> Call {
     let limits = Limits::with_overrides(memory_limit, time_limit, output_limit);
     let mut call = match (&invoke_module, &invoke_function) {
@@ -216,6 +218,9 @@ pub fn start_call(
         call = call.with_arguments(arguments);
     }
     call = call.with_module_cache(cache.inner.clone());
+    if with_state == Some(true) {
+        call = call.with_state();
+    }
     Call {
         inner: if synchronous { call.synchronous() } else { call },
         bridge,

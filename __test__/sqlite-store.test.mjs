@@ -1,0 +1,102 @@
+// SqliteStore on a real file: several processes sharing it, a process killed mid-commit,
+// WAL mode, purging. (The State suite runs on SqliteStore too: __test__/state.test.mjs.)
+import { afterAll, describe, expect, it } from 'vitest'
+import { execFile, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const require = createRequire(import.meta.url)
+const lua = require('..')
+const Database = require('better-sqlite3')
+const writer = fileURLToPath(new URL('./workers/sqlite-writer.mjs', import.meta.url))
+
+const folder = mkdtempSync(join(tmpdir(), 'pubwiki-sqlite-'))
+afterAll(() => rmSync(folder, { recursive: true, force: true }))
+let files = 0
+const newPath = () => join(folder, `state-${files++}.db`)
+
+function hammer(path, name, calls) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [writer, 'hammer', path, name, String(calls)], { env: process.env, timeout: 120_000 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${name}: ${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout)))
+  })
+}
+
+describe('SqliteStore', () => {
+  it('keeps the file in WAL mode, scope and key apart', () => {
+    const path = newPath()
+    const store = new lua.SqliteStore(path)
+    store.set('Module:A', 'k', { n: 1 })
+    const db = new Database(path, { readonly: true })
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
+    expect(db.prepare('SELECT scope, key FROM pubwiki_state').all()).toEqual([{ scope: 'Module:A', key: 'k' }])
+    db.close()
+    store.close()
+  })
+
+  it('purges expired entries', async () => {
+    const path = newPath()
+    const store = new lua.SqliteStore(path)
+    store.set('s', 'gone', 1, { ttl: 0.01 })
+    store.set('s', 'kept', 2)
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(store.get('s', 'gone')).toBe(undefined)
+    store.purge()
+    const db = new Database(path, { readonly: true })
+    expect(db.prepare('SELECT key FROM pubwiki_state').pluck().all()).toEqual(['kept'])
+    db.close()
+    store.close()
+  })
+
+  it('explains a path that is not one', () => {
+    expect(() => new lua.SqliteStore('')).toThrow(TypeError)
+    expect(() => new lua.SqliteStore(join(folder, 'no', 'such', 'dir', 'x.db'))).toThrow()
+  })
+
+  it('two processes hammering one file lose no committed write and never see a torn value', async () => {
+    const path = newPath()
+    const calls = 400
+    const [a, b] = await Promise.all([hammer(path, 'a', calls), hammer(path, 'b', calls)])
+    expect(a.done + b.done).toBe(2 * calls)
+    const store = new lua.SqliteStore(path)
+    const own = store.entries('Module:Hammer', 'own.')
+    expect(own.length).toBe(2 * calls)
+    for (const name of ['a', 'b']) {
+      for (let i = 1; i <= calls; i++) expect(store.get('Module:Hammer', `own.${name}.${i}`)).toBe(i)
+    }
+    // The shared key holds one whole write, the last commit's.
+    const shared = store.get('', 'shared')
+    expect(new Set(shared.fields)).toEqual(new Set([shared.writer]))
+    expect(['a', 'b'].map((name) => `${name}${calls}`)).toContain(shared.writer)
+    // They did run at the same time (each saw the other's writes).
+    expect(a.seenOther + b.seenOther).toBeGreaterThan(0)
+    store.close()
+  })
+
+  it('a process killed with SIGKILL mid-commit leaves every batch whole or absent', async () => {
+    const path = newPath()
+    const child = spawn(process.execPath, [writer, 'batches', path], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] })
+    await new Promise((resolve, reject) => {
+      child.stdout.once('data', resolve)
+      child.once('exit', (code) => reject(new Error(`the writer exited (${code}) before it started`)))
+    })
+    // Let it commit for a while, then kill it wherever it is.
+    await new Promise((resolve) => setTimeout(resolve, 400 + Math.random() * 200))
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal)))
+    child.kill('SIGKILL')
+    expect(await exited).toBe('SIGKILL')
+    const db = new Database(path)
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
+    const counts = db
+      .prepare("SELECT substr(key, 1, 12) AS batch, count(*) AS n FROM pubwiki_state WHERE scope = 'Module:Batches' GROUP BY batch")
+      .all()
+    expect(counts.length).toBeGreaterThan(1)
+    for (const { batch, n } of counts) expect(n, batch).toBe(200)
+    // Batches are numbered in commit order: the ones there are 1..N without a gap.
+    expect(counts.map(({ batch }) => Number(batch.slice(6)))).toEqual(counts.map((_, i) => i + 1))
+    db.close()
+  })
+})

@@ -1,0 +1,36 @@
+// What a TypeScript user writes: index.d.ts must accept it under --strict
+// (__test__/types.test.mjs compiles this file; nothing runs it).
+import { createRunner, createWorkerRunner, IndexedDbStore, LuaError, MemoryStore, run, SqliteStore, StateStore } from 'pubwiki-lua'
+import type { LuaValue, Namespaces, RunResult, StateBackend, StateWrite } from 'pubwiki-lua'
+
+const namespaces = (scriptId: string): Namespaces => ({ 'global.events': { shared: true, read: true, write: scriptId === 'Admin' } })
+const sqlite = new SqliteStore('state.db', { busyTimeout: 1000 })
+const lua = createRunner({ timeLimit: 1000, state: { store: sqlite, namespaces } })
+const visits: LuaValue | undefined = sqlite.get('Module:Counter', 'visits')
+sqlite.set('', 'global.events.boss', { name: 'dragon', hp: 100 }, { ttl: 60 })
+const entries: Array<[string, LuaValue]> = new MemoryStore().entries('s', 'prefix')
+
+// A store of the host's own, async.
+const custom: StateBackend = {
+  async read(scope: string, key: string) {
+    return scope && key ? new Uint8Array(0) : undefined
+  },
+  list: () => [],
+  async commit(writes: StateWrite[]) {
+    for (const write of writes) if (write.value === null) void write.key
+  },
+}
+createRunner({ state: { store: custom } })
+createWorkerRunner({ workers: 1, state: true }).stateStore
+
+async function usage(): Promise<void> {
+  const result: RunResult = await lua.run('return State.get("k")', { scriptId: 'Module:X', arguments: [1, 'two', { three: [3] }] })
+  const idb: StateStore = new IndexedDbStore('db')
+  await idb.set('s', 'k', 1)
+  try {
+    await run('error("x")', { scriptId: 's', globals: { f: async (x) => x } })
+  } catch (error) {
+    if (error instanceof LuaError) console.log(error.kind, error.output, result.values, visits, entries)
+  }
+}
+void usage
