@@ -93,6 +93,17 @@ describe(`command line (${backend})`, () => {
     expect(pubwiki(['--output-limit', '5', '-e', 'io.write("123456")'])).toMatchObject({ status: 1, stdout: '12345' })
   })
 
+  it('keeps State in a SQLite file with --state, committed only by calls that succeed', () => {
+    const counter = 'local n = (State.get("runs") or 0) + 1 State.set("runs", n) print("run " .. n) if ... == "fail" then error("no") end'
+    expect(pubwiki(['--state', 'state.db', '-e', counter]).stdout).toBe('run 1\n')
+    expect(pubwiki(['--state', 'state.db', '-e', counter, 'fail']).status).toBe(1)
+    expect(pubwiki(['--state', 'state.db', '-e', counter])).toEqual({ status: 0, stdout: 'run 2\n', stderr: '' })
+    expect(pubwiki(['-e', 'print(State)']).stdout).toBe('nil\n')
+    const unopenable = pubwiki(['--state', join('no', 'such', 'dir', 'state.db'), '-e', 'print(1)'])
+    expect(unopenable.status).toBe(66)
+    expect(unopenable.stderr).toMatch(/^pubwiki-lua: cannot open the state file/)
+  })
+
   it('checks files and folders without running them', () => {
     const result = pubwiki(['--check', 'check', 'script.lua'])
     expect(result).toEqual({ status: 1, stdout: '', stderr: "pubwiki-lua: syntax error: check/broken.lua:2: unexpected symbol near '='\n" })
@@ -131,7 +142,7 @@ describe('README', () => {
       cwd: work, encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, timeout: 60_000,
     })
     // Each `# comment` in the block says what its line prints.
-    expect(result.stdout).toBe('Hello, wiki!\nHello, a!\n2\n{"output":"hi\\n","values":[1,{"x":2}]}\n2\nstatus 0\n')
+    expect(result.stdout).toBe('Hello, wiki!\nHello, a!\n2\n{"output":"hi\\n","values":[1,{"x":2}]}\n2\n1\nstatus 0\n')
     expect(result.stderr).toMatch(/^pubwiki-lua: timeout error: \(command line\):1: time limit exceeded \(100 ms\)/)
   })
 })

@@ -51,6 +51,22 @@ describe('SqliteStore', () => {
     store.close()
   })
 
+  it('gets a call\'s 100 writes in one commit, and runs them in runSync as in run', async () => {
+    const store = new lua.SqliteStore(newPath())
+    const commits = []
+    const commit = store.commit.bind(store)
+    store.commit = (writes) => {
+      commits.push(writes.length)
+      return commit(writes)
+    }
+    const runner = lua.createRunner({ state: { store } })
+    await runner.run('for i = 1, 100 do State.set("k" .. i, i) end', { scriptId: 's' })
+    runner.runSync('for i = 1, 100 do State.set("k" .. i, -i) end', { scriptId: 's' })
+    expect(commits).toEqual([100, 100])
+    expect(store.entries('s', 'k').map(([, value]) => value).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i - 100))
+    store.close()
+  })
+
   it('explains a path that is not one', () => {
     expect(() => new lua.SqliteStore('')).toThrow(TypeError)
     expect(() => new lua.SqliteStore(join(folder, 'no', 'such', 'dir', 'x.db'))).toThrow()

@@ -20,7 +20,9 @@
 //   BENCH_RUNTIMES=a,b     subset of c,native,wasm,wasmoon,fengari,quickjs
 //   BENCH_WORKLOADS=a,b    subset of call,call_sync,call_par2,call_par4,fib,print,sort,
 //                          host_sync,host_sync_direct,host_async,host_args,host_args_unread,
-//                          module_cached,module_uncached,invoke,ttfr,rss,browser,size
+//                          module_cached,module_uncached,invoke,state_memory,state_sqlite,
+//                          state_memory_distinct,state_sqlite_distinct,state_memory_sync,
+//                          state_sqlite_sync,ttfr,rss,browser,size
 //   BENCH_OUT=path         results file (default bench/results.json)
 //   PUBWIKI_LUA_WASM_FILE  wasm file of the pubwiki wasm build (else searched for)
 //   BENCH_PUBWIKI_PACKAGE  path of the pubwiki-lua package (default: the repo)
@@ -258,7 +260,7 @@ async function main() {
         return { error: String(e.message || e).split('\n')[0] };
       }
     }
-    return workers[rt.id].measure({ workload: m.workload, iters: m.iters, streams: m.streams || 1, sync: !!m.sync, unread: !!m.unread });
+    return workers[rt.id].measure({ workload: m.workload, iters: m.iters, streams: m.streams || 1, sync: !!m.sync, unread: !!m.unread, variant: m.variant });
   };
 
   const meas = measurements(cfg);
@@ -269,7 +271,7 @@ async function main() {
     for (const rt of liveJs)
       for (const m of meas.filter((m) => m.streams === 1 || m.streams === undefined))
         if (m.only ? m.only(rt) : !rt.hostOnly)
-          await workers[rt.id].measure({ workload: m.workload, iters: m.unit === 'calls/s' ? Math.min(200, m.iters) : 1, sync: !!m.sync });
+          await workers[rt.id].measure({ workload: m.workload, iters: m.unit === 'calls/s' ? Math.min(200, m.iters) : 1, sync: !!m.sync, variant: m.variant });
   }
 
   // results[mid][rtid] = { samples: [...], ratios: [...], problems: Set }

@@ -30,12 +30,12 @@ function summarize(res) {
   };
 }
 
-async function measure(rt, { workload, iters, streams = 1, sync = false, unread = false }) {
+async function measure(rt, { workload, iters, streams = 1, sync = false, unread = false, variant }) {
   if (workload.startsWith('host_')) {
     // `iters` host calls (or fresh states) in one timed run; value: microseconds each.
     gc();
     const t0 = performance.now();
-    const result = await rt.host[workload.slice(5)](iters, sync, unread);
+    const result = await rt.host[workload.slice(5)](iters, sync, unread, variant);
     return { result, value: ((performance.now() - t0) * 1000) / iters };
   }
   const code = luaSource(workload);

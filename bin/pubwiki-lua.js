@@ -21,6 +21,8 @@ reach it as ... and as the table arg (arg[0] is the script's name).
 options:
   --modules DIR          where require finds modules (repeatable; see the README for the
                          rule: Module:Util.lua, Util.lua, util.lua, util/init.lua)
+  --state FILE           give the script State, kept in the SQLite file FILE (made if
+                         missing; needs the package better-sqlite3)
   --json                 print { output, values } as JSON instead of the output
   --values               print each return value after the output, one per line
   --time-limit MS        time limit in milliseconds (default 7000)
@@ -84,6 +86,10 @@ function parseArguments(argv) {
         break
       case '--modules':
         options.modules.push(value(arg))
+        break
+      case '--state':
+        options.state = value(arg)
+        if (options.state === '') throw usage('pubwiki-lua: --state must name a file')
         break
       case '--json':
         options.json = true
@@ -235,6 +241,7 @@ async function main(argv) {
   const { code, name } = readScript(options)
   const modules = options.modules.length ? moduleResolver(options.modules) : undefined
   const arg = new Map([[0, options.file ?? name], ...options.scriptArgs.map((value, i) => [i + 1, value])])
+  const store = options.state === undefined ? undefined : openStore(lua, options.state)
   try {
     const { output, values } = await lua.run(code, {
       scriptId: name,
@@ -242,6 +249,7 @@ async function main(argv) {
       modules,
       globals: { arg },
       arguments: options.scriptArgs,
+      state: store && { store },
     })
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ output, values })}\n`)
@@ -259,6 +267,16 @@ async function main(argv) {
       reportLuaError(error)
     }
     return 1
+  } finally {
+    store?.close()
+  }
+}
+
+function openStore(lua, file) {
+  try {
+    return new lua.SqliteStore(file)
+  } catch (error) {
+    throw new CommandError(`pubwiki-lua: cannot open the state file ${file}: ${error.message}`, EX_NOINPUT)
   }
 }
 

@@ -1,9 +1,14 @@
 // Runs examples/demo.lua through pubwiki-lua: a module that requires a helper module
-// (examples/row.lua), reads its arguments, waits for an async host function and calls a
-// sync one; then shows what failing calls give.
-const { readFileSync } = require('node:fs')
+// (examples/row.lua), reads its arguments, waits for an async host function, calls a
+// sync one and keeps a counter in State (a SQLite file); then shows what failing calls give.
+const { mkdtempSync, readFileSync, rmSync } = require('node:fs')
+const { tmpdir } = require('node:os')
 const { join } = require('node:path')
-const { createRunner, backend, LuaError } = require('..')
+const { createRunner, backend, LuaError, SqliteStore } = require('..')
+
+// Where scripts keep State: a SQLite database (a fresh one for the demo).
+const folder = mkdtempSync(join(tmpdir(), 'pubwiki-demo-'))
+const store = new SqliteStore(join(folder, 'wiki-state.db'))
 
 // The host's data, as a wiki would fetch it (here: after a short delay).
 const pages = new Map([
@@ -22,6 +27,7 @@ const modules = { 'Module:Row': readFileSync(join(__dirname, 'row.lua'), 'utf8')
 const wiki = createRunner({
   timeLimit: 2000,
   modules,
+  state: { store },
   globals: ({ scriptId }) => ({
     fetchPage: async (title) => {
       await new Promise((resolve) => setTimeout(resolve, 5))
@@ -40,11 +46,15 @@ async function main() {
   process.stdout.write(output)
   console.log('\nreturned:', JSON.stringify(values))
 
+  await wiki.run(code, { scriptId: 'Module:Infobox', globals: { args } })
+  console.log(`\nafter a second render, State in ${store.constructor.name} has views.Lua = ${store.get('Module:Infobox', 'views.Lua')}`)
+
   try {
     await wiki.run(code, { scriptId: 'Module:Infobox', globals: { args: { ...args, title: 'Fortran' } } })
   } catch (error) {
     if (!(error instanceof LuaError)) throw error
     console.log(`\nand a failing call gives a LuaError (${error.kind}): ${error.message}`)
+    console.log(`  and committed none of its State (views.Fortran): the keys are ${JSON.stringify(store.entries('Module:Infobox').map(([key]) => key))}`)
   }
   try {
     await wiki.run('print("about to fail")\nreturn fetchPage(nil).title', { scriptId: 'Module:Broken' })
@@ -55,7 +65,12 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error)
-  process.exit(1)
-})
+main()
+  .catch((error) => {
+    console.error(error)
+    process.exitCode = 1
+  })
+  .finally(() => {
+    store.close()
+    rmSync(folder, { recursive: true, force: true })
+  })

@@ -10,9 +10,11 @@
 // write or delete it.
 //
 // A call's writes and deletes wait in its session (its own reads see them) and go to the
-// store in one commit when the call succeeds; a call that fails commits nothing. Reads go
-// to the store when they happen: read-committed. Concurrent calls: the last commit wins per
-// key; a value is one entry, written whole.
+// store in one commit when the call succeeds; a call that fails commits nothing. A call's
+// first read of a key goes to the store (read-committed), and later reads of it in the
+// same call give the same value (repeatable per key, and one database lookup or wait per
+// key, not per get; lists always go to the store). Concurrent calls: the last commit wins
+// per key; a value is one entry, written whole.
 
 import { STATE_DONE_REPLY, decodeStored, encodeStored, stateListReply, stateValueReply } from './wire.mjs'
 
@@ -150,16 +152,24 @@ function sharedNamespaces(namespaces, scriptId) {
   return shared.sort((a, b) => b.name.length - a.name.length)
 }
 
+/** Bytes of values (and keys) a call keeps of its reads. */
+const READ_CACHE_BYTES = 1 << 20
+
 const VERBS = { get: 'read', list: 'read', set: 'write', delete: 'delete' }
 
 /** One call's view of the state: scoping, permissions, buffered writes. */
 export class StateSession {
-  constructor(store, scriptId, namespaces) {
+  /** `limit`: bytes of a reply that could still fit in the call's state (api.mjs encodeLimit). */
+  constructor(store, scriptId, namespaces, limit = Infinity) {
     this.store = store
+    this.limit = limit
     this.scriptId = scriptId
     this.namespaces = sharedNamespaces(namespaces, scriptId)
     /** Writes not committed yet, by scope and key. */
     this.writes = new Map()
+    /** What the store gave for each key read (null: nothing), up to READ_CACHE_BYTES. */
+    this.reads = new Map()
+    this.readBytes = 0
   }
 
   /** The innermost namespace of `key`, if it is in one. */
@@ -188,7 +198,12 @@ export class StateSession {
       case 'get': {
         const write = this.writes.get(id)
         if (write) return stateValueReply(write.value !== null && !expired(write, Date.now()) ? write.value : undefined)
-        return then(this.store.read(scope, key), stateValueReply)
+        const read = this.reads.get(id)
+        if (read !== undefined) return stateValueReply(read)
+        return then(this.store.read(scope, key), (stored) => {
+          this.remember(id, stored)
+          return stateValueReply(stored)
+        })
       }
       case 'set':
         this.writes.set(id, { scope, key, value, expiresAt: ttl === null ? null : Date.now() + ttl * 1000 })
@@ -217,9 +232,19 @@ export class StateSession {
         // declared after it was written).
         for (const [key, stored] of this.merge(this.scriptId, prefix, own)) if (!this.namespaceOf(key)) entries.set(key, stored)
         for (const [key, stored] of this.merge(SHARED_SCOPE, prefix, shared)) if (this.namespaceOf(key)?.read) entries.set(key, stored)
-        return stateListReply([...entries])
+        return stateListReply([...entries], this.limit)
       }),
     )
+  }
+
+  // Keeps what a read gave, so that the call reads each key from the store once (a store
+  // read costs a database lookup, or a wait for an async store), within a bound: values
+  // held here are outside the call's memory limit.
+  remember(id, stored) {
+    const size = stored ? stored.length : 0
+    if (this.readBytes + size + id.length > READ_CACHE_BYTES) return
+    this.readBytes += size + id.length
+    this.reads.set(id, stored ?? null)
   }
 
   // The store's entries of `scope` under `prefix` with this call's writes applied.

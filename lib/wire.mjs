@@ -674,15 +674,20 @@ export function stateValueReply(stored) {
 /** The reply to `State.set` and `State.delete`: no values. */
 export const STATE_DONE_REPLY = Uint8Array.of(REPLY_VALUES, 0)
 
-/** The reply to `State.list`: a table of key -> stored value. */
-export function stateListReply(entries) {
+/**
+ * The reply to `State.list`: a table of key -> stored value, or OVERSIZED (the script's
+ * memory error) once it passes `limit` bytes, which could not fit in the call's state.
+ */
+export function stateListReply(entries, limit = Infinity) {
+  let size = 0
+  for (const [key, stored] of entries) size += key.length + checkStored(stored).length
+  if (size > limit) return Uint8Array.of(REPLY_VALUES, 1, OVERSIZED)
   const e = new Encoder()
   e.u8(REPLY_VALUES)
   e.u8(1)
   e.u8(TABLE)
   e.varint(entries.length)
   for (const [key, stored] of entries) {
-    checkStored(stored)
     e.u8(STRING)
     e.rawString(key)
     e.reserve(stored.length)

@@ -269,6 +269,16 @@ export function stateSuite(lua, stores) {
         expect(total).toBe(1000)
       })
 
+      it('gives a call the value of its first read of a key for every read, and later calls the last commit', async () => {
+        const { lua } = runner()
+        await lua.run('State.set("k", 1)', { scriptId: 's' })
+        // While the call waits, another one commits a new value.
+        const other = () => lua.run('State.set("k", 2)', { scriptId: 's' })
+        const { values } = await lua.run('local first = State.get("k") other() return first, State.get("k"), State.get("fresh")', { scriptId: 's', globals: { other } })
+        expect(values).toEqual([1, 1, null])
+        expect(await stored(lua, 's', 'k')).toBe(2)
+      })
+
       it('never shows a torn value to concurrent calls writing one key', async () => {
         const { lua } = runner({ shared: { shared: true, read: true, write: true } })
         // Each call writes a value whose 50 fields all say who wrote it, after checking the
@@ -293,6 +303,11 @@ export function stateSuite(lua, stores) {
         const big = await failure(lua.run('local t = {} for i = 1, 100 do t[i] = State.get("big") .. i end', { scriptId: 's', memoryLimit: 8 << 20 }))
         expect(big.kind).toBe('memory')
         expect(await stored(lua, 's', 'k')).toBe(null)
+        // A list bigger than the state could hold is a memory error, made no bigger first.
+        await lua.run('for i = 1, 12 do State.set("many" .. i, string.rep("y", 1 << 20)) end', { scriptId: 's' })
+        const many = await failure(lua.run('local n = 0 for k in pairs(State.list("many")) do n = n + 1 end return n', { scriptId: 's', memoryLimit: 2 << 20 }))
+        expect(many.kind).toBe('memory')
+        expect((await lua.run('local n = 0 for k in pairs(State.list("many")) do n = n + 1 end return n', { scriptId: 's' })).values).toEqual([12])
       })
 
       it('works in invoked module functions (keys of the call\'s scriptId)', async () => {

@@ -13,6 +13,8 @@
 // Runtime libraries are loaded lazily inside load() so that a child process
 // can time "load + instantiate + first call" from a clean start.
 
+import fs from 'node:fs';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +30,8 @@ export const RUNTIMES = [
   // Same C reference plus a no-op count hook every 1000 instructions, the
   // mechanism pubwiki-lua's time limit uses; shows the hook's own cost.
   { id: 'c_hook', label: 'C + count hook', kind: 'c', hookCount: 1000, noRss: true },
-  { id: 'native', label: 'pubwiki native', kind: 'js', backend: 'native', parallel: true, host: ['sync', 'async', 'args', 'module', 'invoke'] },
-  { id: 'wasm', label: 'pubwiki wasm', kind: 'js', backend: 'wasm', wasm: true, host: ['sync', 'async', 'args', 'module', 'invoke'] },
+  { id: 'native', label: 'pubwiki native', kind: 'js', backend: 'native', parallel: true, host: ['sync', 'async', 'args', 'module', 'invoke', 'state'] },
+  { id: 'wasm', label: 'pubwiki wasm', kind: 'js', backend: 'wasm', wasm: true, host: ['sync', 'async', 'args', 'module', 'invoke', 'state'] },
   { id: 'wasmoon', label: 'wasmoon', kind: 'js', wasm: true, host: ['sync', 'async', 'args'] },
   { id: 'fengari', label: 'fengari (5.3)', kind: 'js', host: ['sync'] },
   // A JS engine in wasm, for the host-call rows only: the cost of calling the host from a
@@ -58,6 +60,11 @@ const IGNORE_ARGS = 'return 500500';
 export const BIG_MODULE_FUNCTIONS = 2000;
 const BIG_MODULE = `local M = {}\n${Array.from({ length: BIG_MODULE_FUNCTIONS }, (_, i) => `function M.f${i}(x) local y = x + ${i} return y * 2 - ${i} end`).join('\n')}\nreturn M`;
 const SMALL_MODULE = 'local p = {} function p.main(n) return n + 1 end return p';
+// 100 keys read 10 times each (a call reads a key from the store once), or 1,000 keys.
+const stateWork = (distinct) => `local s = 0
+for i = 1, 1000 do s = s + State.get(${distinct ? '"d" .. i' : '"k" .. i % 100'}) end
+for i = 1, 100 do State.set("k" .. i % 100, i % 100) end
+return s`;
 
 /** Lua's tostring() for the plain values the workloads return. */
 export function luaToString(v) {
@@ -136,6 +143,27 @@ async function loadPubwiki(backend) {
     let r;
     for (let i = 0; i < calls; i++) r = await runner.invoke('Small', 'main', [i], { scriptId });
     return luaToString(r.values[0]);
+  };
+  // State (pubwiki only): a call reading 1,000 keys and writing 100 (one commit), on a
+  // MemoryStore or on a SqliteStore in a fresh file; the keys are written once before.
+  host.state = async (calls, sync, _unread, variant) => {
+    const file = path.join(os.tmpdir(), `pubwiki-bench-state-${process.pid}.db`);
+    const removeFile = () => ['', '-wal', '-shm'].forEach((end) => fs.rmSync(file + end, { force: true }));
+    removeFile();
+    const distinct = variant.endsWith('-distinct');
+    const store = variant.startsWith('sqlite') ? new mod.SqliteStore(file) : new mod.MemoryStore();
+    const runner = mod.createRunner({ state: { store }, ...opts });
+    const call = (code) => (sync ? runner.runSync(code, { scriptId }) : runner.run(code, { scriptId }));
+    try {
+      await call('for i = 0, 99 do State.set("k" .. i, i) end for i = 1, 1000 do State.set("d" .. i, i % 100) end');
+      const work = stateWork(distinct);
+      let r;
+      for (let i = 0; i < calls; i++) r = await call(work);
+      return luaToString(r.values[0]);
+    } finally {
+      store.close?.();
+      removeFile();
+    }
   };
   return {
     version,

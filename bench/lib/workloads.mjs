@@ -9,6 +9,7 @@ export const HOST_ASYNC_N = 10000;
 export const HOST_ARGS_CALLS = 200;
 export const MODULE_CALLS = 100;
 export const INVOKE_CALLS = 2000;
+export const STATE_CALLS = 100;
 const sumTo = (n) => String((n * (n + 1)) / 2);
 
 function expectedPrintBytes() {
@@ -41,6 +42,8 @@ const EXPECT = {
   // f1999(1) = (1 + 1999) * 2 - 1999
   host_module: { result: '2001' },
   host_invoke: { result: String(INVOKE_CALLS) },
+  // 1,000 gets of k(i % 100), whose value is i % 100 (or of d(i), the same): 10 * (0 + ... + 99).
+  host_state: { result: '49500' },
 };
 
 /** Returns [] when the sample checks out, else a list of problems. */
@@ -82,5 +85,11 @@ export function measurements(cfg) {
     { id: 'module_cached', workload: 'host_module', label: 'a call requiring a 100 KB module, runner cache (pubwiki)', unit: 'us', iters: MODULE_CALLS, only: (rt) => rt.host?.includes('module') },
     { id: 'module_uncached', workload: 'host_module', label: '  same, parsed every call (a new runner each)', unit: 'us', iters: MODULE_CALLS, unread: true, only: (rt) => rt.host?.includes('module') },
     { id: 'invoke', workload: 'host_invoke', label: 'invoke of a small module function (pubwiki)', unit: 'us', iters: INVOKE_CALLS, only: (rt) => rt.host?.includes('invoke') },
+    { id: 'state_memory', workload: 'host_state', label: 'a call doing 1,000 State.get + 100 State.set, MemoryStore (pubwiki)', unit: 'us', iters: STATE_CALLS, variant: 'memory', only: (rt) => rt.host?.includes('state') },
+    { id: 'state_sqlite', workload: 'host_state', label: '  same, SqliteStore (a WAL file; one commit per call)', unit: 'us', iters: STATE_CALLS, variant: 'sqlite', only: (rt) => rt.host?.includes('state') },
+    { id: 'state_memory_distinct', workload: 'host_state', label: '  same, 1,000 distinct keys, MemoryStore', unit: 'us', iters: STATE_CALLS, variant: 'memory-distinct', only: (rt) => rt.host?.includes('state') },
+    { id: 'state_sqlite_distinct', workload: 'host_state', label: '  same, 1,000 distinct keys, SqliteStore', unit: 'us', iters: STATE_CALLS, variant: 'sqlite-distinct', only: (rt) => rt.host?.includes('state') },
+    { id: 'state_memory_sync', workload: 'host_state', label: '  same, MemoryStore, runSync()', unit: 'us', iters: STATE_CALLS, sync: true, variant: 'memory', only: (rt) => rt.host?.includes('state') },
+    { id: 'state_sqlite_sync', workload: 'host_state', label: '  same, SqliteStore, runSync()', unit: 'us', iters: STATE_CALLS, sync: true, variant: 'sqlite', only: (rt) => rt.host?.includes('state') },
   ].filter((m) => !cfg.workloads || cfg.workloads.includes(m.id) || cfg.workloads.includes(m.workload));
 }
