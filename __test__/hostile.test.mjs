@@ -334,3 +334,28 @@ describe('require', () => {
     expect(await runLua('print("next")', 'next')).toBe('next\n')
   })
 })
+
+describe('State', () => {
+  const { MemoryStore } = require('..')
+  const state = () => ({ state: { store: new MemoryStore(), namespaces: { shared: { shared: true, read: true } } } })
+
+  it.each([
+    ['set in a loop, caught', 'while true do pcall(State.set, "k", 1) end', 'timeout'],
+    ['big values in a loop, caught', 'local i = 0 while true do i = i + 1 pcall(State.set, "k" .. i, string.rep("x", 1 << 20)) end', 'timeout'],
+    ['big values in a loop', 'local i = 0 while true do i = i + 1 State.set("k" .. i, string.rep("x", 1 << 20)) end', 'runtime'],
+    ['list in a loop, caught', 'State.set("a", 1) while true do pcall(State.list, "") end', 'timeout'],
+    ['get of a value too big, caught', 'State.set("big", string.rep("x", 6 << 20)) local t = {} while true do t[#t + 1] = State.get("big") end', 'memory'],
+    ['denied writes in a loop, caught', 'while true do pcall(State.set, "shared.x", 1) end', 'timeout'],
+  ])('%s ends with the right error and commits nothing', async (_, code, kind) => {
+    const options = state()
+    await expectEnds(code, kind, options)
+    expect(options.state.store.entries('hostile')).toEqual([])
+  })
+
+  it('stores tables raw: no metamethod of the script runs, and its metatable is not kept', async () => {
+    const options = state()
+    const trap = 'setmetatable({ real = 1 }, { __index = function() error("index ran") end, __pairs = function() error("pairs ran") end, __len = function() error("len ran") end })'
+    const output = await runLua(`State.set("t", ${trap}) local t = State.get("t") print(t.real, getmetatable(t), t.missing)`, 'hostile', options)
+    expect(output).toBe('1\tnil\tnil\n')
+  })
+})

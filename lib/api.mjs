@@ -147,7 +147,10 @@ export function createApi(backend) {
     const chunkArguments = invoke ? invoke[2] : own.arguments
     const encodedArguments = chunkArguments && encodeArguments(chunkArguments, functions, limit)
     const state = runner.state(own.state)
-    const session = state && new StateSession(state.store, scriptId, state.namespaces, limit)
+    const session = state && new StateSession(state.store, scriptId, state.namespaces, {
+      replyLimit: limit,
+      writeLimit: limits[0] ?? DEFAULT_MEMORY_LIMIT,
+    })
     // Without host functions, modules, arguments or State the call runs alone (the quick path).
     const alone = functions.list.length === 0 && !resolveModule && !encodedArguments && !session
     return {

@@ -159,10 +159,16 @@ const VERBS = { get: 'read', list: 'read', set: 'write', delete: 'delete' }
 
 /** One call's view of the state: scoping, permissions, buffered writes. */
 export class StateSession {
-  /** `limit`: bytes of a reply that could still fit in the call's state (api.mjs encodeLimit). */
-  constructor(store, scriptId, namespaces, limit = Infinity) {
+  /**
+   * `replyLimit`: bytes of a reply that could still fit in the call's state (api.mjs
+   * encodeLimit); `writeLimit`: bytes of writes the call may buffer (its memory limit:
+   * they wait outside its state, so they get a budget of their own).
+   */
+  constructor(store, scriptId, namespaces, { replyLimit = Infinity, writeLimit = Infinity } = {}) {
     this.store = store
-    this.limit = limit
+    this.replyLimit = replyLimit
+    this.writeLimit = writeLimit
+    this.writeBytes = 0
     this.scriptId = scriptId
     this.namespaces = sharedNamespaces(namespaces, scriptId)
     /** Writes not committed yet, by scope and key. */
@@ -206,10 +212,10 @@ export class StateSession {
         })
       }
       case 'set':
-        this.writes.set(id, { scope, key, value, expiresAt: ttl === null ? null : Date.now() + ttl * 1000 })
+        this.buffer(id, { scope, key, value, expiresAt: ttl === null ? null : Date.now() + ttl * 1000 })
         return STATE_DONE_REPLY
       case 'delete':
-        this.writes.set(id, { scope, key, value: null, expiresAt: null })
+        this.buffer(id, { scope, key, value: null, expiresAt: null })
         return STATE_DONE_REPLY
       default:
         throw new Error(`State: unknown request ${op}`)
@@ -232,9 +238,20 @@ export class StateSession {
         // declared after it was written).
         for (const [key, stored] of this.merge(this.scriptId, prefix, own)) if (!this.namespaceOf(key)) entries.set(key, stored)
         for (const [key, stored] of this.merge(SHARED_SCOPE, prefix, shared)) if (this.namespaceOf(key)?.read) entries.set(key, stored)
-        return stateListReply([...entries], this.limit)
+        return stateListReply([...entries], this.replyLimit)
       }),
     )
+  }
+
+  // Buffers a write until the commit, within the call's budget for them.
+  buffer(id, write) {
+    const size = (write) => (write ? id.length + (write.value?.length ?? 0) : 0)
+    const bytes = this.writeBytes - size(this.writes.get(id)) + size(write)
+    if (bytes > this.writeLimit) {
+      throw new Error(`State.${write.value === null ? 'delete' : 'set'}: the call's writes would pass its memory limit (${this.writeLimit} bytes)`)
+    }
+    this.writeBytes = bytes
+    this.writes.set(id, write)
   }
 
   // Keeps what a read gave, so that the call reads each key from the store once (a store

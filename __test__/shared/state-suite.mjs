@@ -303,6 +303,12 @@ export function stateSuite(lua, stores) {
         const big = await failure(lua.run('local t = {} for i = 1, 100 do t[i] = State.get("big") .. i end', { scriptId: 's', memoryLimit: 8 << 20 }))
         expect(big.kind).toBe('memory')
         expect(await stored(lua, 's', 'k')).toBe(null)
+        // A call's buffered writes are held to its memory limit (they wait outside its state).
+        const flood = await lua.run(
+          'local ok, err = pcall(function() for i = 1, 100 do State.set("flood" .. i, string.rep("z", 1 << 20)) end end) State.set("flood1", "small") return err',
+          { scriptId: 's', memoryLimit: 8 << 20 })
+        expect(flood.values[0]).toBe("s:1: State.set: the call's writes would pass its memory limit (8388608 bytes)")
+        expect(await stored(lua, 's', 'flood1')).toBe('small')
         // A list bigger than the state could hold is a memory error, made no bigger first.
         await lua.run('for i = 1, 12 do State.set("many" .. i, string.rep("y", 1 << 20)) end', { scriptId: 's' })
         const many = await failure(lua.run('local n = 0 for k in pairs(State.list("many")) do n = n + 1 end return n', { scriptId: 's', memoryLimit: 2 << 20 }))
