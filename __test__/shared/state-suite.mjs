@@ -269,6 +269,24 @@ export function stateSuite(lua, stores) {
         expect(total).toBe(1000)
       })
 
+      it('shows no call the writes of another that has not ended', async () => {
+        const { lua } = runner()
+        await lua.run('State.set("k", "old")', { scriptId: 's' })
+        let started
+        const running = new Promise((resolve) => (started = resolve))
+        let release
+        const gate = new Promise((resolve) => (release = resolve))
+        const writer = lua.run('State.set("k", "new") State.set("other", 1) wait() return State.get("k")', {
+          scriptId: 's',
+          globals: { wait: () => (started(), gate) },
+        })
+        await running
+        expect((await lua.run('return State.get("k"), State.get("other")', { scriptId: 's' })).values).toEqual(['old', null])
+        release()
+        expect((await writer).values).toEqual(['new'])
+        expect((await lua.run('return State.get("k"), State.get("other")', { scriptId: 's' })).values).toEqual(['new', 1])
+      })
+
       it('gives a call the value of its first read of a key for every read, and later calls the last commit', async () => {
         const { lua } = runner()
         await lua.run('State.set("k", 1)', { scriptId: 's' })

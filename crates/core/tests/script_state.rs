@@ -29,7 +29,7 @@ impl MapStore {
     fn answer(&mut self, args: &[u8]) -> Vec<u8> {
         let mut r = Reader::new(args);
         let count = r.varint().unwrap();
-        let mut string = |r: &mut Reader| {
+        let string = |r: &mut Reader| {
             assert_eq!(r.u8().unwrap(), 5);
             r.bytes().unwrap().to_vec()
         };
