@@ -11,14 +11,8 @@
 //! An embedder whose Lua does not count steps never calls [`enable_fuel_interrupts`], and
 //! every call then carries the permanent count hook instead.
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::state::CallState;
-
-/// The call running now. An instance runs one call at a time, but a host function may run
-/// another call inside it (the outer one waits for it): each `Watch` puts back the call
-/// that ran before.
-static CURRENT: AtomicPtr<CallState> = AtomicPtr::new(std::ptr::null_mut());
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
 /// Declares that this instance's Lua interpreter calls [`fuel_empty`] every few thousand
@@ -27,9 +21,10 @@ pub fn enable_fuel_interrupts() {
     ENABLED.store(true, Ordering::Relaxed);
 }
 
-/// Called by the interpreter every few thousand steps: hooks the running call once it is late.
+/// Called by the interpreter every few thousand steps: hooks the running call (running.rs)
+/// once it is late.
 pub fn fuel_empty() {
-    let call = CURRENT.load(Ordering::Relaxed);
+    let call = crate::running::current();
     if !call.is_null() {
         unsafe { crate::interrupt::interrupt_if_late(call) };
     }
@@ -57,23 +52,7 @@ pub(crate) fn note_allocation(bytes: usize) {
     fuel_empty();
 }
 
-/// While alive, the call is watched.
-pub struct Watch {
-    previous: *mut CallState,
-}
-
-/// Starts watching `call` until the returned `Watch` is dropped; `None` when the
-/// interpreter does not count steps: use a permanent hook.
-pub fn watch_call(call: *mut CallState) -> Option<Watch> {
-    if !ENABLED.load(Ordering::Relaxed) {
-        return None;
-    }
-    let previous = CURRENT.swap(call, Ordering::Relaxed);
-    Some(Watch { previous })
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        CURRENT.store(self.previous, Ordering::Relaxed);
-    }
+/// Whether the interpreter counts steps, so that calls need no permanent count hook.
+pub(crate) fn counts_steps() -> bool {
+    ENABLED.load(Ordering::Relaxed)
 }

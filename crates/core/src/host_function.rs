@@ -9,11 +9,11 @@
 //! Lua errors are C longjmps through these frames: no frame owns a value with a destructor
 //! when a Lua function that may raise is called.
 
-use std::ffi::{c_char, c_int};
+use std::ffi::c_int;
 
 use mlua::ffi;
 
-use crate::convert::{self, PushError};
+use crate::convert::{self, EncodeError, Encoder, Mode, PushError};
 use crate::interrupt::{raise_terminated, terminate};
 use crate::outcome::ErrorKind;
 use crate::request::Request;
@@ -31,10 +31,8 @@ pub(crate) unsafe extern "C-unwind" fn call(state: Lua) -> c_int {
     match ask_host(state) {
         Ok(()) => answer(state, false),
         Err(Refused::Argument(arg, why)) => {
-            ffi::lua_pushlstring(state, why.as_ptr() as *const c_char, why.len());
-            let why = ffi::lua_tolstring(state, -1, std::ptr::null_mut());
-            let message = ffi::lua_pushfstring(state, c"cannot be converted: %s".as_ptr(), why);
-            ffi::luaL_argerror(state, arg, message)
+            convert::push_refusal(state, c"cannot be converted", why);
+            ffi::luaL_argerror(state, arg, ffi::lua_tostring(state, -1))
         }
         Err(Refused::NoHost) => ffi::luaL_error(
             state,
@@ -44,7 +42,7 @@ pub(crate) unsafe extern "C-unwind" fn call(state: Lua) -> c_int {
 }
 
 enum Refused {
-    Argument(c_int, &'static str),
+    Argument(c_int, EncodeError),
     NoHost,
 }
 
@@ -54,8 +52,12 @@ unsafe fn ask_host(state: Lua) -> Result<(), Refused> {
     let top = ffi::lua_gettop(state);
     let mut args = Writer::new();
     args.count(top as usize);
+    let budget = call_state(state).memory_limit;
+    let mut encoder = Encoder::new(&mut args, Mode::Host, budget);
     for arg in 1..=top {
-        convert::encode(state, arg, &mut args).map_err(|why| Refused::Argument(arg, why))?;
+        encoder
+            .value(state, arg)
+            .map_err(|why| Refused::Argument(arg, why))?;
     }
     let args = args.into_bytes();
     let request = Request::Call {

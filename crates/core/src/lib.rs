@@ -32,6 +32,7 @@ mod outcome;
 mod pattern;
 mod request;
 mod runner;
+mod running;
 mod sandbox;
 mod script_state;
 mod state;
@@ -48,6 +49,8 @@ pub use module_cache::{ModuleCache, DEFAULT_CACHE_BYTES};
 pub use outcome::{ErrorKind, RunError, RunOutput};
 pub use request::{Deadline, Host, NoHost, Request, MODULE_SOURCE, STATE};
 pub use runner::{run_with_clock, Call, Step};
+pub use running::MAX_NESTING;
+pub use state::HOST_ERRORS_KEPT;
 pub use wire::{LuaValue, Values};
 
 /// Runs `code` with the host's monotonic clock.

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use mlua::ffi;
 
 use crate::alloc::{limited_alloc, Budget};
-use crate::convert::{self, PushError};
+use crate::convert::{self, EncodeError, Encoder, Mode, PushError};
 use crate::interrupt::{
     memory_message, raise_terminated, raise_terminated_from_top, set_hook, terminate,
 };
@@ -23,9 +23,9 @@ use crate::limits::{Clock, Limits};
 use crate::module_cache::ModuleCache;
 use crate::outcome::{ErrorKind, RunError, RunOutput};
 use crate::request::Host;
-use crate::sandbox::lua_closethread;
 use crate::state::{attach, call_state, into_text, lua_string, CFunctions, CallState};
 use crate::wire::{Reader, Values, Writer};
+use crate::running::{self, MAX_NESTING};
 use crate::{host_function, modules, sandbox};
 
 /// What a slice of a call came to.
@@ -233,20 +233,34 @@ impl Call {
         }
         let state = self.state;
         (*call).running.store(state, Ordering::SeqCst);
+        let (running, depth) = running::enter(call);
+        // The thread the chunk's coroutine continues the C calls of (see running.rs).
+        let from = match running.outer() {
+            outer if outer.is_null() => state,
+            outer => (*outer).running.load(Ordering::SeqCst),
+        };
         let _watch = watch(&mut *call);
         let status = if (*call).main.is_null() {
+            if depth > MAX_NESTING {
+                return Slice::Done(Err((
+                    ErrorKind::Runtime,
+                    format!("calls nested too deep: at most {MAX_NESTING} may run inside each other (through host functions that run scripts)"),
+                    String::new(),
+                )));
+            }
             let nargs = match self.start(state) {
                 Ok(nargs) => nargs,
                 Err(error) => return Slice::Done(Err(error)),
             };
-            self.resume_main(state, nargs)
+            self.resume_main(state, from, nargs)
         } else {
             (*call).reply = answer;
             (*call).waiting = false;
-            self.resume_main(state, 0)
+            self.resume_main(state, from, 0)
         };
         finish(state, status)
-        // Interrupts stop here (the watch is dropped), before the state can go away.
+        // Interrupts stop here (the watch is dropped, then the call leaves `running`),
+        // before the state can go away.
     }
 
     /// The state's set-up: sandbox, globals, the chunk's coroutine and what it runs (with
@@ -350,8 +364,14 @@ impl Call {
         Ok(nargs)
     }
 
-    /// Runs the chunk's coroutine until it returns, fails or waits.
-    unsafe fn resume_main(&mut self, state: *mut ffi::lua_State, nargs: c_int) -> (c_int, c_int) {
+    /// Runs the chunk's coroutine until it returns, fails or waits; it continues the C
+    /// calls of `from` (this call's main thread, or the thread of the call it runs inside).
+    unsafe fn resume_main(
+        &mut self,
+        state: *mut ffi::lua_State,
+        from: *mut ffi::lua_State,
+        nargs: c_int,
+    ) -> (c_int, c_int) {
         let call = call_state(state);
         let main = call.main;
         call.running.store(main, Ordering::SeqCst);
@@ -359,7 +379,8 @@ impl Call {
             set_hook(main);
         }
         let mut nresults = 0;
-        let status = ffi::lua_resume(main, state, nargs, &mut nresults);
+        // Lua reads only `from`'s count of C calls (lua_resume, Lua 5.4.6+).
+        let status = ffi::lua_resume(main, from, nargs, &mut nresults);
         call_state(state).running.store(state, Ordering::SeqCst);
         (status, nresults)
     }
@@ -439,17 +460,11 @@ unsafe fn failure(
         traceback
     };
     // The failed chunk's to-be-closed variables: their handlers run in its coroutine, under
-    // the limits, and a failing one replaces the error (as in a `pcall`). Not once a limit
-    // ended the call: that error was raised in the count hook, where Lua turns hooks off,
-    // and a coroutine that dies there keeps them off, so a looping handler could not be
-    // stopped. (`lua_close` does not run a coroutine's handlers either.)
+    // the limits, and a failing one replaces the error (as in a `pcall`); not once a limit
+    // ended the call (see `close_coroutine`). `lua_close` runs no coroutine's handlers.
     let mut kind = kind;
-    if call.terminated.is_none() {
-        call.running.store(main, Ordering::SeqCst);
-        if lua_closethread(main, state) == ffi::LUA_ERRMEM {
-            kind = ErrorKind::Memory;
-        }
-        call_state(state).running.store(state, Ordering::SeqCst);
+    if sandbox::close_coroutine(state, main) == Some(ffi::LUA_ERRMEM) {
+        kind = ErrorKind::Memory;
     }
     // Handlers may have hit a limit, which then ends the call.
     let kind = call_state(state).terminated.unwrap_or(kind);
@@ -491,13 +506,24 @@ unsafe fn return_values(main: *mut ffi::lua_State, n: c_int) -> Outcome {
     let mut writer = Writer::new();
     writer.count(n as usize);
     let first = ffi::lua_gettop(main) - n + 1;
+    let limit = call_state(main).memory_limit;
+    let mut encoder = Encoder::new(&mut writer, Mode::Host, limit);
     for idx in first..first + n {
-        if let Err(why) = convert::encode(main, idx, &mut writer) {
-            let message = format!(
-                "return value #{} cannot be converted: {why}",
-                idx - first + 1
-            );
-            return Err((ErrorKind::Runtime, message, String::new()));
+        let number = idx - first + 1;
+        match encoder.value(main, idx) {
+            Ok(()) => {}
+            Err(EncodeError::Invalid(why)) => {
+                let why = why.to_string_lossy();
+                let message = format!("return value #{number} cannot be converted: {why}");
+                return Err((ErrorKind::Runtime, message, String::new()));
+            }
+            Err(EncodeError::TooBig) => {
+                let message = format!(
+                    "return value #{number} cannot be converted: {}",
+                    convert::too_big(limit)
+                );
+                return Err((ErrorKind::Memory, message, String::new()));
+            }
         }
     }
     Ok(Values(writer.into_bytes()))
@@ -595,7 +621,7 @@ fn watch(call: &mut CallState) -> Option<crate::watchdog::Watch> {
     let deadline = std::time::Duration::try_from_secs_f64(remaining)
         .ok()
         .and_then(|remaining| std::time::Instant::now().checked_add(remaining));
-    let watch = deadline.and_then(|deadline| crate::watchdog::watch_call(call, deadline));
+    let watch = deadline.and_then(crate::watchdog::watch_call);
     if watch.is_none() && deadline.is_some() {
         call.hook_everywhere.store(true, Ordering::SeqCst);
     }
@@ -605,12 +631,10 @@ fn watch(call: &mut CallState) -> Option<crate::watchdog::Watch> {
 /// Wasm: the interpreter's step counter interrupts the call (see fuel.rs), or, where Lua
 /// was built without one, the hook is always on.
 #[cfg(target_family = "wasm")]
-fn watch(call: &mut CallState) -> Option<crate::fuel::Watch> {
-    let watch = crate::fuel::watch_call(call);
-    if watch.is_none() {
+fn watch(call: &mut CallState) {
+    if !crate::fuel::counts_steps() {
         call.hook_everywhere.store(true, Ordering::SeqCst);
     }
-    watch
 }
 
 /// Runs `code` as a text chunk named `script_id` in a fresh sandboxed state, with no host.

@@ -359,7 +359,23 @@ unsafe extern "C-unwind" fn lua_collectgarbage(state: Lua) -> c_int {
 
 unsafe extern "C-unwind" {
     // Lua >= 5.4.6 (both builds have it); mlua-sys declares it only for `vendored`.
-    pub(crate) fn lua_closethread(state: Lua, from: Lua) -> c_int;
+    fn lua_closethread(state: Lua, from: Lua) -> c_int;
+}
+
+/// Closes `coroutine`'s pending to-be-closed variables (their handlers run in it, under
+/// the limits) and resets it; Lua's status, with an error on its stack. `None`, running
+/// nothing, once a limit has ended the call: the limit's error is raised in the count
+/// hook, where Lua turns hooks off, and a coroutine that died of it keeps them off, so a
+/// handler run in it could loop with no hook to stop it. Every close of a coroutine goes
+/// through here (`coroutine.close`, a failed `coroutine.wrap`, the chunk's own coroutine).
+pub(crate) unsafe fn close_coroutine(state: Lua, coroutine: Lua) -> Option<c_int> {
+    if call_state(state).terminated.is_some() {
+        return None;
+    }
+    let previous = enter(state, coroutine);
+    let status = lua_closethread(coroutine, state);
+    leave(state, previous);
+    Some(status)
 }
 
 /// Makes `coroutine` the running Lua thread; returns the previous one for `leave`.
@@ -502,13 +518,12 @@ unsafe fn finish_wrapped_call(state: Lua, coroutine: Lua, n: c_int) -> c_int {
         return n;
     }
     let mut status = ffi::lua_status(coroutine);
-    if status != ffi::LUA_OK && status != ffi::LUA_YIELD && call_state(state).terminated.is_none() {
-        // The coroutine died: close its to-be-closed variables (they run in it). Not once a
-        // limit ended the call (see runner.rs `failure`: hooks may be off in the coroutine).
-        let previous = enter(state, coroutine);
-        status = lua_closethread(coroutine, state);
-        leave(state, previous);
-        ffi::lua_xmove(coroutine, state, 1);
+    if status != ffi::LUA_OK && status != ffi::LUA_YIELD {
+        // The coroutine died: close its to-be-closed variables (they run in it).
+        if let Some(closed) = close_coroutine(state, coroutine) {
+            status = closed;
+            ffi::lua_xmove(coroutine, state, 1);
+        }
     }
     if status == ffi::LUA_ERRMEM {
         terminate(state, ErrorKind::Memory);
@@ -582,9 +597,9 @@ unsafe extern "C-unwind" fn lua_close_coroutine(state: Lua) -> c_int {
         ffi::lua_call(state, ffi::lua_gettop(state) - 1, ffi::LUA_MULTRET);
         return ffi::lua_gettop(state);
     }
-    let previous = enter(state, coroutine);
-    let status = lua_closethread(coroutine, state);
-    leave(state, previous);
+    let Some(status) = close_coroutine(state, coroutine) else {
+        return raise_terminated(state, 1);
+    };
     if status == ffi::LUA_OK {
         ffi::lua_pushboolean(state, 1);
         return 1;

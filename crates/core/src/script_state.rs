@@ -16,14 +16,14 @@
 //! `"delete"`, `"list"`), or `"set", key, value, ttl` where `value` is a string holding the
 //! value's exact wire encoding (so the host stores and returns those bytes untouched).
 
-use std::ffi::{c_char, c_int};
+use std::ffi::c_int;
 
 use mlua::ffi;
 
 use crate::convert;
 use crate::host_function;
 use crate::request::{Request, STATE};
-use crate::state::lua_bytes;
+use crate::state::{call_state, lua_bytes};
 use crate::waiting::{self, Reply};
 use crate::wire::Writer;
 
@@ -156,12 +156,12 @@ unsafe extern "C-unwind" fn set(state: Lua) -> c_int {
     };
     ffi::lua_settop(state, 3);
     let mut value = Writer::new();
-    if let Err(why) = convert::encode_exact(state, 2, &mut value) {
+    let budget = call_state(state).memory_limit;
+    let encoded = convert::Encoder::new(&mut value, convert::Mode::Exact, budget).value(state, 2);
+    if let Err(why) = encoded {
         drop(value);
-        ffi::lua_pushlstring(state, why.as_ptr() as *const c_char, why.len());
-        let why = ffi::lua_tolstring(state, -1, std::ptr::null_mut());
-        let message = ffi::lua_pushfstring(state, c"cannot be stored: %s".as_ptr(), why);
-        return ffi::luaL_argerror(state, 2, message);
+        convert::push_refusal(state, c"cannot be stored", why);
+        return ffi::luaL_argerror(state, 2, ffi::lua_tostring(state, -1));
     }
     let value = value.into_bytes();
     ask(state, b"set", "State.set", key, Some((&value, ttl)));

@@ -26,7 +26,7 @@ pub(crate) struct CFunctions {
 
 /// How many of the latest host errors a call remembers, to tell whether the error that
 /// ended it was one of them (`RunError::cause`).
-pub(crate) const HOST_ERRORS_KEPT: usize = 4;
+pub const HOST_ERRORS_KEPT: usize = 4;
 
 /// Per-call state reachable from every C function through the state's extra space.
 pub(crate) struct CallState {
@@ -45,6 +45,8 @@ pub(crate) struct CallState {
     pub budget: *mut Budget,
     /// The Lua thread (main or coroutine) running now: where an interrupt puts the hook.
     pub running: AtomicPtr<ffi::lua_State>,
+    /// How many calls deep the running slice is nested on its thread (running.rs).
+    pub nesting: usize,
     /// Set once every running thread must carry the count hook (the deadline has passed, a
     /// limit was hit, or the platform has no watchdog).
     pub hook_everywhere: AtomicBool,
@@ -108,6 +110,7 @@ impl CallState {
             terminated_message: None,
             budget,
             running: AtomicPtr::new(std::ptr::null_mut()),
+            nesting: 0,
             hook_everywhere: AtomicBool::new(false),
             unchecked_calls: 0,
             unchecked_host_calls: 0,

@@ -8,27 +8,18 @@
 //! signal handler: Lua's own interpreter does it for Ctrl-C). From then on the call is
 //! stopped exactly as in wasm, where the hook is always on.
 //!
-//! The handler finds the call through a thread-local pointer that is set only while a
-//! call runs on that thread, and acts only if that call's own deadline has passed, so a
-//! late signal can never touch another call. A call may run inside another on the same
-//! thread (a host function that runs a script): the inner call's `Watch` puts the outer
-//! call back when it ends.
+//! The handler finds the call that runs on its thread (running.rs), and acts only if that
+//! call's own deadline has passed, so a late signal can never touch another call. (A call
+//! that runs inside another on the same thread is the one found until it ends; the outer
+//! call, still late, is signalled again.)
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::state::CallState;
-
-thread_local! {
-    static CURRENT: Cell<*mut CallState> = const { Cell::new(std::ptr::null_mut()) };
-}
-
 /// While alive, the call is watched: after `deadline` its thread gets the hook.
 pub struct Watch {
     key: (Instant, u64),
-    previous: *mut CallState,
 }
 
 struct Watchdog {
@@ -110,15 +101,15 @@ fn watch(watchdog: &Watchdog) {
 }
 
 extern "C" fn on_signal(_: libc::c_int) {
-    let call = CURRENT.with(Cell::get);
+    let call = crate::running::current();
     if !call.is_null() {
         unsafe { crate::interrupt::interrupt_if_late(call) };
     }
 }
 
-/// Starts watching the call that `call` points to, which runs on this thread until the
-/// returned `Watch` is dropped. `None` when no watchdog can run: use a permanent hook.
-pub fn watch_call(call: *mut CallState, deadline: Instant) -> Option<Watch> {
+/// Starts watching the call that runs on this thread (running.rs) until the returned
+/// `Watch` is dropped. `None` when no watchdog can run: use a permanent hook.
+pub fn watch_call(deadline: Instant) -> Option<Watch> {
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let watchdog = watchdog()?;
     unsafe {
@@ -128,7 +119,6 @@ pub fn watch_call(call: *mut CallState, deadline: Instant) -> Option<Watch> {
         libc::sigaddset(&mut set, signal());
         libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
     }
-    let previous = CURRENT.with(|current| current.replace(call));
     let key = (
         deadline,
         NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -141,12 +131,12 @@ pub fn watch_call(call: *mut CallState, deadline: Instant) -> Option<Watch> {
     if sooner {
         watchdog.changed.notify_one();
     }
-    Some(Watch { key, previous })
+    Some(Watch { key })
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        // Unregister first: once removed, no new signal targets this call.
+        // Once removed, no new signal targets this call (the call leaves running.rs after).
         if let Some(watchdog) = watchdog() {
             watchdog
                 .state
@@ -155,6 +145,5 @@ impl Drop for Watch {
                 .calls
                 .remove(&self.key);
         }
-        CURRENT.with(|current| current.set(self.previous));
     }
 }

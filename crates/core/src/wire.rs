@@ -140,6 +140,12 @@ impl Writer {
         self.varint(count as u64)
     }
 
+    /// Appends a copy of bytes written before (a value met again: convert.rs).
+    pub(crate) fn repeat(&mut self, range: std::ops::Range<usize>) -> &mut Self {
+        self.bytes.extend_from_within(range);
+        self
+    }
+
     /// Bytes written so far.
     pub fn len(&self) -> usize {
         self.bytes.len()

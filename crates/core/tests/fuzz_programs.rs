@@ -1175,7 +1175,16 @@ fn check_error(error: &RunError, limits: &Limits, elapsed_ms: f64) -> Result<(),
                 "not enough memory (memory limit is {} bytes)",
                 limits.memory_bytes
             );
-            prop_assert!(error.message.contains(&expected), "{}", error.message);
+            // Or a value whose copy for the host would not fit (convert.rs).
+            let too_big = format!(
+                "cannot be converted: its copy would take more than the memory limit ({} bytes)",
+                limits.memory_bytes
+            );
+            prop_assert!(
+                error.message.contains(&expected) || error.message.contains(&too_big),
+                "{}",
+                error.message
+            );
         }
         ErrorKind::Timeout => {
             let expected = format!("time limit exceeded ({} ms)", limits.time_ms);
@@ -1265,6 +1274,141 @@ fn check_program(code: &str, limits: &Limits) -> Result<(), TestCaseError> {
         "1\n"
     );
     Ok(())
+}
+
+/// A tiny grammar expanded by a list of choices: `$X` is replaced by one of `X`'s
+/// alternatives (the next choice picks which), at most `depth` levels deep (then the
+/// first alternative, which has no holes).
+fn expand(grammar: &[(char, &[&str])], start: char, choices: &[u8], depth: usize) -> String {
+    fn go(grammar: &[(char, &[&str])], hole: char, choices: &mut std::slice::Iter<u8>, depth: usize) -> String {
+        let options = grammar.iter().find(|(name, _)| *name == hole).unwrap().1;
+        let pick = if depth == 0 { 0 } else { *choices.next().unwrap_or(&0) as usize % options.len() };
+        let mut out = String::new();
+        let mut chars = options[pick].chars();
+        while let Some(c) = chars.next() {
+            if c != '$' {
+                out.push(c);
+                continue;
+            }
+            let inner = chars.next().unwrap();
+            out.push_str(&go(grammar, inner, choices, depth.saturating_sub(1)));
+        }
+        out
+    }
+    go(grammar, start, &mut choices.iter(), depth)
+}
+
+/// Programs that run Lua code after a limit fired: a trigger (`$T`: a loop, an allocation,
+/// output) inside a context that runs more code as the limit's error unwinds or after it
+/// (`$H`: to-be-closed handlers, message handlers, closing the coroutine that died of it,
+/// coroutines started from handlers, errors whose `__tostring` loops).
+const AFTER_LIMIT: &[(char, &[&str])] = &[
+    (
+        'P',
+        &[
+            "local co $C",
+            "local co $C $C",
+            "local co for i = 1, 3 do $C end",
+        ],
+    ),
+    (
+        'T',
+        &[
+            "while true do end",
+            "local s = string.rep('x', 2^30)",
+            "while true do io.write('xxxxxxxx') end",
+            "for i = 1, math.huge do end",
+            "local t = {} while true do t[#t + 1] = {} end",
+            "error('plain')",
+            "local t = setmetatable({}, {__index = function(t, k) return t[k] end}) local _ = t.x",
+            "string.find(string.rep('a', 1e4), '.-.-.-.-b')",
+        ],
+    ),
+    (
+        'H',
+        &[
+            "coroutine.close(co)",
+            "while true do end",
+            "pcall(coroutine.close, co)",
+            "coroutine.wrap(function() $T end)()",
+            "while true do pcall(function() $T end) end",
+            "coroutine.resume(coroutine.create(function() $H end))",
+            "error(setmetatable({}, {__tostring = function() $H end}))",
+            "local x <close> = setmetatable({}, {__close = function() $H end}) $T",
+            "print(setmetatable({}, {__tostring = function() $H end}))",
+            "$C",
+        ],
+    ),
+    (
+        'C',
+        &[
+            "co = coroutine.create(function() local x <close> = setmetatable({}, {__close = function() $H end}) $T end) \
+             pcall(function() local g <close> = setmetatable({}, {__close = function() $H end}) coroutine.resume(co) end)",
+            "xpcall(function() $T end, function() $H end)",
+            "pcall(function() local g <close> = setmetatable({}, {__close = function() $H end}) $T end) $H",
+            "coroutine.wrap(function() local g <close> = setmetatable({}, {__close = function() $H end}) $T end)()",
+            "pcall(coroutine.wrap(function() $T end)) $H",
+            "co = coroutine.create(function() $T end) coroutine.resume(co) $H",
+            "local function f(n) local x <close> = setmetatable({}, {__close = function() $H end}) if n > 0 then f(n - 1) end $T end pcall(f, 20)",
+        ],
+    ),
+];
+
+/// Values that share structure, returned to the host: a table or string referenced many
+/// times, DAGs of tables holding the next level twice, sparse and emptied tables.
+const SHARED_VALUES: &[(char, &[&str])] = &[
+    ('P', &["local v = $V return $R", "local v = $V local w = $V return $R, $R"]),
+    (
+        'V',
+        &[
+            "1",
+            "string.rep('x', $N)",
+            "{}",
+            "{v, v}",
+            "{a = v, b = {v}}",
+            "(function() local t = {} for i = 1, $L do t = {t, t} end return t end)()",
+            "(function() local t = {} for i = 1, $N do t[i] = v end return t end)()",
+            "(function() local e = {} for i = 1, $N do e[i] = true end for i = 1, $N do e[i] = nil end return e end)()",
+            "setmetatable({v, v}, {__index = function() while true do end end})",
+            "$V",
+        ],
+    ),
+    ('R', &["v", "{v, v, v}", "{v, {v, {v}}}", "w", "$V"]),
+    ('N', &["3", "100", "1000", "1e4", "1e5", "2^20"]),
+    ('L', &["2", "10", "20", "26", "40"]),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 300,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/fuzz_programs.txt",
+        ))),
+        ..ProptestConfig::default()
+    })]
+    #[test]
+    fn programs_that_run_code_after_a_limit_end_in_time(
+        choices in prop::collection::vec(any::<u8>(), 64),
+        limits in limits(),
+    ) {
+        let code = expand(AFTER_LIMIT, 'P', &choices, 4);
+        if std::env::var_os("FUZZ_PROGRAMS_SHOW").is_some() {
+            eprintln!("----\n{code}");
+        }
+        check_program(&code, &limits)?;
+    }
+
+    #[test]
+    fn values_that_share_structure_convert_in_time(
+        choices in prop::collection::vec(any::<u8>(), 32),
+        limits in limits(),
+    ) {
+        let code = expand(SHARED_VALUES, 'P', &choices, 4);
+        if std::env::var_os("FUZZ_PROGRAMS_SHOW").is_some() {
+            eprintln!("----\n{code}");
+        }
+        check_program(&code, &limits)?;
+    }
 }
 
 proptest! {

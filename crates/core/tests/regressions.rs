@@ -277,3 +277,82 @@ fn close_handlers_do_not_run_after_a_limit_ends_the_call() {
         assert!(started.elapsed().as_millis() < 1000, "{code} took {:?}", started.elapsed());
     }
 }
+
+/// A coroutine that died of a limit keeps Lua's hooks off; closing it from a handler that
+/// runs while the limit's error unwinds (a `__close` of the `pcall` around it) ran its own
+/// `__close` handler with no hook at all, for ever. Every way of running code after a limit
+/// (closing coroutines, handlers, coroutines resumed from handlers) ends with the limit.
+#[test]
+fn no_code_runs_unhooked_after_a_limit() {
+    let looping_close = "setmetatable({}, {__close = function() while true do end end})";
+    let cases = [
+        // The case as reported: the guard closes the coroutine that died of the limit.
+        format!(
+            "local co = coroutine.create(function() local x <close> = {looping_close} while true do end end) \
+             pcall(function() \
+               local guard <close> = setmetatable({{}}, {{__close = function() coroutine.close(co) end}}) \
+               coroutine.resume(co) end)"
+        ),
+        // Closed after the pcall returned (the script goes on only until the hook fires).
+        format!(
+            "local co = coroutine.create(function() local x <close> = {looping_close} while true do end end) \
+             pcall(coroutine.resume, co) coroutine.close(co)"
+        ),
+        // From a message handler, and from a handler of a coroutine's own coroutine.
+        format!(
+            "local co = coroutine.create(function() local x <close> = {looping_close} while true do end end) \
+             xpcall(coroutine.resume, function() coroutine.close(co) end, co)"
+        ),
+        format!(
+            "coroutine.wrap(function() \
+               local co = coroutine.create(function() local x <close> = {looping_close} while true do end end) \
+               local guard <close> = setmetatable({{}}, {{__close = function() coroutine.close(co) end}}) \
+               coroutine.resume(co) end)()"
+        ),
+        // Handlers that start new coroutines, or loop in pcalls, once the limit fired.
+        "pcall(function() local g <close> = setmetatable({}, {__close = function() \
+           coroutine.wrap(function() while true do end end)() end}) while true do end end)"
+            .to_string(),
+        "pcall(function() local g <close> = setmetatable({}, {__close = function() \
+           while true do pcall(function() while true do end end) end end}) while true do end end)"
+            .to_string(),
+        // Many handlers, each looping.
+        format!(
+            "local function f(n) local x <close> = {looping_close} if n > 0 then f(n - 1) end while true do end end \
+             pcall(f, 150)"
+        ),
+        // The memory and output limits, then a close.
+        format!(
+            "local co = coroutine.create(function() local x <close> = {looping_close} local s = string.rep('x', 2^30) end) \
+             pcall(function() local g <close> = setmetatable({{}}, {{__close = function() coroutine.close(co) end}}) \
+               coroutine.resume(co) end)"
+        ),
+        format!(
+            "local co = coroutine.create(function() local x <close> = {looping_close} while true do io.write('xxxxxxxx') end end) \
+             pcall(function() local g <close> = setmetatable({{}}, {{__close = function() coroutine.close(co) end}}) \
+               coroutine.resume(co) end)"
+        ),
+    ];
+    for code in &cases {
+        let started = std::time::Instant::now();
+        let limits = Limits {
+            time_ms: 100.0,
+            memory_bytes: 8 << 20,
+            output_bytes: 1 << 16,
+        };
+        let e = run(code.as_bytes(), "test", &limits).expect_err(code);
+        assert!(
+            matches!(
+                e.kind,
+                ErrorKind::Timeout | ErrorKind::Memory | ErrorKind::Output
+            ),
+            "{code}: {e:?}"
+        );
+        assert!(
+            started.elapsed().as_millis() < 1000,
+            "{code} took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(output("print('next')"), "next\n");
+    }
+}
