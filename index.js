@@ -2,27 +2,7 @@
 // Node entry: the native addon when it loads, otherwise the wasm build.
 // PUBWIKI_LUA_BACKEND=native|wasm forces one.
 const { createApi } = require('./lib/api.mjs')
-
-function platformTag() {
-  const { platform, arch } = process
-  if (platform === 'linux') {
-    const glibc = process.report?.getReport?.().header?.glibcVersionRuntime
-    return `linux-${arch}-${glibc ? 'gnu' : 'musl'}`
-  }
-  if (platform === 'win32') return `win32-${arch}-msvc`
-  return `${platform}-${arch}`
-}
-
-function loadNative() {
-  const tag = platformTag()
-  // A local build first (development), then the per-platform npm package (napi-rs layout).
-  try {
-    return require(`./pubwiki-lua.${tag}.node`)
-  } catch (localError) {
-    if (localError.code !== 'MODULE_NOT_FOUND') throw localError
-    return require(`pubwiki-lua-${tag}`)
-  }
-}
+const { loadNative } = require('./lib/load-native.js')
 
 function loadBackend() {
   const forced = process.env.PUBWIKI_LUA_BACKEND

@@ -80,6 +80,9 @@ describe(`command line (${backend})`, () => {
     ['timeout', ['--time-limit', '100', '-e', 'print("started") while true do end'], /^pubwiki-lua: timeout error: \(command line\):1: time limit exceeded \(100 ms\)\n/],
     ['memory', ['--memory-limit', '2M', '-e', 'print("started") local s = string.rep("x", 2^22)'], /^pubwiki-lua: memory error: not enough memory \(memory limit is 2097152 bytes\)\n$/],
     ['output', ['--output-limit', '1K', '-e', 'print("started") while true do io.write("x") end'], /^pubwiki-lua: output error: \(command line\):1: output limit exceeded \(1024 bytes\)\n/],
+    // Code that runs after the limit fired: closing the coroutine that died of it (hung for ever).
+    ['timeout after a limit', ['--time-limit', '100', '-e', 'print("started") local co = coroutine.create(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) while true do end end) pcall(function() local g <close> = setmetatable({}, {__close = function() coroutine.close(co) end}) coroutine.resume(co) end)'], /^pubwiki-lua: timeout error: \(command line\):1: time limit exceeded \(100 ms\)\n/],
+    ['memory (a shared value)', ['--memory-limit', '2M', '--values', '-e', 'print("started") local t = {} for i = 1, 26 do t = {t, t} end return t'], /^pubwiki-lua: memory error: return value #1 cannot be converted: its copy would take more than the memory limit \(2097152 bytes\)\n$/],
   ])('a %s error: message and traceback on stderr, output kept, status 1', (_kind, args, stderr) => {
     const result = pubwiki(args)
     expect(result.status).toBe(1)

@@ -11,7 +11,8 @@
 // newModuleCache() for a runner's compiled modules.
 // `ready`, if present, is a promise to await before the first call.
 
-import { Bridge, drive } from './bridge.mjs'
+import { Bridge, depthOfNewCall, drive } from './bridge.mjs'
+import { DEFAULT_LIMITS, MAX_NESTING } from './core-constants.mjs'
 import { MemoryStore, StateSession, checkState } from './state.mjs'
 import { decodeValues, encodeArguments, encodeGlobals, functionTable } from './wire.mjs'
 
@@ -20,9 +21,9 @@ const RUNNER_OPTIONS = [...LIMITS, 'globals', 'modules', 'state']
 const CALL_OPTIONS = ['scriptId', 'arguments', ...RUNNER_OPTIONS]
 const RUN_LUA_OPTIONS = ['arguments', ...RUNNER_OPTIONS]
 const INVOKE_OPTIONS = ['scriptId', ...RUNNER_OPTIONS]
-// The core's default (crates/core/src/limits.rs), which JS needs to know how many bytes of
-// globals or results can possibly fit (a bound on encoding them, see wire.mjs).
-const DEFAULT_MEMORY_LIMIT = 50 * 1024 * 1024
+// Which JS needs to know how many bytes of globals or results can possibly fit (a bound on
+// encoding them, see wire.mjs).
+const DEFAULT_MEMORY_LIMIT = DEFAULT_LIMITS.memoryLimit
 
 export class LuaError extends Error {
   constructor(outcome, scriptId, cause) {
@@ -122,6 +123,16 @@ function chainResolvers(first, second) {
   }
 }
 
+/**
+ * A call started inside `MAX_NESTING` others, each run by a host function of the one around
+ * it: the core refuses it where the calls share a stack (crates/core/src/running.rs), and
+ * this, with the same words, where they do not (natively `run` starts calls on the pool).
+ */
+function tooDeep(scriptId) {
+  const message = `calls nested too deep: at most ${MAX_NESTING} may run inside each other (through host functions that run scripts)`
+  return new LuaError({ kind: 'runtime', message, output: '', traceback: '' }, scriptId)
+}
+
 /** Bytes of wire values that can still fit in a state of `memoryLimit` bytes (see wire.mjs). */
 function encodeLimit(memoryLimit) {
   return 4 * (memoryLimit ?? DEFAULT_MEMORY_LIMIT) + 65536
@@ -134,6 +145,8 @@ export function createApi(backend) {
     checkString(code, 'code')
     checkScriptId(scriptId)
     const own = checkOptions(options, allowed, name)
+    const depth = depthOfNewCall()
+    if (depth > MAX_NESTING) throw tooDeep(scriptId)
     const defaults = runner.options
     const limits = own.limits.map((value, i) => value ?? defaults.limits[i])
     const context = { scriptId }
@@ -155,7 +168,7 @@ export function createApi(backend) {
     const alone = functions.list.length === 0 && !resolveModule && !encodedArguments && !session
     return {
       args: [code, scriptId, ...limits, encoded],
-      bridge: alone ? undefined : new Bridge(functions, limit, resolveModule, session),
+      bridge: alone ? undefined : new Bridge(functions, limit, resolveModule, session, depth),
       session,
       scriptId,
       runner,
@@ -189,7 +202,11 @@ export function createApi(backend) {
   }
 
   async function execute(call) {
-    if (backend.ready) await backend.ready
+    // Always a wait (`ready` is undefined where the backend loaded already), so a call
+    // starts on a stack of its own, never on its caller's: one that a host function starts
+    // runs beside the call waiting for it, not on top of it (wasm runs calls on this
+    // thread), and no caller's depth is the call's.
+    await backend.ready
     if (!call.bridge) return settle(await backend.runAsync(...call.args), call)
     const outcome = await drive(start(call, false), call.bridge)
     await commit(outcome, call)

@@ -8,6 +8,7 @@
 // deadline; when the deadline wins, the call is resumed with no answer (it ends with a
 // timeout) and the promise's late result is dropped.
 
+import { HOST_ERRORS_KEPT } from './core-constants.mjs'
 import {
   MODULE_SOURCE,
   REPLY_PENDING,
@@ -23,8 +24,17 @@ import {
 
 const PENDING = Uint8Array.of(REPLY_PENDING)
 
-/** How many of its latest errors a call keeps for `LuaError.cause` (the core keeps as many). */
-const ERRORS_KEPT = 4
+/**
+ * How deep the call whose host function runs now is nested (0: no host function runs): a
+ * call started meanwhile runs inside it, one level deeper (lib/api.mjs bounds the depth).
+ * Calls a host function starts later (after an `await`) are not inside it.
+ */
+let runningDepth = 0
+
+/** The nesting depth of a call started now (1: it runs inside no other call). */
+export function depthOfNewCall() {
+  return runningDepth + 1
+}
 
 function isThenable(value) {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function'
@@ -50,9 +60,11 @@ export class Bridge {
   /**
    * `functions`: the call's host functions (wire.mjs functionTable); `resolveModule(name)`:
    * a module's source, undefined if there is none, or a promise of either; `state`: the
-   * call's StateSession (lib/state.mjs), if it has State.
+   * call's StateSession (lib/state.mjs), if it has State; `depth`: how deep the call is
+   * nested (`depthOfNewCall()` when it started).
    */
-  constructor(functions, encodeLimit, resolveModule, state) {
+  constructor(functions, encodeLimit, resolveModule, state, depth = 1) {
+    this.depth = depth
     this.functions = functions
     this.encodeLimit = encodeLimit
     this.resolveModule = resolveModule ?? (() => undefined)
@@ -82,6 +94,16 @@ export class Bridge {
   }
 
   call(index, bytes, argsStart, replyStart, capacity, refresh) {
+    const outer = runningDepth
+    runningDepth = this.depth
+    try {
+      return this.answerRequest(index, bytes, argsStart, replyStart, capacity, refresh)
+    } finally {
+      runningDepth = outer
+    }
+  }
+
+  answerRequest(index, bytes, argsStart, replyStart, capacity, refresh) {
     if (index === STATE) return this.stateRequest(bytes, argsStart, replyStart, capacity, refresh)
     // A module's source is asked for as a call of function MODULE_SOURCE with its name.
     const module = index === MODULE_SOURCE
@@ -154,7 +176,7 @@ export class Bridge {
   keep(error) {
     const id = this.nextErrorId++
     this.errors.set(id, error)
-    if (this.errors.size > ERRORS_KEPT) this.errors.delete(id - ERRORS_KEPT)
+    if (this.errors.size > HOST_ERRORS_KEPT) this.errors.delete(id - HOST_ERRORS_KEPT)
     return id
   }
 

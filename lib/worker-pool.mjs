@@ -15,9 +15,13 @@
 //   called from a worker, sync ones included.
 // - A hard stop behind the time limit: a worker that does not answer a slice within the
 //   call's time left plus a margin is terminated and replaced; its call fails with a
-//   timeout, calls suspended in it with a runtime error; other workers go on.
+//   timeout; other workers go on. A call suspended in the same worker lost its Lua state
+//   with it: if it has asked its host only for module sources and State reads (nothing
+//   it did was seen, and it had nothing to commit), it starts again in another worker;
+//   otherwise it fails with a runtime error that says so.
 
 import { createApi } from './api.mjs'
+import { decodeStateRequest, MODULE_SOURCE, STATE } from './wire.mjs'
 
 /** How long past a call's time left a worker may take before it is replaced. */
 const margin = (ms) => 1000 + ms / 10
@@ -37,6 +41,17 @@ class WorkerCall {
     this.scriptId = message.args[1]
     this.timeLeft = message.args[3] ?? DEFAULT_TIME_LIMIT
     this.worker = null
+    /** Whether it could start again from scratch, unseen (see the top of this file). */
+    this.unseen = true
+    /** Set when its worker was lost and it starts again at its next slice. */
+    this.restart = false
+  }
+
+  /** It asked its host `request` ({ index, args }): might that have been seen? */
+  asked({ index, args }) {
+    if (index === MODULE_SOURCE) return
+    if (index === STATE && ['get', 'list'].includes(decodeStateRequest(args, 0).op)) return
+    this.unseen = false
   }
 
   resume(reply) {
@@ -52,7 +67,13 @@ class WorkerCall {
         },
       }
       if (this.lost) return this.settle.resolve(this.lost)
-      const message = this.worker ? { id: this.id, op: 'resume', reply } : this.message
+      let message = this.worker ? { id: this.id, op: 'resume', reply } : this.message
+      if (this.restart) {
+        // Its worker was lost: it starts again (the answer it waited for goes unused).
+        this.restart = false
+        this.timeLeft = this.message.args[3] ?? DEFAULT_TIME_LIMIT
+        message = this.message
+      }
       this.pool.send(this, message)
     })
   }
@@ -139,6 +160,7 @@ class Pool {
       call.settle.resolve(message.outcome)
     } else {
       call.timeLeft = message.waiting
+      call.asked(message.request)
       call.bridge.relay(message.request.index, message.request.args)
       call.settle.resolve(message.waiting)
     }
@@ -158,18 +180,33 @@ class Pool {
     this.post(slot, call, message)
   }
 
-  // The worker stopped answering (or failed): replace it. Its calls cannot go on: each
-  // fails now, or at its next slice if it is waiting for this thread.
+  // The worker stopped answering (or failed): replace it. Its calls cannot go on there:
+  // the stuck one fails; each other one starts again elsewhere if nothing it did was seen,
+  // else fails; now if it has a slice waiting here, else at its next slice.
   lost(slot, kind, message) {
     if (this.workers[slot.index] !== slot) return
     slot.handle.terminate()
     this.workers[slot.index] = null
+    const again = []
     for (const call of slot.calls.values()) {
       clearTimeout(call.timer)
-      call.lost = call === slot.busy && kind === 'timeout'
+      const stuck = call === slot.busy
+      if (!stuck && call.unseen && !message) {
+        call.worker = null
+        call.restart = true
+        if (call.settle) again.push(call)
+        continue
+      }
+      call.lost = stuck && kind === 'timeout'
         ? failed('timeout', call.scriptId, `the worker did not answer within the time limit (${call.message.args[3] ?? DEFAULT_TIME_LIMIT} ms) and was replaced`)
-        : failed('runtime', call.scriptId, message ?? 'the worker running this call was replaced: another call in it did not answer')
+        : failed('runtime', call.scriptId, message ?? 'the worker running this call was replaced (another call in it did not answer); this call had called its host, so it was not started again')
       call.settle?.resolve(call.lost)
+    }
+    // Calls whose next slice was queued in the lost worker start again now.
+    for (const call of again) {
+      call.restart = false
+      call.timeLeft = call.message.args[3] ?? DEFAULT_TIME_LIMIT
+      this.send(call, call.message)
     }
     if (this.queue.length) this.next(this.slot(slot.index))
   }

@@ -3,13 +3,12 @@
 # (replacing what is there):
 #
 #   wasm/pubwiki_lua_wasm_bg.wasm   the module (wasm-opt'ed when binaryen is available)
-#   wasm/pubwiki_lua_wasm.mjs       its wasm-bindgen glue for browsers and bundlers
-#                                   (--target web), with pubwiki_lua_wasm.d.mts
-#   wasm/pubwiki_lua_wasm.cjs       its glue for Node (--target nodejs: CommonJS, loads
-#                                   the .wasm beside it synchronously)
+#   wasm/pubwiki_lua_wasm.mjs       its wasm-bindgen glue (--target web) made a factory of
+#                                   instances (scripts/wasm-glue-factory.mjs), with
+#                                   pubwiki_lua_wasm.d.mts and pubwiki_lua_wasm_instance.d.mts
 #   wasm/node.js, node.d.ts         Node backend (CommonJS), from crates/wasm/js
-#   wasm/web.mjs, web.d.mts         browser backend (ES module), from crates/wasm/js
-#   wasm/calls.mjs                  calls with host functions, for both backends
+#   wasm/web.mjs, web.d.mts         browser and bundler backend (ES module), from crates/wasm/js
+#   wasm/backend.mjs                the backend over instances, for both
 #
 # Needs the tools of scripts/install-wasm-tools.sh. wasm-opt is taken from the npm package
 # `binaryen` (node_modules/.bin/wasm-opt), else from PATH; without it the module is left
@@ -40,13 +39,8 @@ if [ "$have" != "$want" ]; then
 fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+# One glue for browsers, bundlers and Node (where node.js gives it the compiled module).
 wasm-bindgen --target web --out-dir "$tmp/web" --out-name "$name" "$raw"
-wasm-bindgen --target nodejs --out-dir "$tmp/node" --out-name "$name" "$raw"
-# Both glues drive the same module, so only one .wasm is shipped.
-if ! cmp -s "$tmp/web/${name}_bg.wasm" "$tmp/node/${name}_bg.wasm"; then
-    echo "build-wasm: the web and nodejs targets of wasm-bindgen produced different modules" >&2
-    exit 1
-fi
 mv "$tmp/web/${name}_bg.wasm" "$tmp/${name}_bg.wasm"
 
 # 3. wasm-opt. The features are those the module uses: exception handling (Lua's
@@ -82,15 +76,13 @@ if (foreign.length) {
 }
 EOF
 
-# 5. Install into wasm/. Explicit .mjs/.cjs extensions: the glues are read right whatever
-#    the "type" of the enclosing package.json.
+# 5. Install into wasm/. An explicit .mjs extension: the glue is read right whatever the
+#    "type" of the enclosing package.json.
 rm -rf "$out"
 mkdir -p "$out"
 cp "$tmp/${name}_bg.wasm" "$out/"
-sed 's|@ts-self-types="./'"$name"'.d.ts"|@ts-self-types="./'"$name"'.d.mts"|' "$tmp/web/$name.js" > "$out/$name.mjs"
-cp "$tmp/web/$name.d.ts" "$out/$name.d.mts"
-sed '/@ts-self-types=/d' "$tmp/node/$name.js" > "$out/$name.cjs"
-cp "$crate/js/node.js" "$crate/js/node.d.ts" "$crate/js/web.mjs" "$crate/js/web.d.mts" "$crate/js/calls.mjs" "$out/"
+node "$repo/scripts/wasm-glue-factory.mjs" "$tmp/web/$name.js" "$tmp/web/$name.d.ts" "$out/$name.mjs" "$out/$name.d.mts"
+cp "$crate/js/node.js" "$crate/js/node.d.ts" "$crate/js/web.mjs" "$crate/js/web.d.mts" "$crate/js/backend.mjs" "$out/"
 
 bytes=$(wc -c < "$out/${name}_bg.wasm")
 gz=$(gzip -9 -c "$out/${name}_bg.wasm" | wc -c)

@@ -173,6 +173,27 @@ fn new_call(
   }
 }
 
+/// What the core fixes and lib/core-constants.mjs repeats for JS (a test compares them).
+#[napi(object, object_from_js = false)]
+pub struct Constants {
+  pub memory_limit: f64,
+  pub time_limit: f64,
+  pub output_limit: f64,
+  pub max_nesting: u32,
+  pub host_errors_kept: u32,
+}
+
+#[napi]
+pub fn constants() -> Constants {
+  Constants {
+    memory_limit: Limits::DEFAULT.memory_bytes as f64,
+    time_limit: Limits::DEFAULT.time_ms,
+    output_limit: Limits::DEFAULT.output_bytes as f64,
+    max_nesting: pubwiki_lua_core::MAX_NESTING as u32,
+    host_errors_kept: pubwiki_lua_core::HOST_ERRORS_KEPT as u32,
+  }
+}
+
 /// Runs a call that has no host functions to its end.
 fn run_to_end(mut call: Call) -> Outcome {
   match call.resume(&mut NoHost, None) {

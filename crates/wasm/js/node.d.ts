@@ -23,3 +23,5 @@ export declare function runAsync(
 export declare function runBytes(
   code: Uint8Array, scriptId: string, memoryLimit?: number, timeLimit?: number, outputLimit?: number,
 ): Outcome
+/** The core's defaults and bounds, as lib/core-constants.mjs has them. */
+export declare function constants(): { memoryLimit: number; timeLimit: number; outputLimit: number; maxNesting: number; hostErrorsKept: number }

@@ -8,11 +8,9 @@ export interface WasmBackend {
   runAsync(code: string, scriptId: string, memoryLimit?: number, timeLimit?: number, outputLimit?: number): Promise<Outcome>
   /** `runSync` for code given as bytes. */
   runBytes(code: Uint8Array, scriptId: string, memoryLimit?: number, timeLimit?: number, outputLimit?: number): Outcome
+  /** The core's defaults and bounds, as lib/core-constants.mjs has them. */
+  constants(): { memoryLimit: number; timeLimit: number; outputLimit: number; maxNesting: number; hostErrorsKept: number }
 }
 
 /** Instantiates the module (once per page or worker). Default source: the .wasm beside the glue. */
 export declare function load(source?: InitInput | Promise<InitInput>): Promise<WasmBackend>
-/** Usable once `load()` has resolved. */
-export declare const runSync: WasmBackend['runSync']
-export declare const runAsync: WasmBackend['runAsync']
-export declare const runBytes: WasmBackend['runBytes']

@@ -150,6 +150,19 @@ extern "C" {
     fn copy_reply(this: &Bridge, reply: u32) -> u32;
 }
 
+/// What the core fixes and lib/core-constants.mjs repeats for JS (a test compares them):
+/// `{ memoryLimit, timeLimit, outputLimit, maxNesting, hostErrorsKept }`.
+#[wasm_bindgen]
+pub fn constants() -> JsValue {
+    let constants = Object::new();
+    set(&constants, "memoryLimit", JsValue::from_f64(Limits::DEFAULT.memory_bytes as f64));
+    set(&constants, "timeLimit", JsValue::from_f64(Limits::DEFAULT.time_ms));
+    set(&constants, "outputLimit", JsValue::from_f64(Limits::DEFAULT.output_bytes as f64));
+    set(&constants, "maxNesting", JsValue::from_f64(pubwiki_lua_core::MAX_NESTING as f64));
+    set(&constants, "hostErrorsKept", JsValue::from_f64(pubwiki_lua_core::HOST_ERRORS_KEPT as f64));
+    constants.into()
+}
+
 /// What the bridge's functions return when they fail.
 const BRIDGE_FAILED: u32 = u32::MAX;
 

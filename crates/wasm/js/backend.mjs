@@ -1,0 +1,174 @@
+// The wasm backend of lib/api.mjs over instances of the module, shared by both loaders
+// (node.js requires this ES module, as Node >= 20.19 allows; web.mjs imports it).
+//
+// Nothing a script does can make the instance fail: limits end calls, conversions are
+// bounded, calls nest within a bounded stack (crates/core/src/running.rs). Should it fail
+// anyway (a trap: a bug, or the engine's stack exhausted by the host's own recursion), the
+// failure must not outlive it: the calls running in it end with a runtime error, those
+// suspended in it fail when resumed, and the next call gets a new instance, made from the
+// compiled module by `instantiate()`. An instance that failed while calls were nested in
+// it is unwound from every one of them (the bridge rethrows into each outer call), so no
+// Lua code ever runs again in it.
+
+/**
+ * A backend over `instantiate()`, which returns the exports of a new instance (the factory
+ * glue's `createInstance()`, initialised): { runSync, runAsync, runBytes, startCall,
+ * newModuleCache, constants }.
+ */
+export function createBackend(instantiate) {
+  let current = null
+
+  function instance() {
+    if (!current) {
+      const glue = instantiate()
+      current = { glue, memory: glue.wasmMemory(), failed: null }
+    }
+    return current
+  }
+
+  // `inst` is done for: an exception came out of it. The catch blocks mark it so before
+  // calling anything (the exception may be the engine's stack running out, so that any
+  // call could throw again, and an instance left unmarked would be used again).
+  function replace(inst) {
+    if (current === inst) current = null
+  }
+
+  // `enter(inst)` in the instance in use, or the Outcome of its failure.
+  function inInstance(enter) {
+    let inst
+    try {
+      inst = instance()
+    } catch (error) {
+      // Not even made (the engine's stack ran out as it started): the next call tries again.
+      return failure(error, 'could not make a wasm instance (%s); the next call tries again')
+    }
+    try {
+      return enter(inst)
+    } catch (error) {
+      inst.failed ??= error
+      replace(inst)
+      return failure(inst.failed)
+    }
+  }
+
+  function run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals) {
+    return inInstance((inst) => inst.glue.run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals))
+  }
+
+  function runBytes(code, scriptId, memoryLimit, timeLimit, outputLimit, globals) {
+    return inInstance((inst) => inst.glue.runBytes(code, scriptId, memoryLimit, timeLimit, outputLimit, globals))
+  }
+
+  function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, bridge, synchronous, module, fn, args, withState) {
+    const started = inInstance((inst) => {
+      const call = inst.glue.startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache.in(inst),
+        hostBridge(inst, bridge), synchronous, module, fn, args, withState)
+      return wrapCall(inst, call, replace)
+    })
+    if (typeof started.resumeSync === 'function') return started
+    return { resume: () => started, resumeSync: () => started }
+  }
+
+  return {
+    runSync: run,
+    runAsync: async (...args) => run(...args),
+    runBytes,
+    startCall,
+    /** A runner's compiled modules: the core's `ModuleCache` of the instance in use. */
+    newModuleCache: () => new ModuleCaches(),
+    constants: () => instance().glue.constants(),
+  }
+}
+
+/** The Outcome of the calls an instance failure ended. */
+function failure(error, message = 'the wasm instance failed (%s); the calls running in it failed, and the next call gets a new instance') {
+  let why
+  try {
+    if (error instanceof Error) why = `${error.name}: ${error.message}`
+    else if (typeof WebAssembly !== 'undefined' && error instanceof WebAssembly.Exception) why = 'an exception thrown inside it'
+    else why = String(error)
+  } catch {
+    why = 'an exception'
+  }
+  return {
+    ok: false,
+    kind: 'runtime',
+    message: `pubwiki-lua: ${message.replace('%s', why)}`,
+    output: '',
+    traceback: '',
+  }
+}
+
+/** A runner's module cache, made anew in each instance it is used with. */
+class ModuleCaches {
+  in(inst) {
+    if (this.instance !== inst) {
+      this.instance = inst
+      this.cache = new inst.glue.ModuleCache()
+    }
+    return this.cache
+  }
+}
+
+/**
+ * A started call: resume(reply?) and resumeSync(reply?) both run the next slice on this
+ * thread and return its Outcome, or (while the call waits for its host) the milliseconds
+ * left until its deadline. The wasm-bindgen object (and its Rust memory) is freed as soon
+ * as the call is over, not whenever the garbage collector gets to it.
+ */
+function wrapCall(inst, call, replace) {
+  function resumeSync(reply) {
+    if (inst.failed) return failure(inst.failed)
+    let outcome
+    try {
+      outcome = call.resumeSync(reply)
+    } catch (error) {
+      inst.failed ??= error
+      replace(inst)
+      return failure(inst.failed)
+    }
+    if (typeof outcome !== 'number') call.free()
+    return outcome
+  }
+  return { resume: resumeSync, resumeSync }
+}
+
+/**
+ * The `Bridge` the instance's calls ask (src/lib.rs): lib/bridge.mjs's `request` over the
+ * instance's memory, where the core leaves the arguments and wants the reply.
+ */
+function hostBridge(inst, bridge) {
+  const { memory } = inst
+  let bytes = new Uint8Array(memory.buffer)
+  // Growing the memory detaches its old buffer, and so empties views of it (a cheaper test
+  // than asking `memory.buffer` each time).
+  const view = () => (bytes.length !== 0 ? bytes : (bytes = new Uint8Array(memory.buffer)))
+  return {
+    // Never throws (an exception must not unwind through Lua's frames): `FAILED` instead.
+    // But should the instance have failed meanwhile (in a call nested inside this one),
+    // its failure unwinds this call too.
+    request(fn, args, argsLength, reply, capacity) {
+      let length
+      try {
+        // The arguments are read before JS code can grow (and so replace) the memory;
+        // `view()` is then asked again for where the reply goes.
+        length = bridge.request(fn, view(), args, reply, capacity, view, argsLength)
+      } catch {
+        length = FAILED
+      }
+      if (inst.failed) throw inst.failed
+      return length
+    },
+    copyReply(reply) {
+      try {
+        view().set(bridge.takeSpill(), reply)
+        return 0
+      } catch {
+        return FAILED
+      }
+    },
+  }
+}
+
+/** What the bridge's functions return when they fail (src/lib.rs `BRIDGE_FAILED`). */
+const FAILED = 0xffffffff
