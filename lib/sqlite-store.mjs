@@ -37,6 +37,25 @@ const SCHEMA = `
     PRIMARY KEY (scope, key)
   ) WITHOUT ROWID`
 
+/**
+ * Runs `setUp` again while the database is busy, for up to `timeout` ms. SQLite's busy
+ * handler does not cover everything: two processes opening a new file at once both read it
+ * and then both want it exclusively to switch it to WAL, and SQLite answers one of them
+ * SQLITE_BUSY at once rather than let them wait for each other for ever.
+ */
+function untilNotBusy(timeout, setUp) {
+  const deadline = Date.now() + timeout
+  const pause = new Int32Array(new SharedArrayBuffer(4))
+  for (;;) {
+    try {
+      return setUp()
+    } catch (error) {
+      if (!String(error?.code).startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error
+      Atomics.wait(pause, 0, 0, 5 + Math.random() * 20)
+    }
+  }
+}
+
 /** How often (commits) expired entries are purged. */
 const PURGE_EVERY = 256
 
@@ -60,9 +79,11 @@ export class SqliteStore extends StateStore {
     if (!Number.isInteger(busyTimeout) || busyTimeout < 0) throw new TypeError('SqliteStore options.busyTimeout must be a whole number of ms')
     const Database = loadSqlite()
     const db = new Database(path, { timeout: busyTimeout })
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = NORMAL')
-    db.exec(SCHEMA)
+    untilNotBusy(busyTimeout, () => {
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = NORMAL')
+      db.exec(SCHEMA)
+    })
     this.#db = db
     this.#read = db.prepare('SELECT value FROM pubwiki_state WHERE scope = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)').pluck()
     // The keys from `prefix` on, in order, until one does not start with it (list() stops
