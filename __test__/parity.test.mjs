@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { createRequire } from 'node:module'
 import { createApi } from '../lib/api.mjs'
-import { DEFAULT_LIMITS, HOST_ERRORS_KEPT, MAX_NESTING } from '../lib/core-constants.mjs'
+import { DEFAULT_LIMITS, HOST_ERRORS_KEPT, INTERNAL_ERROR, MAX_NESTING, TOO_DEEP } from '../lib/core-constants.mjs'
 
 const require = createRequire(import.meta.url)
 // Run once, in the native project: there the addon must load (a failure to load fails).
@@ -67,6 +67,12 @@ describe.skipIf(!loaded)('native and wasm parity', () => {
 
 describe.skipIf(!loaded)('the core\'s constants', () => {
   it.each(['native', 'wasm'])('%s reports those lib/core-constants.mjs repeats', (backend) => {
-    expect(loaded[backend].constants()).toEqual({ ...DEFAULT_LIMITS, maxNesting: MAX_NESTING, hostErrorsKept: HOST_ERRORS_KEPT })
+    expect(loaded[backend].constants()).toEqual({
+      ...DEFAULT_LIMITS,
+      maxNesting: MAX_NESTING,
+      hostErrorsKept: HOST_ERRORS_KEPT,
+      internalError: INTERNAL_ERROR,
+      tooDeep: TOO_DEEP,
+    })
   })
 })

@@ -1,19 +1,14 @@
-// The public API over a backend (native addon or wasm): argument checks, defaults,
-// runners, globals and LuaError. Shared by every entry point (the CommonJS index.js
-// requires this ES module, as Node >= 20.19 allows); uses no Node built-ins so browsers
-// can load it.
-//
-// A backend has: runSync/runAsync(code, scriptId, memoryLimit, timeLimit, outputLimit,
-// globals?) -> Outcome for calls without host functions, modules or State; startCall(...,
-// globals, cache, bridge, synchronous, invokeModule?, invokeFunction?, arguments?,
-// withState?) -> a call with resume(reply?) (an Outcome, or the milliseconds left while it
-// waits; natively in a promise) and resumeSync(reply?) for the rest, which the bridge (lib/bridge.mjs) answers and drives; and
-// newModuleCache() for a runner's compiled modules.
-// `ready`, if present, is a promise to await before the first call.
+// The public API over a backend (the native addon, the wasm build, a worker pool):
+// argument checks, defaults, runners, globals and LuaError. Each call is described to the
+// backend by one call object (lib/call.mjs, which also describes the backend interface).
+// Shared by every entry point (the CommonJS index.js requires this ES module, as Node >=
+// 20.19 allows); uses no Node built-ins so browsers can load it.
 
 import { Bridge, depthOfNewCall, drive } from './bridge.mjs'
-import { DEFAULT_LIMITS, MAX_NESTING } from './core-constants.mjs'
+import { callObject, failedOutcome } from './call.mjs'
+import { DEFAULT_LIMITS, MAX_NESTING, TOO_DEEP } from './core-constants.mjs'
 import { MemoryStore, StateSession, checkState } from './state.mjs'
+import { describe, isPlainObject } from './util.mjs'
 import { decodeValues, encodeArguments, encodeGlobals, functionTable } from './wire.mjs'
 
 const LIMITS = ['memoryLimit', 'timeLimit', 'outputLimit']
@@ -38,19 +33,6 @@ export class LuaError extends Error {
   }
 }
 
-function describe(value) {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'function') return 'a function'
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`
-}
-
-function isPlainObject(value) {
-  if (value === null || typeof value !== 'object') return false
-  const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
-}
-
 function checkString(value, name) {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${describe(value)}`)
 }
@@ -60,10 +42,10 @@ function checkScriptId(scriptId) {
   if (scriptId === '') throw new TypeError('scriptId must not be empty')
 }
 
-const NO_OPTIONS = Object.freeze({ limits: [undefined, undefined, undefined], globals: undefined, modules: undefined, state: undefined })
+const NO_OPTIONS = Object.freeze({ limits: Object.freeze({}), globals: undefined, modules: undefined, state: undefined })
 
-// Checks an options object; returns { limits: [memory, time, output], globals, modules,
-// arguments, state }, with undefined for what it does not set.
+// Checks an options object; returns { limits: { memoryLimit, timeLimit, outputLimit },
+// globals, modules, arguments, state }, with undefined for what it does not set.
 function checkOptions(options, allowed, name) {
   if (options === undefined) return NO_OPTIONS
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -72,14 +54,15 @@ function checkOptions(options, allowed, name) {
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) throw new TypeError(`${name}.${key} is not an option (expected one of ${allowed.join(', ')})`)
   }
-  const limits = LIMITS.map((limit) => {
+  const limits = {}
+  for (const limit of LIMITS) {
     const value = options[limit]
-    if (value === undefined) return undefined
+    if (value === undefined) continue
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new TypeError(`${name}.${limit} must be a positive finite number, got ${describe(value)}`)
     }
-    return value
-  })
+    limits[limit] = value
+  }
   const { globals, modules } = options
   if (options.arguments !== undefined && !Array.isArray(options.arguments)) {
     throw new TypeError(`${name}.arguments must be an array, got ${describe(options.arguments)}`)
@@ -129,8 +112,7 @@ function chainResolvers(first, second) {
  * this, with the same words, where they do not (natively `run` starts calls on the pool).
  */
 function tooDeep(scriptId) {
-  const message = `calls nested too deep: at most ${MAX_NESTING} may run inside each other (through host functions that run scripts)`
-  return new LuaError({ kind: 'runtime', message, output: '', traceback: '' }, scriptId)
+  return new LuaError(failedOutcome('runtime', TOO_DEEP), scriptId)
 }
 
 /** Bytes of wire values that can still fit in a state of `memoryLimit` bytes (see wire.mjs). */
@@ -139,96 +121,105 @@ function encodeLimit(memoryLimit) {
 }
 
 export function createApi(backend) {
-  // One call, checked and with its runner's defaults applied. `invoke`: [module, function,
-  // args] for an invoked call (its code is then unused).
-  function prepare(runner, code, scriptId, options, allowed, name, invoke) {
+  // One call, checked and with its runner's defaults applied: { call (the call object),
+  // bridge (undefined for a call without a host), session (its State), runner }.
+  // `invoke`: { module, function, args } for an invoked call (its code is then unused).
+  function prepare(runner, code, scriptId, options, allowed, name, synchronous, invoke) {
     checkString(code, 'code')
     checkScriptId(scriptId)
     const own = checkOptions(options, allowed, name)
     const depth = depthOfNewCall()
     if (depth > MAX_NESTING) throw tooDeep(scriptId)
     const defaults = runner.options
-    const limits = own.limits.map((value, i) => value ?? defaults.limits[i])
+    const limits = { ...defaults.limits, ...own.limits }
     const context = { scriptId }
     const base = resolveGlobals(defaults.globals, context, 'runner')
     const extra = resolveGlobals(own.globals, context, name)
     const globals = base && extra ? { ...base, ...extra } : (base ?? extra)
     const resolveModule = chainResolvers(resolverOf(own.modules, context), resolverOf(defaults.modules, context))
     const functions = functionTable()
-    const limit = encodeLimit(limits[0])
-    const encoded = globals === undefined ? undefined : encodeGlobals(globals, functions, limit)
-    const chunkArguments = invoke ? invoke[2] : own.arguments
+    const limit = encodeLimit(limits.memoryLimit)
+    const encodedGlobals = globals === undefined ? undefined : encodeGlobals(globals, functions, limit)
+    const chunkArguments = invoke ? invoke.args : own.arguments
     const encodedArguments = chunkArguments && encodeArguments(chunkArguments, functions, limit)
     const state = runner.state(own.state)
     const session = state && new StateSession(state.store, scriptId, state.namespaces, {
       replyLimit: limit,
-      writeLimit: limits[0] ?? DEFAULT_MEMORY_LIMIT,
+      writeLimit: limits.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
     })
     // Without host functions, modules, arguments or State the call runs alone (the quick path).
     const alone = functions.list.length === 0 && !resolveModule && !encodedArguments && !session
+    const call = callObject({
+      scriptId,
+      code,
+      invoke,
+      limits,
+      globals: encodedGlobals,
+      args: encodedArguments,
+      state: Boolean(session),
+      synchronous,
+    })
     return {
-      args: [code, scriptId, ...limits, encoded],
+      call,
       bridge: alone ? undefined : new Bridge(functions, limit, resolveModule, session, depth),
       session,
-      scriptId,
       runner,
-      entry: [invoke?.[0], invoke?.[1], encodedArguments, session ? true : undefined],
     }
   }
 
-  function settle(outcome, call) {
-    if (!outcome.ok) throw new LuaError(outcome, call.scriptId, call.bridge?.cause(outcome))
+  function settle(outcome, prepared) {
+    if (!outcome.ok) throw new LuaError(outcome, prepared.call.scriptId, prepared.bridge?.cause(outcome))
     return { output: outcome.output, values: decodeValues(outcome.values) }
   }
 
-  function unsaved(call, error) {
+  function unsaved(prepared, error) {
     const message = error instanceof Error ? error.message : String(error)
-    return new Error(`pubwiki-lua: the state written by ${call.scriptId} could not be saved: ${message}`, { cause: error })
+    return new Error(`pubwiki-lua: the state written by ${prepared.call.scriptId} could not be saved: ${message}`, { cause: error })
   }
 
   // A call that succeeded commits its State writes (one store transaction); one that
   // failed drops them with its session.
-  async function commit(outcome, call) {
-    if (!outcome.ok || !call.session) return
+  async function commit(outcome, prepared) {
+    if (!outcome.ok || !prepared.session) return
     try {
-      await call.session.commit()
+      await prepared.session.commit()
     } catch (error) {
-      throw unsaved(call, error)
+      throw unsaved(prepared, error)
     }
   }
 
-  function start(call, synchronous) {
-    return backend.startCall(...call.args, call.runner.cache(), call.bridge, synchronous, ...call.entry)
+  function start(prepared) {
+    return backend.startCall(prepared.call, prepared.runner.cache(), prepared.bridge)
   }
 
-  async function execute(call) {
+  async function execute(prepared) {
     // Always a wait (`ready` is undefined where the backend loaded already), so a call
     // starts on a stack of its own, never on its caller's: one that a host function starts
     // runs beside the call waiting for it, not on top of it (wasm runs calls on this
     // thread), and no caller's depth is the call's.
     await backend.ready
-    if (!call.bridge) return settle(await backend.runAsync(...call.args), call)
-    const outcome = await drive(start(call, false), call.bridge)
-    await commit(outcome, call)
-    return settle(outcome, call)
+    if (!prepared.bridge) return settle(await backend.runAsync(prepared.call), prepared)
+    const outcome = await drive(start(prepared), prepared.bridge)
+    await commit(outcome, prepared)
+    return settle(outcome, prepared)
   }
 
-  function executeSync(call) {
-    if (!call.bridge) return settle(backend.runSync(...call.args), call)
-    if (call.session && call.session.store.synchronous !== true) {
+  function executeSync(prepared) {
+    if (!prepared.bridge) return settle(backend.runSync(prepared.call), prepared)
+    if (prepared.session && prepared.session.store.synchronous !== true) {
       throw new TypeError('a synchronous call needs a synchronous state store (MemoryStore, SqliteStore): use run, runLua or invoke')
     }
-    const outcome = start(call, true).resumeSync(undefined)
+    const outcome = start(prepared).resumeSync(undefined)
     // A synchronous call never waits (the core refuses), so it is over after one slice.
     if (typeof outcome === 'number') throw new Error('pubwiki-lua: a synchronous call waited')
-    if (outcome.ok && call.session) {
+    if (outcome.ok && prepared.session) {
       try {
-        call.session.commit()
+        prepared.session.commit()
       } catch (error) {
-        throw unsaved(call, error)
+        throw unsaved(prepared, error)
       }
     }
-    return settle(outcome, call)
+    return settle(outcome, prepared)
   }
 
   function runner(options) {
@@ -254,16 +245,18 @@ export function createApi(backend) {
       }
       return options
     }
-    const forRun = (code, options) => {
+    const forRun = (code, options, synchronous) => {
       checkString(code, 'code')
-      return prepare(self, code, runOptions(options).scriptId, options, CALL_OPTIONS, 'options')
+      return prepare(self, code, runOptions(options).scriptId, options, CALL_OPTIONS, 'options', synchronous)
     }
-    const forRunLua = (code, scriptId, options) => prepare(self, code, scriptId, options, RUN_LUA_OPTIONS, 'options')
-    const forInvoke = (module, fn, args, options) => {
+    const forRunLua = (code, scriptId, options, synchronous) =>
+      prepare(self, code, scriptId, options, RUN_LUA_OPTIONS, 'options', synchronous)
+    const forInvoke = (module, fn, args, options, synchronous) => {
       checkString(module, 'module')
       checkString(fn, 'functionName')
       if (args !== undefined && !Array.isArray(args)) throw new TypeError(`args must be an array, got ${describe(args)}`)
-      return prepare(self, '', runOptions(options).scriptId, options, INVOKE_OPTIONS, 'options', [module, fn, args ?? []])
+      const invoke = { module, function: fn, args: args ?? [] }
+      return prepare(self, '', runOptions(options).scriptId, options, INVOKE_OPTIONS, 'options', synchronous, invoke)
     }
     return {
       /** The store of the runner's State (its MemoryStore for `state: true`), or undefined. */
@@ -272,24 +265,24 @@ export function createApi(backend) {
       },
       /** Runs `code`; resolves to `{ output, values }`. */
       async run(code, options) {
-        return execute(forRun(code, options))
+        return execute(forRun(code, options, false))
       },
       runSync(code, options) {
-        return executeSync(forRun(code, options))
+        return executeSync(forRun(code, options, true))
       },
       /** Runs `code`; resolves to everything it printed. */
       async runLua(code, scriptId, options) {
-        return (await execute(forRunLua(code, scriptId, options))).output
+        return (await execute(forRunLua(code, scriptId, options, false))).output
       },
       runLuaSync(code, scriptId, options) {
-        return executeSync(forRunLua(code, scriptId, options)).output
+        return executeSync(forRunLua(code, scriptId, options, true)).output
       },
       /** `require(module)[functionName](...args)` in a fresh state; resolves to `{ output, values }`. */
       async invoke(module, functionName, args, options) {
-        return execute(forInvoke(module, functionName, args, options))
+        return execute(forInvoke(module, functionName, args, options, false))
       },
       invokeSync(module, functionName, args, options) {
-        return executeSync(forInvoke(module, functionName, args, options))
+        return executeSync(forInvoke(module, functionName, args, options, true))
       },
     }
   }

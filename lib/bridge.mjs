@@ -87,7 +87,8 @@ export class Bridge {
      */
     this.request = (index, bytes, argsStart, replyStart, capacity, refresh) =>
       this.call(index, bytes, argsStart, replyStart, capacity, refresh)
-    // (Backends also pass the arguments' length, last: a relaying bridge needs it.)
+    // (wasm also passes `refresh` and then the arguments' length, which the relaying bridge
+    // of a worker needs: lib/worker-core.mjs.)
     this.takeSpill = takeSpill
     // Called by the native addon as plain functions.
     this.deliverSoon = this.deliverSoon.bind(this)

@@ -5,6 +5,8 @@
 // JS -> Lua (globals, host function results): encode(). Lua -> JS (return values, host
 // function arguments): decodeValues().
 
+import { isPlainObject } from './util.mjs'
+
 const NIL = 0
 const FALSE = 1
 const TRUE = 2
@@ -46,11 +48,6 @@ function typeName(value) {
   if (typeof value !== 'object') return typeof value
   const constructor = Object.getPrototypeOf(value)?.constructor
   return typeof constructor === 'function' && constructor.name ? constructor.name : 'object'
-}
-
-function isPlainObject(value) {
-  const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
 }
 
 // DataViews of the buffers encoders write to: their own, and the last caller's (wasm

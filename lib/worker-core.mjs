@@ -4,10 +4,12 @@
 // bridge answers every one "pending", so the call suspends, and the request goes to the
 // page with the slice's end; the page's answer comes back with the next slice.
 //
-// Messages in: { id, op: 'run', args } (a call alone), { id, op: 'start', args, cache,
-// entry } (a call that may ask the page), { id, op: 'resume', reply }. Messages out:
+// Messages in: { id, op: 'run', call } (a call without a host), { id, op: 'start', call,
+// cache } (a call that may ask the page; `cache` names the runner's module cache), { id,
+// op: 'resume', reply }, where `call` is the call object (lib/call.mjs). Messages out:
 // { id, outcome }, or { id, waiting: msLeft, request: { index, args } }.
 
+import { internalError } from './call.mjs'
 import { REPLY_PENDING } from './wire.mjs'
 
 // Answers "pending" and keeps the request for the page.
@@ -24,12 +26,8 @@ class RelayBridge {
   }
 }
 
-function internalError(message) {
-  return { ok: false, kind: 'runtime', message: `internal error in pubwiki-lua: ${message}`, output: '', traceback: '' }
-}
-
 /** Serves the page's messages with `backend` (wasm/web.mjs or wasm/node.js); `post` answers. */
-export function serveCalls(backend, post) {
+function serveCalls(backend, post) {
   const calls = new Map()
   const caches = new Map()
 
@@ -54,12 +52,12 @@ export function serveCalls(backend, post) {
     const { id } = message
     switch (message.op) {
       case 'run':
-        return post({ id, outcome: backend.runSync(...message.args) })
+        return post({ id, outcome: backend.runSync(message.call) })
       case 'start': {
         let cache = caches.get(message.cache)
         if (!cache) caches.set(message.cache, (cache = backend.newModuleCache()))
         const relay = new RelayBridge()
-        const call = backend.startCall(...message.args, cache, relay, false, ...message.entry)
+        const call = backend.startCall(message.call, cache, relay)
         calls.set(id, { call, relay })
         return slice(id, undefined)
       }

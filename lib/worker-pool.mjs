@@ -21,25 +21,23 @@
 //   otherwise it fails with a runtime error that says so.
 
 import { createApi } from './api.mjs'
+import { failedOutcome } from './call.mjs'
+import { DEFAULT_LIMITS } from './core-constants.mjs'
 import { decodeStateRequest, MODULE_SOURCE, STATE } from './wire.mjs'
 
 /** How long past a call's time left a worker may take before it is replaced. */
 const margin = (ms) => 1000 + ms / 10
-const DEFAULT_TIME_LIMIT = 7000
 
-function failed(kind, scriptId, message) {
-  return { ok: false, kind, message: `${scriptId}: ${message}`, output: '', traceback: '' }
-}
-
-// One call, as the backend interface's call object (resume -> Outcome or ms left).
+// One call, as the backend interface's started call (resume -> Outcome or ms left).
 class WorkerCall {
   constructor(pool, message, bridge) {
     this.pool = pool
     this.id = pool.nextId++
     this.message = { ...message, id: this.id }
     this.bridge = bridge
-    this.scriptId = message.args[1]
-    this.timeLeft = message.args[3] ?? DEFAULT_TIME_LIMIT
+    this.scriptId = message.call.scriptId
+    this.timeLimit = message.call.timeLimit ?? DEFAULT_LIMITS.timeLimit
+    this.timeLeft = this.timeLimit
     this.worker = null
     /** Whether it could start again from scratch, unseen (see the top of this file). */
     this.unseen = true
@@ -71,7 +69,7 @@ class WorkerCall {
       if (this.restart) {
         // Its worker was lost: it starts again (the answer it waited for goes unused).
         this.restart = false
-        this.timeLeft = this.message.args[3] ?? DEFAULT_TIME_LIMIT
+        this.timeLeft = this.timeLimit
         message = this.message
       }
       this.pool.send(this, message)
@@ -79,8 +77,16 @@ class WorkerCall {
   }
 
   resumeSync() {
-    throw new TypeError('a worker runner runs scripts asynchronously: use run, runLua or invoke')
+    synchronousCall()
   }
+}
+
+function synchronousCall() {
+  throw new TypeError('a worker runner runs scripts asynchronously: use run, runLua or invoke')
+}
+
+function failed(kind, scriptId, message) {
+  return failedOutcome(kind, `${scriptId}: ${message}`)
 }
 
 class Pool {
@@ -96,14 +102,11 @@ class Pool {
   backend() {
     return {
       name: 'wasm',
-      runAsync: (...args) => new WorkerCall(this, { op: 'run', args }, null).resume(),
-      runSync: () => {
-        throw new TypeError('a worker runner runs scripts asynchronously: use run, runLua or invoke')
-      },
-      startCall: (code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, bridge, synchronous, ...entry) => {
-        if (synchronous) this.backend().runSync()
-        const args = [code, scriptId, memoryLimit, timeLimit, outputLimit, globals]
-        return new WorkerCall(this, { op: 'start', args, cache: cache.token, entry }, bridge)
+      runAsync: (call) => new WorkerCall(this, { op: 'run', call }, null).resume(),
+      runSync: synchronousCall,
+      startCall: (call, cache, bridge) => {
+        if (call.synchronous) synchronousCall()
+        return new WorkerCall(this, { op: 'start', call, cache: cache.token }, bridge)
       },
       newModuleCache: () => ({ token: this.nextCache++ }),
     }
@@ -198,14 +201,14 @@ class Pool {
         continue
       }
       call.lost = stuck && kind === 'timeout'
-        ? failed('timeout', call.scriptId, `the worker did not answer within the time limit (${call.message.args[3] ?? DEFAULT_TIME_LIMIT} ms) and was replaced`)
+        ? failed('timeout', call.scriptId, `the worker did not answer within the time limit (${call.timeLimit} ms) and was replaced`)
         : failed('runtime', call.scriptId, message ?? 'the worker running this call was replaced (another call in it did not answer); this call had called its host, so it was not started again')
       call.settle?.resolve(call.lost)
     }
     // Calls whose next slice was queued in the lost worker start again now.
     for (const call of again) {
       call.restart = false
-      call.timeLeft = call.message.args[3] ?? DEFAULT_TIME_LIMIT
+      call.timeLeft = call.timeLimit
       this.send(call, call.message)
     }
     if (this.queue.length) this.next(this.slot(slot.index))

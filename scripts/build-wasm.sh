@@ -8,7 +8,7 @@
 #                                   pubwiki_lua_wasm.d.mts and pubwiki_lua_wasm_instance.d.mts
 #   wasm/node.js, node.d.ts         Node backend (CommonJS), from crates/wasm/js
 #   wasm/web.mjs, web.d.mts         browser and bundler backend (ES module), from crates/wasm/js
-#   wasm/backend.mjs                the backend over instances, for both
+#                                   (both over lib/wasm-backend.mjs)
 #
 # Needs the tools of scripts/install-wasm-tools.sh. wasm-opt is taken from the npm package
 # `binaryen` (node_modules/.bin/wasm-opt), else from PATH; without it the module is left
@@ -82,7 +82,7 @@ rm -rf "$out"
 mkdir -p "$out"
 cp "$tmp/${name}_bg.wasm" "$out/"
 node "$repo/scripts/wasm-glue-factory.mjs" "$tmp/web/$name.js" "$tmp/web/$name.d.ts" "$out/$name.mjs" "$out/$name.d.mts"
-cp "$crate/js/node.js" "$crate/js/node.d.ts" "$crate/js/web.mjs" "$crate/js/web.d.mts" "$crate/js/backend.mjs" "$out/"
+cp "$crate/js/node.js" "$crate/js/node.d.ts" "$crate/js/web.mjs" "$crate/js/web.d.mts" "$out/"
 
 bytes=$(wc -c < "$out/${name}_bg.wasm")
 gz=$(gzip -9 -c "$out/${name}_bg.wasm" | wc -c)

@@ -5,6 +5,6 @@ import { queueUntil } from '../../lib/worker-core.mjs'
 
 const serve = queueUntil(load(), (message) => self.postMessage(message))
 self.onmessage = (event) => {
-  if (event.data.args?.[0] === 'HANG') return
+  if (event.data.call?.code === 'HANG') return
   serve(event.data)
 }

@@ -6,6 +6,6 @@ import { queueUntil } from '../../lib/worker-core.mjs'
 
 const serve = queueUntil(Promise.resolve(createRequire(import.meta.url)('../../wasm/node.js')), (message) => parentPort.postMessage(message))
 parentPort.on('message', (message) => {
-  if (message.args?.[0] === 'HANG') return
+  if (message.call?.code === 'HANG') return
   serve(message)
 })

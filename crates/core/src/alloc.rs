@@ -12,6 +12,9 @@ const ALIGN: usize = 16;
 pub struct Budget {
     pub used: usize,
     pub limit: usize,
+    /// Told of every growth (wasm: fuel.rs reads the clock after enough of them, as big
+    /// allocations mean long C work that no step of the interpreter interrupts).
+    pub on_growth: Option<fn(usize)>,
 }
 
 fn layout(size: usize) -> Layout {
@@ -43,9 +46,9 @@ pub unsafe extern "C" fn limited_alloc(
             // Lua turns this into a memory error after one emergency collection.
             return std::ptr::null_mut();
         }
-        // A single-threaded instance has no watchdog: big allocations mean long C work.
-        #[cfg(target_family = "wasm")]
-        crate::fuel::note_allocation(grow);
+        if let Some(on_growth) = budget.on_growth {
+            on_growth(grow);
+        }
     }
     let new = if ptr.is_null() {
         alloc(layout(nsize))

@@ -25,7 +25,7 @@ use std::ffi::{c_int, c_void, CStr};
 use mlua::ffi;
 
 use crate::numbers::{format_float_like_tostring, format_integer};
-use crate::state::lua_bytes;
+use crate::lua::{Lua, lua_bytes};
 use crate::wire::{self, Reader, WireError, Writer, MAX_DEPTH};
 
 /// How Lua values are written.
@@ -162,14 +162,14 @@ impl<'w> Encoder<'w> {
     /// value: discard it).
     pub(crate) unsafe fn value(
         &mut self,
-        state: *mut ffi::lua_State,
+        state: Lua,
         idx: c_int,
     ) -> Result<(), EncodeError> {
         self.encode(state, idx).map(|_height| ())
     }
 
     /// `value`, returning how many levels of tables the value spans (0: it is no table).
-    unsafe fn encode(&mut self, state: *mut ffi::lua_State, idx: c_int) -> Result<usize, EncodeError> {
+    unsafe fn encode(&mut self, state: Lua, idx: c_int) -> Result<usize, EncodeError> {
         let kind = ffi::lua_type(state, idx);
         if self.mode == Mode::Exact {
             match kind {
@@ -201,7 +201,7 @@ impl<'w> Encoder<'w> {
         Ok(0)
     }
 
-    unsafe fn table(&mut self, state: *mut ffi::lua_State, idx: c_int) -> Result<usize, EncodeError> {
+    unsafe fn table(&mut self, state: Lua, idx: c_int) -> Result<usize, EncodeError> {
         let idx = ffi::lua_absindex(state, idx);
         let id = ffi::lua_topointer(state, idx);
         if self.path.contains(&id) {
@@ -241,7 +241,7 @@ impl<'w> Encoder<'w> {
 
     /// Writes the entries of the table at `idx`; returns the most levels of tables that
     /// one of its keys or values spans.
-    unsafe fn entries(&mut self, state: *mut ffi::lua_State, idx: c_int) -> Result<usize, EncodeError> {
+    unsafe fn entries(&mut self, state: Lua, idx: c_int) -> Result<usize, EncodeError> {
         let mode = self.mode;
         // First pass: how many entries, and whether the keys are exactly 1..n.
         let (mut count, mut max_index, mut only_indices) = (0usize, 0i64, true);
@@ -319,7 +319,7 @@ pub(crate) fn too_big(limit: usize) -> String {
 }
 
 /// Pushes "`what`: <why>", for an argument error.
-pub(crate) unsafe fn push_refusal(state: *mut ffi::lua_State, what: &CStr, why: EncodeError) {
+pub(crate) unsafe fn push_refusal(state: Lua, what: &CStr, why: EncodeError) {
     match why {
         EncodeError::Invalid(why) => {
             ffi::lua_pushfstring(state, c"%s: %s".as_ptr(), what.as_ptr(), why.as_ptr())
@@ -328,13 +328,13 @@ pub(crate) unsafe fn push_refusal(state: *mut ffi::lua_State, what: &CStr, why: 
             state,
             c"%s: its copy would take more than the memory limit (%I bytes)".as_ptr(),
             what.as_ptr(),
-            crate::state::call_state(state).memory_limit as ffi::lua_Integer,
+            crate::call_state::call_state(state).memory_limit as ffi::lua_Integer,
         ),
     };
 }
 
 /// A key as a string, written as Lua's `tostring` writes it (keys were checked above).
-unsafe fn encode_key(state: *mut ffi::lua_State, idx: c_int, writer: &mut Writer) {
+unsafe fn encode_key(state: Lua, idx: c_int, writer: &mut Writer) {
     match ffi::lua_type(state, idx) {
         ffi::LUA_TNUMBER if ffi::lua_isinteger(state, idx) != 0 => {
             let mut digits = [0u8; 20];
@@ -378,7 +378,7 @@ impl From<WireError> for PushError {
 /// Pushes the next wire value from `reader`. Functions become closures of
 /// `host_function` with upvalues (index, name). May raise a Lua memory error.
 pub(crate) unsafe fn push(
-    state: *mut ffi::lua_State,
+    state: Lua,
     reader: &mut Reader,
     host_function: ffi::lua_CFunction,
 ) -> Result<(), PushError> {
@@ -386,7 +386,7 @@ pub(crate) unsafe fn push(
 }
 
 unsafe fn push_value(
-    state: *mut ffi::lua_State,
+    state: Lua,
     reader: &mut Reader,
     host_function: ffi::lua_CFunction,
     depth: usize,

@@ -13,15 +13,14 @@ use std::ffi::c_int;
 
 use mlua::ffi;
 
-use crate::convert::{self, EncodeError, Encoder, Mode, PushError};
-use crate::interrupt::{raise_terminated, terminate};
-use crate::outcome::ErrorKind;
+use crate::convert::{self, EncodeError, Encoder, Mode};
+use crate::interrupt::raise_terminated;
 use crate::request::Request;
-use crate::state::{call_state, lua_bytes};
+use crate::call_state::call_state;
+use crate::lua::{Lua, lua_bytes};
 use crate::waiting::{self, Reply};
-use crate::wire::{Reader, Writer};
+use crate::wire::Writer;
 
-type Lua = *mut ffi::lua_State;
 
 /// The Lua function for host function number `upvalue 1`, named `upvalue 2`.
 pub(crate) unsafe extern "C-unwind" fn call(state: Lua) -> c_int {
@@ -80,7 +79,7 @@ unsafe fn function_name<'a>(state: Lua) -> &'a str {
 unsafe fn answer(state: Lua, resumed: bool) -> c_int {
     match waiting::reply(state) {
         Reply::Abandoned => waiting::abandoned(state),
-        Reply::Values(mut reader) => push_results(state, &mut reader),
+        Reply::Values(mut reader) => waiting::push_results(state, &mut reader, call),
         Reply::Error(reader) => waiting::raise_host_error(state, reader),
         Reply::Pending if !resumed => waiting::wait(
             state,
@@ -88,33 +87,6 @@ unsafe fn answer(state: Lua, resumed: bool) -> c_int {
             resumed_call,
         ),
         Reply::Pending | Reply::Malformed => waiting::raise_malformed(state, c"reply"),
-    }
-}
-
-/// Pushes the values of a `VALUES` reply; their number (raises for a value too big or
-/// malformed).
-pub(crate) unsafe fn push_results(state: Lua, reader: &mut Reader) -> c_int {
-    let base = ffi::lua_gettop(state);
-    let pushed = reader.length().map_err(PushError::from).and_then(|count| {
-        (0..count)
-            .try_for_each(|_| convert::push(state, reader, call))
-            .map(|()| count)
-    });
-    call_state(state).reply = None;
-    match pushed {
-        Ok(count) => {
-            waiting::after_answer(state);
-            count as c_int
-        }
-        Err(PushError::Oversized) => {
-            ffi::lua_settop(state, base);
-            terminate(state, ErrorKind::Memory);
-            raise_terminated(state, waiting::script_level(state))
-        }
-        Err(PushError::Malformed(_)) => {
-            ffi::lua_settop(state, base);
-            waiting::raise_malformed(state, c"value")
-        }
     }
 }
 

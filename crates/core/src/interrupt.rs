@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 use mlua::ffi;
 
 use crate::outcome::ErrorKind;
-use crate::state::{call_state, lua_string, CallState};
+use crate::call_state::{call_state, CallState};
+use crate::lua::{Lua, lua_string};
 
 /// The count hook checks the clock every this many VM instructions.
 const HOOK_INSTRUCTIONS: c_int = 1000;
@@ -19,7 +20,7 @@ pub(crate) fn memory_message(limit: usize) -> String {
 /// Puts the count hook on `state` (a main thread or coroutine) unless it is there already:
 /// setting it again would restart its count, and a loop that switches coroutines could
 /// then run forever between two hook calls.
-pub(crate) unsafe fn set_hook(state: *mut ffi::lua_State) {
+pub(crate) unsafe fn set_hook(state: Lua) {
     let current = ffi::lua_gethook(state).map(|hook| hook as *const () as usize);
     if current != Some(count_hook as *const () as usize) {
         ffi::lua_sethook(
@@ -49,7 +50,7 @@ pub(crate) unsafe fn interrupt_if_late(call: *mut CallState) {
 
 /// Ends the call for good: records why and hooks the running thread so that the script
 /// cannot continue even where the error is swallowed.
-pub(crate) unsafe fn terminate(state: *mut ffi::lua_State, kind: ErrorKind) {
+pub(crate) unsafe fn terminate(state: Lua, kind: ErrorKind) {
     let call = call_state(state);
     call.terminated.get_or_insert(kind);
     call.hook_everywhere.store(true, Ordering::SeqCst);
@@ -59,7 +60,7 @@ pub(crate) unsafe fn terminate(state: *mut ffi::lua_State, kind: ErrorKind) {
 /// Once the call's time is up (or it was terminated), marks the call terminated and
 /// returns true. For C loops the count hook cannot reach (pattern matching, table functions).
 #[cold]
-pub(crate) fn time_is_up(state: *mut ffi::lua_State) -> bool {
+pub(crate) fn time_is_up(state: Lua) -> bool {
     // SAFETY: every state this crate runs carries its CallState.
     let call = unsafe { call_state(state) };
     if call.terminated.is_none() && (call.clock)() < call.deadline {
@@ -80,7 +81,7 @@ const CHECK_CALLS: u32 = 16;
 /// Natively the watchdog's signal sets `hook_everywhere` at the deadline, so before it this
 /// costs one atomic load. In wasm, where nothing interrupts a C loop (the step counter is
 /// the interpreter's), the clock is read every `CHECK_CALLS` calls.
-pub(crate) unsafe fn check_before_c_call(state: *mut ffi::lua_State) {
+pub(crate) unsafe fn check_before_c_call(state: Lua) {
     let call = call_state(state);
     #[cfg(not(target_family = "wasm"))]
     if !call.hook_everywhere.load(Ordering::Relaxed) {
@@ -101,7 +102,7 @@ pub(crate) unsafe fn check_before_c_call(state: *mut ffi::lua_State) {
 
 /// Ends the call once its time is up. After a limit is hit it fires again every
 /// `HOOK_INSTRUCTIONS`, so a script that catches the error cannot keep running.
-unsafe extern "C-unwind" fn count_hook(state: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
+unsafe extern "C-unwind" fn count_hook(state: Lua, _ar: *mut ffi::lua_Debug) {
     let call = call_state(state);
     if call.terminated.is_none() {
         if (call.clock)() < call.deadline {
@@ -114,7 +115,7 @@ unsafe extern "C-unwind" fn count_hook(state: *mut ffi::lua_State, _ar: *mut ffi
 
 /// Raises the error that ends a terminated call, positioned at stack `level`
 /// (0 in a hook: the running Lua function; 1 in a C function: its Lua caller).
-pub(crate) unsafe fn raise_terminated(state: *mut ffi::lua_State, level: c_int) -> c_int {
+pub(crate) unsafe fn raise_terminated(state: Lua, level: c_int) -> c_int {
     let call = call_state(state);
     ffi::luaL_where(state, level);
     match call.terminated {
@@ -144,7 +145,7 @@ pub(crate) unsafe fn raise_terminated(state: *mut ffi::lua_State, level: c_int) 
 }
 
 pub(crate) unsafe extern "C-unwind" fn raise_terminated_from_top(
-    state: *mut ffi::lua_State,
+    state: Lua,
 ) -> c_int {
     raise_terminated(state, 1)
 }

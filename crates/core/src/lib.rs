@@ -5,52 +5,64 @@
 //!
 //! Every call owns its state and its output buffer; nothing is shared between calls, so
 //! callers may run any number of calls at once on any threads. This crate knows nothing
-//! about JavaScript: the napi and wasm wrappers only move bytes (wire.rs) and requests.
+//! about JavaScript: the napi and wasm wrappers fill a [`CallSpec`], move bytes (wire.rs)
+//! and answer requests.
 //!
 //! The Lua C API is used through `mlua::ffi` (mlua's vendored Lua 5.4) rather than mlua's
 //! safe `Lua` handle: a fresh state per call makes state set-up the hot path, and the
 //! sandbox needs things the safe API hides (our own allocator for the memory limit, Lua's
 //! status codes in `pcall`, a plain C count hook, C functions with no per-call boxing).
 //!
-//! Modules, bottom up: `limits`, `outcome`, `wire`, `request` (plain types); `alloc`,
-//! `module_cache` and `state` (what a call owns); `interrupt` (how limits end a call),
-//! `watchdog`/`fuel` (when); `numbers`, `convert` (values on a Lua stack); `waiting` (asking
-//! the host); `host_function`, `modules` (the ways out); `pattern`, `table`, `sandbox` (the
-//! script's libraries); `runner` (the call).
+//! Modules, bottom up (each uses only modules above it):
+//! - plain types: `lua` (the state pointer, stack helpers), `limits`, `wire` (the value
+//!   format), `outcome`, `request` (what a call asks its host), `module_cache`, `call_spec`;
+//! - what a call owns: `alloc` (its memory budget), `call_state` (reached from every C
+//!   function), `running` (the call on this thread);
+//! - limits: `interrupt` (how a limit ends a call), `watchdog` (native) and `fuel` (wasm)
+//!   (when);
+//! - values: `numbers` (Lua's number formats), `convert` (Lua stack <-> wire);
+//! - the ways out: `waiting` (asking the host, suspending), `host_function`, `modules`
+//!   (`require`), `state_library` (the scripts' `State`);
+//! - the script's libraries: `pattern` (Lua patterns), `table` (the table functions),
+//!   `sandbox` (the global environment);
+//! - `runner`: the call.
 
-mod alloc;
-mod convert;
-#[cfg(target_family = "wasm")]
-mod fuel;
-mod host_function;
-mod interrupt;
+mod lua;
 mod limits;
-mod module_cache;
-mod modules;
-mod numbers;
+pub mod wire;
 mod outcome;
-mod pattern;
 mod request;
-mod runner;
+mod module_cache;
+mod call_spec;
+mod alloc;
+mod call_state;
 mod running;
-mod sandbox;
-mod script_state;
-mod state;
-mod table;
-mod waiting;
+mod interrupt;
 #[cfg(not(target_family = "wasm"))]
 mod watchdog;
-pub mod wire;
+#[cfg(target_family = "wasm")]
+mod fuel;
+mod numbers;
+mod convert;
+mod waiting;
+mod host_function;
+mod modules;
+mod state_library;
+mod pattern;
+mod table;
+mod sandbox;
+mod runner;
 
+pub use call_spec::{CallSpec, Entry};
+pub use call_state::HOST_ERRORS_KEPT;
 #[cfg(target_family = "wasm")]
 pub use fuel::{enable_fuel_interrupts, fuel_empty};
 pub use limits::{Clock, Limits};
 pub use module_cache::{ModuleCache, DEFAULT_CACHE_BYTES};
-pub use outcome::{ErrorKind, RunError, RunOutput};
+pub use outcome::{ErrorKind, RunError, RunOutput, INTERNAL_ERROR};
 pub use request::{Deadline, Host, NoHost, Request, MODULE_SOURCE, STATE};
-pub use runner::{run_with_clock, Call, Step};
+pub use runner::{run_with_clock, too_deep, Call, Step};
 pub use running::MAX_NESTING;
-pub use state::HOST_ERRORS_KEPT;
 pub use wire::{LuaValue, Values};
 
 /// Runs `code` with the host's monotonic clock.

@@ -25,11 +25,11 @@ use mlua::ffi;
 use crate::interrupt::{raise_terminated, terminate};
 use crate::outcome::ErrorKind;
 use crate::request::Request;
-use crate::state::{call_state, lua_bytes};
+use crate::call_state::call_state;
+use crate::lua::{Lua, lua_bytes};
 use crate::waiting::{self, Reply};
 use crate::wire::{self, Writer};
 
-type Lua = *mut ffi::lua_State;
 
 /// `package.config` as Lua's own (directory separator, path separator, name mark...):
 /// libraries such as Penlight read it as they load.

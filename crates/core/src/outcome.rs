@@ -47,6 +47,22 @@ pub struct RunError {
     pub cause: Option<u32>,
 }
 
+impl RunError {
+    /// A bug in pubwiki-lua (the core or a driver), reported as the call's error.
+    pub fn internal() -> RunError {
+        RunError {
+            kind: ErrorKind::Runtime,
+            message: INTERNAL_ERROR.to_string(),
+            output: String::new(),
+            traceback: String::new(),
+            cause: None,
+        }
+    }
+}
+
+/// The message of an internal error (a bug in pubwiki-lua).
+pub const INTERNAL_ERROR: &str = "internal error in pubwiki-lua";
+
 impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)

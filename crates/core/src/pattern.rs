@@ -14,9 +14,10 @@ use std::ffi::{c_char, c_int};
 
 use mlua::ffi;
 
+use crate::lua::Lua;
+
 use crate::interrupt::{check_before_c_call, raise_terminated, time_is_up};
 
-type Lua = *mut ffi::lua_State;
 
 /// Captures per pattern (Lua's LUA_MAXCAPTURES).
 const MAX_CAPTURES: usize = 32;

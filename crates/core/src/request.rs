@@ -88,10 +88,7 @@ impl Host for NoHost {
         let mut reply = crate::wire::Writer::new();
         match request {
             Request::Module { .. } => reply.tag(crate::wire::REPLY_VALUES).count(1).nil(),
-            Request::Call { .. } => reply
-                .tag(crate::wire::REPLY_ERROR)
-                .bytes(b"this call has no host")
-                .varint(0),
+            Request::Call { .. } => return crate::wire::error_reply("this call has no host"),
         };
         reply.into_bytes()
     }

@@ -10,7 +10,6 @@
 use std::ffi::{c_int, c_void, CString};
 use std::ptr;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use mlua::ffi;
 
@@ -19,11 +18,12 @@ use crate::convert::{self, EncodeError, Encoder, Mode, PushError};
 use crate::interrupt::{
     memory_message, raise_terminated, raise_terminated_from_top, set_hook, terminate,
 };
+use crate::call_spec::{CallSpec, Entry};
 use crate::limits::{Clock, Limits};
-use crate::module_cache::ModuleCache;
-use crate::outcome::{ErrorKind, RunError, RunOutput};
+use crate::outcome::{ErrorKind, RunError, RunOutput, INTERNAL_ERROR};
 use crate::request::Host;
-use crate::state::{attach, call_state, into_text, lua_string, CFunctions, CallState};
+use crate::call_state::{attach, call_state, CFunctions, CallState};
+use crate::lua::{Lua, into_text, lua_string};
 use crate::wire::{Reader, Values, Writer};
 use crate::running::{self, MAX_NESTING};
 use crate::{host_function, modules, sandbox};
@@ -43,22 +43,15 @@ pub struct Call {
     call: Box<CallState>,
     budget: Box<Budget>,
     /// The Lua state: null before the first slice and once the call is over.
-    state: *mut ffi::lua_State,
+    state: Lua,
     phase: Phase,
+    /// What the call runs (taken when it starts).
     entry: Entry,
     script_id: String,
     /// Wire globals (a `TABLE` of name -> value), until they are installed.
     globals: Option<Vec<u8>>,
-    /// Wire values for the entry's `...` (invoked calls), until they are pushed.
+    /// Wire values for the entry's `...`, until they are pushed.
     arguments: Option<Vec<u8>>,
-}
-
-/// What a call runs.
-enum Entry {
-    /// A chunk of source text (taken when the call starts).
-    Chunk(Vec<u8>),
-    /// `require(module)[function](...)`.
-    Invoke { module: Vec<u8>, function: Vec<u8> },
 }
 
 /// The sandbox's C functions that matter to a wait, for waiting.rs.
@@ -78,7 +71,33 @@ enum Phase {
 // and nothing in it refers to the thread that made it.
 unsafe impl Send for Call {}
 
-type Outcome = Result<Values, (ErrorKind, String, String)>;
+/// Why a call failed, before its output and cause are added (`RunError`).
+struct Failure {
+    kind: ErrorKind,
+    message: String,
+    traceback: String,
+}
+
+impl Failure {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Failure {
+        Failure {
+            kind,
+            message: message.into(),
+            traceback: String::new(),
+        }
+    }
+
+    fn memory(call: &CallState) -> Failure {
+        Failure::new(ErrorKind::Memory, memory_message(call.memory_limit))
+    }
+
+    /// A bug in this crate, reported as the call's error rather than taking the host down.
+    fn internal() -> Failure {
+        Failure::new(ErrorKind::Runtime, INTERNAL_ERROR)
+    }
+}
+
+type Outcome = Result<Values, Failure>;
 
 enum Slice {
     Done(Outcome),
@@ -86,76 +105,27 @@ enum Slice {
 }
 
 impl Call {
-    /// A call of `code` (Lua source text; binary chunks are refused), a chunk named
-    /// `script_id`, under `limits`; its time counts from its first slice.
-    pub fn new(code: impl Into<Vec<u8>>, script_id: &str, limits: &Limits, clock: Clock) -> Call {
-        Call::with_entry(Entry::Chunk(code.into()), script_id, limits, clock)
-    }
-
-    /// A call of `require(module)[function](...)` (Scribunto's #invoke), with the
-    /// arguments given by `with_arguments`; a missing module or function is a runtime error.
-    pub fn invoke(
-        module: &str,
-        function: &str,
-        script_id: &str,
-        limits: &Limits,
-        clock: Clock,
-    ) -> Call {
-        let entry = Entry::Invoke {
-            module: module.as_bytes().to_vec(),
-            function: function.as_bytes().to_vec(),
-        };
-        Call::with_entry(entry, script_id, limits, clock)
-    }
-
-    fn with_entry(entry: Entry, script_id: &str, limits: &Limits, clock: Clock) -> Call {
+    /// A call as `spec` describes it; its time counts from its first slice, on `clock`.
+    pub fn new(spec: CallSpec, clock: Clock) -> Call {
         let mut budget = Box::new(Budget {
             used: 0,
-            limit: limits.memory_bytes,
+            limit: spec.limits.memory_bytes,
+            on_growth: watch_growth(),
         });
-        let call = Box::new(CallState::new(clock, limits, &mut *budget, &C_FUNCTIONS));
+        let mut call = Box::new(CallState::new(clock, &spec.limits, &mut *budget, &C_FUNCTIONS));
+        call.has_state = spec.state;
+        call.host_can_wait = !spec.synchronous;
+        call.module_cache = spec.module_cache;
         Call {
             call,
             budget,
             state: ptr::null_mut(),
             phase: Phase::New,
-            entry,
-            script_id: script_id.to_string(),
-            globals: None,
-            arguments: None,
+            entry: spec.entry,
+            script_id: spec.script_id,
+            globals: spec.globals,
+            arguments: spec.arguments,
         }
-    }
-
-    /// The chunk's `...` (or an invoked function's arguments), as wire `values` (functions
-    /// in them are the host's, as in globals).
-    pub fn with_arguments(mut self, arguments: Vec<u8>) -> Call {
-        self.arguments = Some(arguments);
-        self
-    }
-
-    /// The script gets `State`, whose requests its host answers (script_state.rs).
-    pub fn with_state(mut self) -> Call {
-        self.call.has_state = true;
-        self
-    }
-
-    /// The runner's compiled modules, shared by its calls (module_cache.rs).
-    pub fn with_module_cache(mut self, cache: Arc<ModuleCache>) -> Call {
-        self.call.module_cache = Some(cache);
-        self
-    }
-
-    /// Globals for the script, as a wire `TABLE` of names to values; functions in it are
-    /// the host's (see request.rs). They are copied into the call's state, under its limits.
-    pub fn with_globals(mut self, globals: Vec<u8>) -> Call {
-        self.globals = Some(globals);
-        self
-    }
-
-    /// The host answers every request at once: a `PENDING` reply is a Lua error.
-    pub fn synchronous(mut self) -> Call {
-        self.call.host_can_wait = false;
-        self
     }
 
     /// Runs the call until it finishes or waits for its host. `answer` is the host's reply
@@ -163,7 +133,7 @@ impl Call {
     /// the call ends with a timeout); the first slice takes `None`.
     pub fn resume(&mut self, host: &mut dyn Host, answer: Option<Vec<u8>>) -> Step {
         if self.phase == Phase::Finished {
-            return Step::Done(Err(self.error(internal_error())));
+            return Step::Done(Err(self.error(Failure::internal())));
         }
         // SAFETY: the pointer is cleared below, before `host`'s borrow ends.
         let host: *mut (dyn Host + '_) = host;
@@ -173,7 +143,7 @@ impl Call {
         let slice = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
             self.slice(answer)
         }))
-        .unwrap_or_else(|_| Slice::Done(Err(internal_error())));
+        .unwrap_or_else(|_| Slice::Done(Err(Failure::internal())));
         self.call.host = None;
         match slice {
             Slice::Waiting => Step::Waiting {
@@ -192,7 +162,16 @@ impl Call {
         }
     }
 
-    fn error(&mut self, (kind, message, traceback): (ErrorKind, String, String)) -> RunError {
+    /// Runs a call that has no host (no host functions, modules or State) to its end.
+    pub fn run_to_end(mut self) -> Result<RunOutput, RunError> {
+        match self.resume(&mut crate::request::NoHost, None) {
+            Step::Done(result) => result,
+            // Nothing can wait in a call without a host.
+            Step::Waiting { .. } => Err(RunError::internal()),
+        }
+    }
+
+    fn error(&mut self, Failure { kind, message, traceback }: Failure) -> RunError {
         let cause = match kind {
             ErrorKind::Runtime => self
                 .call
@@ -224,7 +203,7 @@ impl Call {
                 &mut *self.budget as *mut Budget as *mut c_void,
             );
             if state.is_null() {
-                return Slice::Done(Err(memory_error(&*call)));
+                return Slice::Done(Err(Failure::memory(&*call)));
             }
             attach(state, call);
             self.state = state;
@@ -242,11 +221,7 @@ impl Call {
         let _watch = watch(&mut *call);
         let status = if (*call).main.is_null() {
             if depth > MAX_NESTING {
-                return Slice::Done(Err((
-                    ErrorKind::Runtime,
-                    format!("calls nested too deep: at most {MAX_NESTING} may run inside each other (through host functions that run scripts)"),
-                    String::new(),
-                )));
+                return Slice::Done(Err(Failure::new(ErrorKind::Runtime, too_deep())));
             }
             let nargs = match self.start(state) {
                 Ok(nargs) => nargs,
@@ -265,36 +240,18 @@ impl Call {
 
     /// The state's set-up: sandbox, globals, the chunk's coroutine and what it runs (with
     /// its arguments: their number is returned).
-    unsafe fn start(
-        &mut self,
-        state: *mut ffi::lua_State,
-    ) -> Result<c_int, (ErrorKind, String, String)> {
-        let call = call_state(state);
+    unsafe fn start(&mut self, state: Lua) -> Result<c_int, Failure> {
         ffi::lua_pushcfunction(state, sandbox::open);
-        if ffi::lua_pcall(state, 0, 0, 0) != ffi::LUA_OK {
-            return Err(memory_error(call));
+        let status = ffi::lua_pcall(state, 0, 0, 0);
+        if status != ffi::LUA_OK {
+            return Err(set_up_failure(state, status));
         }
-        if let Some(globals) = &self.globals {
-            ffi::lua_pushcfunction(state, install_globals);
-            ffi::lua_pushlightuserdata(state, globals as *const Vec<u8> as *mut c_void);
-            let status = ffi::lua_pcall(state, 1, 0, 0);
+        if let Some(globals) = self.globals.take() {
+            let status = run_with_bytes(state, install_globals, &globals, 0);
             if status != ffi::LUA_OK {
-                let kind = match (call_state(state).terminated, status) {
-                    (Some(kind), _) => kind,
-                    (None, ffi::LUA_ERRMEM) => ErrorKind::Memory,
-                    _ => ErrorKind::Runtime,
-                };
-                return Err(match kind {
-                    ErrorKind::Memory => memory_error(call_state(state)),
-                    _ => (
-                        kind,
-                        lua_string(state, -1).unwrap_or_default(),
-                        String::new(),
-                    ),
-                });
+                return Err(set_up_failure(state, status));
             }
         }
-        self.globals = None;
         // The chunk's coroutine, anchored at the bottom of the main thread's stack.
         let main = ffi::lua_newthread(state);
         call_state(state).main = main;
@@ -312,18 +269,14 @@ impl Call {
                     c"t".as_ptr(),
                 );
                 drop(code);
-                if status != ffi::LUA_OK {
-                    return Err(if status == ffi::LUA_ERRMEM {
-                        memory_error(call_state(state))
-                    } else {
-                        (
-                            ErrorKind::Syntax,
-                            lua_string(main, -1).unwrap_or_default(),
-                            String::new(),
-                        )
-                    });
+                match status {
+                    ffi::LUA_OK => 0,
+                    ffi::LUA_ERRMEM => return Err(Failure::memory(call_state(state))),
+                    _ => {
+                        let message = lua_string(main, -1).unwrap_or_default();
+                        return Err(Failure::new(ErrorKind::Syntax, message));
+                    }
                 }
-                0
             }
             Entry::Invoke { module, function } => {
                 ffi::lua_pushcfunction(main, modules::invoke);
@@ -332,35 +285,19 @@ impl Call {
                 2
             }
         };
-        if let Some(arguments) = &self.arguments {
+        if let Some(arguments) = self.arguments.take() {
             let before = ffi::lua_gettop(state);
-            ffi::lua_pushcfunction(state, push_arguments);
-            ffi::lua_pushlightuserdata(state, arguments as *const Vec<u8> as *mut c_void);
-            let status = ffi::lua_pcall(state, 1, ffi::LUA_MULTRET, 0);
+            let status = run_with_bytes(state, push_arguments, &arguments, ffi::LUA_MULTRET);
             if status != ffi::LUA_OK {
-                return Err(match (call_state(state).terminated, status) {
-                    (Some(ErrorKind::Memory), _) | (None, ffi::LUA_ERRMEM) => {
-                        memory_error(call_state(state))
-                    }
-                    _ => (
-                        ErrorKind::Runtime,
-                        lua_string(state, -1).unwrap_or_default(),
-                        String::new(),
-                    ),
-                });
+                return Err(set_up_failure(state, status));
             }
             let count = ffi::lua_gettop(state) - before;
             if ffi::lua_checkstack(main, count + 1) == 0 {
-                return Err((
-                    ErrorKind::Runtime,
-                    "too many arguments".into(),
-                    String::new(),
-                ));
+                return Err(Failure::new(ErrorKind::Runtime, "too many arguments"));
             }
             ffi::lua_xmove(state, main, count);
             nargs += count;
         }
-        self.arguments = None;
         Ok(nargs)
     }
 
@@ -368,8 +305,8 @@ impl Call {
     /// calls of `from` (this call's main thread, or the thread of the call it runs inside).
     unsafe fn resume_main(
         &mut self,
-        state: *mut ffi::lua_State,
-        from: *mut ffi::lua_State,
+        state: Lua,
+        from: Lua,
         nargs: c_int,
     ) -> (c_int, c_int) {
         let call = call_state(state);
@@ -403,7 +340,7 @@ impl Drop for Call {
 }
 
 /// Classifies the outcome of a slice of the chunk's coroutine.
-unsafe fn finish(state: *mut ffi::lua_State, (status, nresults): (c_int, c_int)) -> Slice {
+unsafe fn finish(state: Lua, (status, nresults): (c_int, c_int)) -> Slice {
     let call = call_state(state);
     let main = call.main;
     if status == ffi::LUA_YIELD && call.waiting {
@@ -411,18 +348,15 @@ unsafe fn finish(state: *mut ffi::lua_State, (status, nresults): (c_int, c_int))
     }
     if status == ffi::LUA_YIELD {
         // Scripts cannot yield the chunk's coroutine (sandbox.rs), so this is a bug.
-        return Slice::Done(Err(internal_error()));
+        return Slice::Done(Err(Failure::internal()));
     }
     if let (ffi::LUA_OK, Some(kind)) = (status, call.terminated) {
         // A limit was hit but its error swallowed where scripts cannot see it (e.g. inside
         // a `load` reader): the call still fails.
         ffi::lua_pushcfunction(state, raise_terminated_from_top);
         ffi::lua_pcall(state, 0, 0, 0);
-        return Slice::Done(Err((
-            kind,
-            lua_string(state, -1).unwrap_or_default(),
-            String::new(),
-        )));
+        let message = lua_string(state, -1).unwrap_or_default();
+        return Slice::Done(Err(Failure::new(kind, message)));
     }
     if status == ffi::LUA_OK {
         // The script is done: converting results must not trip the limits.
@@ -430,21 +364,31 @@ unsafe fn finish(state: *mut ffi::lua_State, (status, nresults): (c_int, c_int))
         ffi::lua_sethook(main, None, 0, 0);
         return Slice::Done(return_values(main, nresults));
     }
-    let kind = match (call.terminated, status) {
+    Slice::Done(Err(failure(state, main, kind_of(call, status))))
+}
+
+/// The kind of a failure with Lua status `status`: the limit that ended the call if one
+/// did (its error may have been caught or replaced on the way), else a memory error or a
+/// runtime one.
+fn kind_of(call: &CallState, status: c_int) -> ErrorKind {
+    match (call.terminated, status) {
         (Some(kind), _) => kind,
         (None, ffi::LUA_ERRMEM) => ErrorKind::Memory,
         _ => ErrorKind::Runtime,
-    };
-    Slice::Done(Err(failure(state, main, kind)))
+    }
+}
+
+/// A failure while the state is set up (the sandbox, globals, arguments), with status
+/// `status` and its error on the main thread's top.
+unsafe fn set_up_failure(state: Lua, status: c_int) -> Failure {
+    let kind = kind_of(call_state(state), status);
+    let message = message_of_limit(state, kind).or_else(|| lua_string(state, -1));
+    Failure::new(kind, message.unwrap_or_default())
 }
 
 /// The message and traceback of a chunk that failed with `kind`, once its to-be-closed
 /// variables are closed.
-unsafe fn failure(
-    state: *mut ffi::lua_State,
-    main: *mut ffi::lua_State,
-    kind: ErrorKind,
-) -> (ErrorKind, String, String) {
+unsafe fn failure(state: Lua, main: Lua, kind: ErrorKind) -> Failure {
     let call = call_state(state);
     // The traceback while the failing frames are still on the coroutine's stack (Lua keeps
     // them after an error); making it must not fail on a script that used up its memory.
@@ -482,18 +426,26 @@ unsafe fn failure(
             match call_state(state).terminated {
                 Some(limit) if limit != kind => {
                     let message = message_of_limit(state, limit).unwrap_or(message);
-                    return (limit, message, traceback);
+                    return Failure {
+                        kind: limit,
+                        message,
+                        traceback,
+                    };
                 }
                 _ => message,
             }
         }
     };
-    (kind, message, traceback)
+    Failure {
+        kind,
+        message,
+        traceback,
+    }
 }
 
 /// The message of the limit that ended the call: the limit's own error, even where a
 /// failing `__close` handler replaced it. `None` for other errors.
-unsafe fn message_of_limit(state: *mut ffi::lua_State, kind: ErrorKind) -> Option<String> {
+unsafe fn message_of_limit(state: Lua, kind: ErrorKind) -> Option<String> {
     let call = call_state(state);
     match (kind, call.terminated_message.take()) {
         (ErrorKind::Memory, _) => Some(memory_message(call.memory_limit)),
@@ -502,7 +454,7 @@ unsafe fn message_of_limit(state: *mut ffi::lua_State, kind: ErrorKind) -> Optio
 }
 
 /// The chunk's return values (the top `n` of its coroutine's stack) in the wire format.
-unsafe fn return_values(main: *mut ffi::lua_State, n: c_int) -> Outcome {
+unsafe fn return_values(main: Lua, n: c_int) -> Outcome {
     let mut writer = Writer::new();
     writer.count(n as usize);
     let first = ffi::lua_gettop(main) - n + 1;
@@ -515,14 +467,14 @@ unsafe fn return_values(main: *mut ffi::lua_State, n: c_int) -> Outcome {
             Err(EncodeError::Invalid(why)) => {
                 let why = why.to_string_lossy();
                 let message = format!("return value #{number} cannot be converted: {why}");
-                return Err((ErrorKind::Runtime, message, String::new()));
+                return Err(Failure::new(ErrorKind::Runtime, message));
             }
             Err(EncodeError::TooBig) => {
                 let message = format!(
                     "return value #{number} cannot be converted: {}",
                     convert::too_big(limit)
                 );
-                return Err((ErrorKind::Memory, message, String::new()));
+                return Err(Failure::new(ErrorKind::Memory, message));
             }
         }
     }
@@ -531,7 +483,7 @@ unsafe fn return_values(main: *mut ffi::lua_State, n: c_int) -> Outcome {
 
 /// Pushes wire `values` (light userdata 1 points to their bytes) and returns them. Runs
 /// under `lua_pcall`: making the values may raise a memory error.
-unsafe extern "C-unwind" fn push_arguments(state: *mut ffi::lua_State) -> c_int {
+unsafe extern "C-unwind" fn push_arguments(state: Lua) -> c_int {
     let bytes = &*(ffi::lua_touserdata(state, 1) as *const Vec<u8>);
     let mut reader = Reader::new(bytes);
     ffi::lua_settop(state, 0);
@@ -560,7 +512,7 @@ unsafe extern "C-unwind" fn push_arguments(state: *mut ffi::lua_State) -> c_int 
 
 /// Installs wire globals (a `TABLE`; light userdata 1 points to its bytes) into `_G`.
 /// Runs under `lua_pcall`: making the values may raise a memory error.
-unsafe extern "C-unwind" fn install_globals(state: *mut ffi::lua_State) -> c_int {
+unsafe extern "C-unwind" fn install_globals(state: Lua) -> c_int {
     let bytes = &*(ffi::lua_touserdata(state, 1) as *const Vec<u8>);
     let mut reader = Reader::new(bytes);
     ffi::lua_pushglobaltable(state);
@@ -597,20 +549,22 @@ unsafe extern "C-unwind" fn install_globals(state: *mut ffi::lua_State) -> c_int
     }
 }
 
-fn memory_error(call: &CallState) -> (ErrorKind, String, String) {
-    (
-        ErrorKind::Memory,
-        memory_message(call.memory_limit),
-        String::new(),
-    )
+/// Runs `function` under `lua_pcall`, with light userdata 1 pointing to `bytes`; keeps
+/// `nresults` of its results. Returns Lua's status.
+unsafe fn run_with_bytes(
+    state: Lua,
+    function: ffi::lua_CFunction,
+    bytes: &Vec<u8>,
+    nresults: c_int,
+) -> c_int {
+    ffi::lua_pushcfunction(state, function);
+    ffi::lua_pushlightuserdata(state, bytes as *const Vec<u8> as *mut c_void);
+    ffi::lua_pcall(state, 1, nresults, 0)
 }
 
-fn internal_error() -> (ErrorKind, String, String) {
-    (
-        ErrorKind::Runtime,
-        "internal error in pubwiki-lua".to_string(),
-        String::new(),
-    )
+/// The message of a call refused because it would nest too deep (running.rs).
+pub fn too_deep() -> String {
+    format!("calls nested too deep: at most {MAX_NESTING} may run inside each other (through host functions that run scripts)")
 }
 
 /// Native: a watchdog interrupts the call at its deadline, so no hook slows it down before
@@ -637,6 +591,18 @@ fn watch(call: &mut CallState) {
     }
 }
 
+/// Natively the watchdog's timer needs no help from the allocator.
+#[cfg(not(target_family = "wasm"))]
+fn watch_growth() -> Option<fn(usize)> {
+    None
+}
+
+/// Wasm: a single-threaded instance has no watchdog, and big allocations mean long C work.
+#[cfg(target_family = "wasm")]
+fn watch_growth() -> Option<fn(usize)> {
+    Some(crate::fuel::note_allocation)
+}
+
 /// Runs `code` as a text chunk named `script_id` in a fresh sandboxed state, with no host.
 pub fn run_with_clock(
     code: &[u8],
@@ -644,15 +610,6 @@ pub fn run_with_clock(
     limits: &Limits,
     clock: Clock,
 ) -> Result<RunOutput, RunError> {
-    match Call::new(code, script_id, limits, clock).resume(&mut crate::request::NoHost, None) {
-        Step::Done(result) => result,
-        // Nothing can wait in a call without host functions.
-        Step::Waiting { .. } => Err(RunError {
-            kind: ErrorKind::Runtime,
-            message: internal_error().1,
-            output: String::new(),
-            traceback: String::new(),
-            cause: None,
-        }),
-    }
+    let spec = CallSpec::chunk(code, script_id).limits(limits.clone());
+    Call::new(spec, clock).run_to_end()
 }

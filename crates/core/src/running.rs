@@ -13,7 +13,7 @@
 //! - calls nest at most [`MAX_NESTING`] deep on one stack (each level holds a host
 //!   function's frames between its Lua and the next call's).
 
-use crate::state::CallState;
+use crate::call_state::CallState;
 
 /// How many calls may run inside each other on one thread's stack (the outermost counts).
 pub const MAX_NESTING: usize = 20;

@@ -12,12 +12,13 @@ use std::sync::atomic::Ordering;
 
 use mlua::ffi;
 
+use crate::lua::Lua;
+
 use crate::interrupt::{check_before_c_call, raise_terminated, set_hook, terminate};
 use crate::numbers::{format_float, format_integer};
 use crate::outcome::ErrorKind;
-use crate::state::call_state;
+use crate::call_state::call_state;
 
-type Lua = *mut ffi::lua_State;
 
 const LIBRARIES: [(&CStr, ffi::lua_CFunction); 7] = [
     (c"_G", ffi::luaopen_base),
@@ -77,7 +78,7 @@ pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     wrap_function(state, c"collectgarbage", lua_collectgarbage);
     crate::modules::open(state);
     if call_state(state).has_state {
-        crate::script_state::open(state);
+        crate::state_library::open(state);
     }
     ffi::lua_pop(state, 1);
 

@@ -14,10 +14,11 @@ use std::ffi::{c_int, c_uint, CStr};
 
 use mlua::ffi;
 
-use crate::interrupt::{check_before_c_call, raise_terminated, time_is_up};
-use crate::state::call_state;
+use crate::lua::Lua;
 
-type Lua = *mut ffi::lua_State;
+use crate::interrupt::{check_before_c_call, raise_terminated, time_is_up};
+use crate::call_state::call_state;
+
 
 /// What a table-like argument must support (Lua's TAB_R, TAB_W, TAB_L).
 const READ: c_int = 1;

@@ -19,13 +19,14 @@ use std::ffi::{c_char, c_int};
 
 use mlua::ffi;
 
+use crate::convert::{self, PushError};
 use crate::interrupt::{raise_terminated, terminate, time_is_up};
 use crate::outcome::ErrorKind;
 use crate::request::{Deadline, Request};
-use crate::state::{call_state, lua_string, HOST_ERRORS_KEPT};
+use crate::call_state::{call_state, HOST_ERRORS_KEPT};
+use crate::lua::{Lua, lua_string};
 use crate::wire::{self, Reader};
 
-type Lua = *mut ffi::lua_State;
 
 fn same_function(a: ffi::lua_CFunction, b: ffi::lua_CFunction) -> bool {
     a as *const () as usize == b as *const () as usize
@@ -74,6 +75,37 @@ pub(crate) unsafe fn reply<'a>(state: Lua) -> Reply<'a> {
         Ok(wire::REPLY_ERROR) => Reply::Error(reader),
         Ok(wire::REPLY_PENDING) => Reply::Pending,
         _ => Reply::Malformed,
+    }
+}
+
+/// Pushes the values of a `VALUES` reply; their number (raises for a value too big or
+/// malformed).
+pub(crate) unsafe fn push_results(
+    state: Lua,
+    reader: &mut Reader,
+    host_function: ffi::lua_CFunction,
+) -> c_int {
+    let base = ffi::lua_gettop(state);
+    let pushed = reader.length().map_err(PushError::from).and_then(|count| {
+        (0..count)
+            .try_for_each(|_| convert::push(state, reader, host_function))
+            .map(|()| count)
+    });
+    call_state(state).reply = None;
+    match pushed {
+        Ok(count) => {
+            after_answer(state);
+            count as c_int
+        }
+        Err(PushError::Oversized) => {
+            ffi::lua_settop(state, base);
+            terminate(state, ErrorKind::Memory);
+            raise_terminated(state, script_level(state))
+        }
+        Err(PushError::Malformed(_)) => {
+            ffi::lua_settop(state, base);
+            raise_malformed(state, c"value")
+        }
     }
 }
 

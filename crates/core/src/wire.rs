@@ -49,6 +49,14 @@ pub const REPLY_VALUES: u8 = 0;
 pub const REPLY_ERROR: u8 = 1;
 pub const REPLY_PENDING: u8 = 2;
 
+/// The `ERROR` reply of a driver that failed to ask its host (a bug, or a JS environment
+/// torn down): the script sees a Lua error with this message and no cause.
+pub fn error_reply(message: &str) -> Vec<u8> {
+    let mut reply = Writer::new();
+    reply.tag(REPLY_ERROR).bytes(message.as_bytes()).varint(0);
+    reply.into_bytes()
+}
+
 /// Builds wire bytes.
 #[derive(Default)]
 pub struct Writer {

@@ -2,7 +2,7 @@
 //! (a suspended call), with an error, or not at all; where Lua can and cannot wait.
 
 use pubwiki_lua_core::wire::{Writer, REPLY_ERROR, REPLY_PENDING, REPLY_VALUES};
-use pubwiki_lua_core::{
+use pubwiki_lua_core::{CallSpec, 
     monotonic_ms, Call, Deadline, ErrorKind, Host, Limits, LuaValue, Request, RunError, RunOutput,
     Step, Values,
 };
@@ -79,7 +79,12 @@ fn globals(names: &[&str], data: impl FnOnce(&mut Writer) -> usize) -> Vec<u8> {
 }
 
 fn call(code: &str, names: &[&str], limits: Limits) -> Call {
-    Call::new(code, "test", &limits, monotonic_ms).with_globals(globals(names, |_| 0))
+    Call::new(
+        CallSpec::chunk(code, "test")
+            .limits(limits)
+            .globals(globals(names, |_| 0)),
+        monotonic_ms,
+    )
 }
 
 /// Runs `call` to its end, answering waits in order from `answers`.
@@ -133,13 +138,8 @@ fn data_globals_and_a_sync_host_function() {
         w.string(b"year").integer(1993);
         1
     });
-    let call = Call::new(
-        "print(args.title) return add(args.year, 33)",
-        "test",
-        &Limits::default(),
-        monotonic_ms,
-    )
-    .with_globals(g);
+    let code = "print(args.title) return add(args.year, 33)";
+    let call = Call::new(CallSpec::chunk(code, "test").globals(g), monotonic_ms);
     let mut host = host(vec![adder()]);
     let (result, waits) = drive(call, &mut host, vec![]);
     assert_eq!(
@@ -274,7 +274,10 @@ fn where_lua_cannot_wait_a_pending_answer_is_an_error() {
 #[test]
 fn a_synchronous_call_cannot_wait() {
     let mut h = host(vec![later()]);
-    let call = call("return pcall(fetch)", &["fetch"], Limits::default()).synchronous();
+    let spec = CallSpec::chunk("return pcall(fetch)", "test")
+        .globals(globals(&["fetch"], |_| 0))
+        .synchronous();
+    let call = Call::new(spec, monotonic_ms);
     let (result, _) = drive(call, &mut h, vec![]);
     assert_eq!(
         decoded(result).1,
@@ -368,13 +371,24 @@ fn results_count_against_the_memory_limit() {
         w.string(b"big").string(&big);
         1
     });
-    let result = Call::new("return 1", "test", &limits, monotonic_ms)
-        .with_globals(g)
-        .resume(&mut host(vec![]), None);
-    let Step::Done(Err(error)) = result else {
-        panic!()
-    };
-    assert_eq!(error.kind, ErrorKind::Memory);
+    let spec = CallSpec::chunk("return 1", "test").limits(limits.clone());
+    for spec in [spec.clone().globals(g), spec.arguments(values_of(&big))] {
+        let result = Call::new(spec, monotonic_ms).resume(&mut host(vec![]), None);
+        let Step::Done(Err(error)) = result else {
+            panic!()
+        };
+        assert_eq!(
+            (error.kind, error.message.as_str()),
+            (ErrorKind::Memory, "not enough memory (memory limit is 1048576 bytes)")
+        );
+    }
+}
+
+/// Wire values: one string.
+fn values_of(string: &[u8]) -> Vec<u8> {
+    let mut writer = Writer::new();
+    writer.count(1).string(string);
+    writer.into_bytes()
 }
 
 #[test]

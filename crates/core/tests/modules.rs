@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use pubwiki_lua_core::wire::{Writer, REPLY_ERROR, REPLY_PENDING, REPLY_VALUES};
-use pubwiki_lua_core::{
+use pubwiki_lua_core::{CallSpec, 
     monotonic_ms, Call, Deadline, ErrorKind, Host, Limits, LuaValue, ModuleCache, Request,
     RunError, RunOutput, Step, Values,
 };
@@ -121,7 +121,7 @@ fn drive(mut call: Call, host: &mut Modules) -> Result<RunOutput, RunError> {
 
 fn run(code: &str, host: &mut Modules) -> Result<RunOutput, RunError> {
     drive(
-        Call::new(code, "main", &Limits::default(), monotonic_ms).with_globals(hello_global()),
+        Call::new(CallSpec::chunk(code, "main").globals(hello_global()), monotonic_ms),
         host,
     )
 }
@@ -296,15 +296,12 @@ fn package_holds_loaded_preload_and_config_and_the_standard_libraries() {
 #[test]
 fn a_module_that_loops_times_out() {
     let mut host = Modules::with(&[("Module:Loop", "while true do end")]);
-    let call = Call::new(
-        "require('Module:Loop')",
-        "main",
-        &Limits {
-            time_ms: 100.0,
-            ..Limits::default()
-        },
-        monotonic_ms,
-    );
+    let limits = Limits {
+        time_ms: 100.0,
+        ..Limits::default()
+    };
+    let spec = CallSpec::chunk("require('Module:Loop')", "main").limits(limits);
+    let call = Call::new(spec, monotonic_ms);
     let error = drive(call, &mut host).unwrap_err();
     assert_eq!(
         (error.kind, error.message.as_str()),
@@ -329,14 +326,8 @@ fn invoke_calls_a_module_function_with_arguments() {
         .string(b"title")
         .string(b"Lua");
     args.integer(7);
-    let call = Call::invoke(
-        "Module:Infobox",
-        "main",
-        "Page:Lua",
-        &Limits::default(),
-        monotonic_ms,
-    )
-    .with_arguments(args.into_bytes());
+    let spec = CallSpec::invoke("Module:Infobox", "main", "Page:Lua").arguments(args.into_bytes());
+    let call = Call::new(spec, monotonic_ms);
     let out = drive(call, &mut host).unwrap();
     assert_eq!(
         out.values.decode().unwrap(),
@@ -344,15 +335,10 @@ fn invoke_calls_a_module_function_with_arguments() {
     );
     let mut args = Writer::new();
     args.count(1).string(b"invoker");
-    let call = Call::invoke(
-        "Module:Greets",
-        "main",
-        "Page:Lua",
-        &Limits::default(),
-        monotonic_ms,
-    )
-    .with_globals(hello_global())
-    .with_arguments(args.into_bytes());
+    let spec = CallSpec::invoke("Module:Greets", "main", "Page:Lua")
+        .globals(hello_global())
+        .arguments(args.into_bytes());
+    let call = Call::new(spec, monotonic_ms);
     assert_eq!(
         drive(call, &mut host).unwrap().values.decode().unwrap(),
         vec![s("hello invoker")]
@@ -374,13 +360,7 @@ fn invoke_calls_a_module_function_with_arguments() {
             "module 'Module:Missing' not found",
         ),
     ] {
-        let call = Call::invoke(
-            module,
-            function,
-            "Page:Lua",
-            &Limits::default(),
-            monotonic_ms,
-        );
+        let call = Call::new(CallSpec::invoke(module, function, "Page:Lua"), monotonic_ms);
         let error = drive(call, &mut host).unwrap_err();
         assert_eq!(
             (error.kind, error.message.as_str()),
@@ -395,8 +375,8 @@ fn the_cache_keeps_compiled_modules_by_name_and_source() {
     let mut host = Modules::with(&[("Module:Util", UTIL), ("Module:Bad", "return 1 +")]);
     let code = "local util = require('Module:Util') return util.twice(4)";
     for _ in 0..3 {
-        let call = Call::new(code, "main", &Limits::default(), monotonic_ms)
-            .with_module_cache(cache.clone());
+        let spec = CallSpec::chunk(code, "main").module_cache(cache.clone());
+        let call = Call::new(spec, monotonic_ms);
         let out = drive(call, &mut host).unwrap();
         assert_eq!(
             (out.output.as_str(), out.values.decode().unwrap()),
@@ -410,20 +390,15 @@ fn the_cache_keeps_compiled_modules_by_name_and_source() {
         b"local M = {}\nfunction M.twice(x) error('changed') end\nreturn M".to_vec(),
     );
     for _ in 0..2 {
-        let call = Call::new(code, "main", &Limits::default(), monotonic_ms)
-            .with_module_cache(cache.clone());
+        let spec = CallSpec::chunk(code, "main").module_cache(cache.clone());
+        let call = Call::new(spec, monotonic_ms);
         assert_eq!(
             drive(call, &mut host).unwrap_err().message,
             "Module:Util:2: changed"
         );
     }
-    let call = Call::new(
-        "require('Module:Bad')",
-        "main",
-        &Limits::default(),
-        monotonic_ms,
-    )
-    .with_module_cache(cache.clone());
+    let spec = CallSpec::chunk("require('Module:Bad')", "main").module_cache(cache.clone());
+    let call = Call::new(spec, monotonic_ms);
     assert!(drive(call, &mut host)
         .unwrap_err()
         .message

@@ -3,8 +3,8 @@
 //! bound on C calls, as one call is (running.rs).
 
 use pubwiki_lua_core::wire::{Writer, REPLY_ERROR, REPLY_VALUES};
-use pubwiki_lua_core::{
-    monotonic_ms, Call, Deadline, Host, Limits, LuaValue, Request, RunError, RunOutput, Step,
+use pubwiki_lua_core::{CallSpec, 
+    monotonic_ms, Call, Deadline, Host, LuaValue, Request, RunError, RunOutput, Step,
     MAX_NESTING,
 };
 
@@ -27,10 +27,11 @@ fn arguments(n: i64) -> Vec<u8> {
 }
 
 fn call(code: &str, n: i64) -> Call {
-    Call::new(code, "nested", &Limits::default(), monotonic_ms)
-        .with_globals(globals())
-        .with_arguments(arguments(n))
-        .synchronous()
+    let spec = CallSpec::chunk(code, "nested")
+        .globals(globals())
+        .arguments(arguments(n))
+        .synchronous();
+    Call::new(spec, monotonic_ms)
 }
 
 fn run(call: &mut Call, host: &mut Renderer) -> Result<RunOutput, RunError> {

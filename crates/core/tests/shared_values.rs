@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use pubwiki_lua_core::wire::{Writer, REPLY_VALUES};
-use pubwiki_lua_core::{
+use pubwiki_lua_core::{CallSpec, 
     monotonic_ms, run, Call, Deadline, ErrorKind, Host, Limits, LuaValue, Request, Step, Values,
 };
 
@@ -122,11 +122,11 @@ impl Host for Recorder {
 fn with_host(code: &str, state: bool) -> (Result<Vec<LuaValue>, pubwiki_lua_core::RunError>, Vec<usize>) {
     let mut globals = Writer::new();
     globals.table(1).string(b"see").function(0, "see");
-    let mut call = Call::new(code, "test", &limits(8 << 20), monotonic_ms)
-        .with_globals(globals.into_bytes());
-    if state {
-        call = call.with_state();
-    }
+    let mut spec = CallSpec::chunk(code, "test")
+        .limits(limits(8 << 20))
+        .globals(globals.into_bytes());
+    spec.state = state;
+    let mut call = Call::new(spec, monotonic_ms);
     let mut host = Recorder(Vec::new());
     let result = match call.resume(&mut host, None) {
         Step::Done(result) => result.map(|out| Values::decode(&out.values).unwrap()),

@@ -29,7 +29,9 @@ use napi::bindgen_prelude::ToNapiValue;
 use napi::{check_status, sys, Env, Result};
 
 use crate::scratch::Scratch;
-use crate::{Outcome, Settled};
+use pubwiki_lua_core::RunError;
+
+use crate::Settled;
 
 /// The way back to one JS environment.
 pub struct Channel {
@@ -182,7 +184,7 @@ pub fn spawn_keeping(env: &Env, keep: impl Send + 'static, work: impl FnOnce() -
   pool().spawn(move || {
     // The core turns its own panics into errors; this covers the conversion to `Outcome`.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
-      .unwrap_or_else(|_| Settled::Done(Outcome::internal_error()));
+      .unwrap_or_else(|_| Settled::Done(Err(RunError::internal()).into()));
     channel.send(Box::new(Message::Completion { deferred, outcome, keep }));
   });
   Ok(promise)

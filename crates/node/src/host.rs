@@ -13,11 +13,11 @@
 //!
 //! Arguments and replies cross through the environment's scratch buffer (scratch.rs).
 //!
-//! Ownership: the bridge's `request` and `takeSpill` functions are held by napi references
-//! that live as long as the `NativeCall` (a JS object the bridge keeps while it drives the
-//! call, and a request reaches the JS thread before its slice's end does, so no request
-//! can outlive them). The core's `Call` sits in the `NativeCall` between slices and travels
-//! with the slice to the pool thread.
+//! Ownership: the bridge's functions are held by napi references (`BridgeRefs`) that live
+//! as long as the `NativeCall` (a JS object the bridge keeps while it drives the call) and
+//! each slice on the pool (until its end reaches the JS thread; its requests reach it
+//! before). The core's `Call` sits in the `NativeCall` between slices and travels with the
+//! slice to the pool thread.
 
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,50 +28,78 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::*;
 use napi::{sys, Env};
 use napi_derive::napi;
-use pubwiki_lua_core::wire::{Writer, REPLY_ERROR, REPLY_PENDING};
+use pubwiki_lua_core::wire::{error_reply, REPLY_PENDING};
 use pubwiki_lua_core::{Call, Deadline, Host, Request, Step};
 
 use crate::completion::{self, Channel};
 use crate::scratch::{Scratch, SCRATCH_BYTES};
+use crate::call::JsCall;
 use crate::{RawValue, Settled, WireInput};
 
 /// How long a pool thread spins for a host reply before it parks.
 const SPIN: Duration = Duration::from_micros(50);
 
-/// A call whose globals hold host functions (see the module docs).
+/// A call with a host (see the module docs).
 #[napi]
 pub struct NativeCall {
   /// The core's call between slices; `None` while a slice runs, and once it is over.
   call: Arc<Mutex<Option<Call>>>,
-  /// lib/bridge.mjs's functions; each slice on the pool holds them too, until its end
-  /// reaches the JS thread (its requests reach it before).
   bridge: Arc<BridgeRefs>,
   channel: Arc<Channel>,
 }
 
-/// `request(function, bytes, argsStart, replyStart, capacity) -> length`,
-/// `takeSpill() -> replyBytes` and `deliverSoon(deliver)`.
+/// lib/bridge.mjs's functions that requests call: `request(function, bytes, argsStart,
+/// replyStart, capacity) -> length`, `takeSpill() -> replyBytes` and `deliverSoon(deliver)`.
 struct BridgeRefs {
-  request: Reference,
-  take_spill: Reference,
-  deliver_soon: Reference,
-}
-
-/// A napi reference, used and deleted on the JS thread only.
-struct Reference {
   env: sys::napi_env,
-  raw: sys::napi_ref,
+  request: sys::napi_ref,
+  take_spill: sys::napi_ref,
+  deliver_soon: sys::napi_ref,
 }
 
-// SAFETY: the raw pointers travel to pool threads only inside messages that are used
-// back on the JS thread (see `PoolHost`), and a `Reference` is dropped on the JS thread
-// only: by the NativeCall's finalizer, or with a slice's end (completion.rs `spawn_keeping`).
-unsafe impl Send for Reference {}
-unsafe impl Sync for Reference {}
+// SAFETY: the references are made, read and deleted on the JS thread only. Pool threads
+// hold the `Arc` but touch no reference: they hand it back to the JS thread inside the
+// messages that use it. And the last `Arc` goes on the JS thread: the `NativeCall` holding
+// one is finalized there, and each slice on the pool keeps one until its end reaches the
+// JS thread (completion.rs `spawn_keeping`).
+unsafe impl Send for BridgeRefs {}
+unsafe impl Sync for BridgeRefs {}
 
-impl Drop for Reference {
+impl BridgeRefs {
+  /// References to `bridge`'s functions.
+  unsafe fn new(env: sys::napi_env, bridge: sys::napi_value) -> Result<BridgeRefs> {
+    let method = |name: &std::ffi::CStr| -> Result<sys::napi_ref> {
+      let (mut function, mut raw) = (ptr::null_mut(), ptr::null_mut());
+      check_status!(sys::napi_get_named_property(env, bridge, name.as_ptr(), &mut function))?;
+      check_status!(sys::napi_create_reference(env, function, 1, &mut raw))?;
+      Ok(raw)
+    };
+    let mut refs = BridgeRefs { env, request: ptr::null_mut(), take_spill: ptr::null_mut(), deliver_soon: ptr::null_mut() };
+    // Any of them made before a failure is deleted with `refs`.
+    refs.request = method(c"request")?;
+    refs.take_spill = method(c"takeSpill")?;
+    refs.deliver_soon = method(c"deliverSoon")?;
+    Ok(refs)
+  }
+
+  /// One of the functions, as a value of the current scope.
+  unsafe fn function(&self, env: sys::napi_env, reference: sys::napi_ref) -> Result<sys::napi_value> {
+    let mut value = ptr::null_mut();
+    check_status!(sys::napi_get_reference_value(env, reference, &mut value))?;
+    if value.is_null() {
+      return Err(Error::new(Status::GenericFailure, "pubwiki-lua: the host bridge is gone"));
+    }
+    Ok(value)
+  }
+}
+
+impl Drop for BridgeRefs {
   fn drop(&mut self) {
-    unsafe { sys::napi_delete_reference(self.env, self.raw) };
+    for reference in [self.request, self.take_spill, self.deliver_soon] {
+      if !reference.is_null() {
+        unsafe { sys::napi_delete_reference(self.env, reference) };
+      }
+    }
   }
 }
 
@@ -87,62 +115,16 @@ pub fn new_module_cache() -> ModuleCache {
   ModuleCache { inner: Arc::new(pubwiki_lua_core::ModuleCache::default()) }
 }
 
-/// Starts a call with host functions or modules, of `code` or, given `invoke_module`, of
-/// `require(invoke_module)[invoke_function](...)`, with `arguments` (wire values) as the
-/// `...` of either; `bridge` is lib/bridge.mjs's `Bridge`. `synchronous`: it runs by
-/// `resumeSync`, and the host answers at once. `with_state`: the script has `State`.
+/// Starts a call with a host (host functions, modules, arguments or State): `call` is the
+/// JS call object, `cache` its runner's compiled modules, `bridge` lib/bridge.mjs's
+/// `Bridge`, which answers its requests.
 #[napi]
-#[allow(clippy::too_many_arguments)]
-pub fn start_call(
-  env: Env,
-  code: String,
-  script_id: String,
-  memory_limit: Option<f64>,
-  time_limit: Option<f64>,
-  output_limit: Option<f64>,
-  globals: Option<WireInput>,
-  cache: &ModuleCache,
-  bridge: Unknown,
-  synchronous: bool,
-  invoke_module: Option<String>,
-  invoke_function: Option<String>,
-  arguments: Option<WireInput>,
-  with_state: Option<bool>,
-) -> Result<NativeCall> {
-  let limits = pubwiki_lua_core::Limits::with_overrides(memory_limit, time_limit, output_limit);
-  let mut call = match (&invoke_module, &invoke_function) {
-    (Some(module), Some(function)) => Call::invoke(module, function, &script_id, &limits, pubwiki_lua_core::monotonic_ms),
-    _ => Call::new(code.into_bytes(), &script_id, &limits, pubwiki_lua_core::monotonic_ms),
-  };
-  if let Some(globals) = globals {
-    call = call.with_globals(globals.0);
-  }
-  if let Some(arguments) = arguments {
-    call = call.with_arguments(arguments.0);
-  }
-  call = call.with_module_cache(cache.inner.clone());
-  if with_state == Some(true) {
-    call = call.with_state();
-  }
-  if synchronous {
-    call = call.synchronous();
-  }
-  let method = |name: &std::ffi::CStr| -> Result<Reference> {
-    let mut function = ptr::null_mut();
-    let mut raw = ptr::null_mut();
-    unsafe {
-      check_status!(sys::napi_get_named_property(env.raw(), bridge.raw(), name.as_ptr(), &mut function))?;
-      check_status!(sys::napi_create_reference(env.raw(), function, 1, &mut raw))?;
-    }
-    Ok(Reference { env: env.raw(), raw })
-  };
+pub fn start_call(env: Env, call: JsCall, cache: &ModuleCache, bridge: Unknown) -> Result<NativeCall> {
+  let mut spec = call.0;
+  spec.module_cache = Some(cache.inner.clone());
   Ok(NativeCall {
-    call: Arc::new(Mutex::new(Some(call))),
-    bridge: Arc::new(BridgeRefs {
-      request: method(c"request")?,
-      take_spill: method(c"takeSpill")?,
-      deliver_soon: method(c"deliverSoon")?,
-    }),
+    call: Arc::new(Mutex::new(Some(Call::new(spec, pubwiki_lua_core::monotonic_ms)))),
+    bridge: Arc::new(unsafe { BridgeRefs::new(env.raw(), bridge.raw()) }?),
     channel: completion::channel(&env)?,
   })
 }
@@ -155,19 +137,12 @@ impl NativeCall {
   pub fn resume(&self, env: Env, reply: Option<WireInput>) -> Result<RawValue> {
     let mut call = self.take()?;
     let slot = self.call.clone();
-    let host = PoolHost {
-      channel: self.channel.clone(),
-      bridge: RequestRefs(self.bridge.request.raw, self.bridge.take_spill.raw),
-      deliver_soon: RequestRef(self.bridge.deliver_soon.raw),
-    };
-    completion::spawn_keeping(&env, self.bridge.clone(), move || {
-      let mut host = host;
-      match call.resume(&mut host, reply.map(|reply| reply.0)) {
-        Step::Done(result) => Settled::Done(result.into()),
-        Step::Waiting { time_left_ms } => {
-          *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
-          Settled::Waiting(time_left_ms)
-        }
+    let mut host = PoolHost { channel: self.channel.clone(), bridge: self.bridge.clone() };
+    completion::spawn_keeping(&env, self.bridge.clone(), move || match call.resume(&mut host, reply.map(|reply| reply.0)) {
+      Step::Done(result) => Settled::Done(result.into()),
+      Step::Waiting { time_left_ms } => {
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
+        Settled::Waiting(time_left_ms)
       }
     })
     .map(RawValue)
@@ -178,8 +153,7 @@ impl NativeCall {
   #[napi(ts_return_type = "Outcome | number")]
   pub fn resume_sync(&self, env: Env, reply: Option<WireInput>) -> Result<Settled> {
     let mut call = self.take()?;
-    let bridge = unsafe { RequestRefs(self.bridge.request.raw, self.bridge.take_spill.raw).get(env.raw()) }?;
-    let mut host = JsThreadHost { env: env.raw(), bridge, channel: &self.channel };
+    let mut host = JsThreadHost { env: env.raw(), bridge: &self.bridge, channel: &self.channel };
     Ok(match call.resume(&mut host, reply.map(|reply| reply.0)) {
       Step::Done(result) => Settled::Done(result.into()),
       Step::Waiting { time_left_ms } => {
@@ -198,36 +172,10 @@ impl NativeCall {
   }
 }
 
-/// The bridge's functions, as raw references that only the JS thread dereferences.
-#[derive(Clone, Copy)]
-struct RequestRefs(sys::napi_ref, sys::napi_ref);
-
-// SAFETY: see `RequestRefs`.
-unsafe impl Send for RequestRefs {}
-
-impl RequestRefs {
-  unsafe fn get(self, env: sys::napi_env) -> Result<JsBridge> {
-    let (mut request, mut take_spill) = (ptr::null_mut(), ptr::null_mut());
-    check_status!(sys::napi_get_reference_value(env, self.0, &mut request))?;
-    check_status!(sys::napi_get_reference_value(env, self.1, &mut take_spill))?;
-    if request.is_null() || take_spill.is_null() {
-      return Err(Error::new(Status::GenericFailure, "pubwiki-lua: the host bridge is gone"));
-    }
-    Ok(JsBridge { request, take_spill })
-  }
-}
-
-/// The bridge's functions as values of the current JS scope.
-#[derive(Clone, Copy)]
-struct JsBridge {
-  request: sys::napi_value,
-  take_spill: sys::napi_value,
-}
-
 /// The host of a slice on the JS thread: requests are plain calls of the bridge.
 struct JsThreadHost<'a> {
   env: sys::napi_env,
-  bridge: JsBridge,
+  bridge: &'a BridgeRefs,
   channel: &'a Channel,
 }
 
@@ -238,44 +186,31 @@ impl Host for JsThreadHost<'_> {
   }
 }
 
-/// One more of the bridge's functions, as a raw reference (see `RequestRefs`).
-#[derive(Clone, Copy)]
-struct RequestRef(sys::napi_ref);
-
-// SAFETY: see `RequestRefs`.
-unsafe impl Send for RequestRef {}
-
 /// The host of a slice on a pool thread: requests go to the JS thread and back.
 struct PoolHost {
   channel: Arc<Channel>,
-  bridge: RequestRefs,
-  deliver_soon: RequestRef,
+  bridge: Arc<BridgeRefs>,
 }
 
 impl Host for PoolHost {
   fn request(&mut self, request: Request<'_>, deadline: Deadline) -> Vec<u8> {
     let (function, args, can_wait) = request.as_call();
     let reply = Arc::new(ReplySlot::new());
-    let (answer, args, bridge, channel) = (reply.clone(), args.to_vec(), self.bridge, self.channel.clone());
-    let deliver_soon = self.deliver_soon;
+    let (answer, args, bridge, channel) = (reply.clone(), args.to_vec(), self.bridge.clone(), self.channel.clone());
     let sent = self.channel.run_on_js_thread(Box::new(move |env| {
-      let (bridge, deliver_soon) = (bridge, deliver_soon);
       if env.is_null() {
-        return answer.fill(bridge_failure("pubwiki-lua: the JS environment is gone"));
+        return answer.fill(error_reply("pubwiki-lua: the JS environment is gone"));
       }
-      let bytes = match unsafe { bridge.get(env) } {
-        Ok(bridge) => unsafe { ask_bridge(env, &channel, bridge, function, &args) },
-        Err(_) => bridge_failure("pubwiki-lua: the host bridge is gone"),
-      };
+      let bytes = unsafe { ask_bridge(env, &channel, &bridge, function, &args) };
       // A promise: its answer may come with the microtasks that run right after this, so
       // the reply waits for them (see the bridge's `deliverSoon`).
-      if can_wait && bytes == [REPLY_PENDING] && unsafe { deliver_after_microtasks(env, deliver_soon, &answer) }.is_ok() {
+      if can_wait && bytes == [REPLY_PENDING] && unsafe { deliver_after_microtasks(env, &bridge, &answer) }.is_ok() {
         return;
       }
       answer.fill(bytes);
     }));
     if !sent {
-      return bridge_failure("pubwiki-lua: the JS environment is gone");
+      return error_reply("pubwiki-lua: the JS environment is gone");
     }
     reply.wait(deadline.time_left_ms())
   }
@@ -284,9 +219,8 @@ impl Host for PoolHost {
 /// Has the bridge fill `slot` once the current microtasks have run: hands it a `deliver`
 /// function that owns a reference to the slot (released by the function's finalizer, which
 /// also answers for a bridge that never calls it, as the environment is torn down).
-unsafe fn deliver_after_microtasks(env: sys::napi_env, deliver_soon: RequestRef, slot: &Arc<ReplySlot>) -> Result<()> {
-  let mut deliver_soon_fn = ptr::null_mut();
-  check_status!(sys::napi_get_reference_value(env, deliver_soon.0, &mut deliver_soon_fn))?;
+unsafe fn deliver_after_microtasks(env: sys::napi_env, bridge: &BridgeRefs, slot: &Arc<ReplySlot>) -> Result<()> {
+  let deliver_soon = bridge.function(env, bridge.deliver_soon)?;
   let data = Arc::into_raw(slot.clone()) as *mut std::ffi::c_void;
   let mut deliver = ptr::null_mut();
   let made = sys::napi_create_function(env, c"deliver".as_ptr(), 7, Some(deliver_reply), data, &mut deliver);
@@ -298,7 +232,7 @@ unsafe fn deliver_after_microtasks(env: sys::napi_env, deliver_soon: RequestRef,
   let mut undefined = ptr::null_mut();
   let mut result = ptr::null_mut();
   check_status!(sys::napi_get_undefined(env, &mut undefined))?;
-  let called = sys::napi_call_function(env, undefined, deliver_soon_fn, 1, &deliver, &mut result);
+  let called = sys::napi_call_function(env, undefined, deliver_soon, 1, &deliver, &mut result);
   if called != sys::Status::napi_ok {
     let mut exception = ptr::null_mut();
     sys::napi_get_and_clear_last_exception(env, &mut exception);
@@ -315,14 +249,14 @@ unsafe extern "C" fn deliver_reply(env: sys::napi_env, info: sys::napi_callback_
   sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data);
   let slot = &*(data as *const ReplySlot);
   let bytes = if argc >= 1 { WireInput::from_napi_value(env, argv[0]).map(|bytes| bytes.0).ok() } else { None };
-  slot.fill(bytes.unwrap_or_else(|| bridge_failure("pubwiki-lua: the host bridge failed")));
+  slot.fill(bytes.unwrap_or_else(|| error_reply("pubwiki-lua: the host bridge failed")));
   ptr::null_mut()
 }
 
 unsafe extern "C" fn release_slot(_env: sys::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {
   let slot = Arc::from_raw(data as *const ReplySlot);
   if !slot.ready.load(Ordering::Acquire) {
-    slot.fill(bridge_failure("pubwiki-lua: the JS environment is gone"));
+    slot.fill(error_reply("pubwiki-lua: the JS environment is gone"));
   }
 }
 
@@ -370,28 +304,31 @@ impl ReplySlot {
 /// Asks the bridge on the JS thread: the arguments go into the environment's scratch
 /// buffer (or a buffer of their own if they do not fit), the reply comes back in the same
 /// buffer (or through `takeSpill` if it does not fit there).
-unsafe fn ask_bridge(env: sys::napi_env, channel: &Channel, bridge: JsBridge, function: u32, args: &[u8]) -> Vec<u8> {
+unsafe fn ask_bridge(env: sys::napi_env, channel: &Channel, bridge: &BridgeRefs, function: u32, args: &[u8]) -> Vec<u8> {
   // A scope per request: a synchronous call's requests all run inside one napi call, whose
   // scope would otherwise hold every handle of every request until the call ends (GC
   // then took half of a host call's time).
   let mut scope = ptr::null_mut();
   if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
-    return bridge_failure("pubwiki-lua: cannot open a handle scope");
+    return error_reply("pubwiki-lua: cannot open a handle scope");
   }
   let reply = ask_bridge_in_scope(env, channel, bridge, function, args);
   sys::napi_close_handle_scope(env, scope);
   reply
 }
 
-unsafe fn ask_bridge_in_scope(env: sys::napi_env, channel: &Channel, bridge: JsBridge, function: u32, args: &[u8]) -> Vec<u8> {
+unsafe fn ask_bridge_in_scope(env: sys::napi_env, channel: &Channel, bridge: &BridgeRefs, function: u32, args: &[u8]) -> Vec<u8> {
+  let (Ok(request), Ok(take_spill)) = (bridge.function(env, bridge.request), bridge.function(env, bridge.take_spill)) else {
+    return error_reply("pubwiki-lua: the host bridge is gone");
+  };
   let mut guard = channel.scratch.lock().unwrap_or_else(|e| e.into_inner());
   if guard.is_none() {
     match Scratch::new(env) {
       Ok(made) => *guard = Some(made),
-      Err(_) => return bridge_failure("pubwiki-lua: cannot make the scratch buffer"),
+      Err(_) => return error_reply("pubwiki-lua: cannot make the scratch buffer"),
     }
   }
-  let Some(scratch) = guard.as_mut() else { return bridge_failure("pubwiki-lua: no scratch buffer") };
+  let Some(scratch) = guard.as_mut() else { return error_reply("pubwiki-lua: no scratch buffer") };
   // The bytes the bridge reads and writes: the scratch buffer, or a buffer of the
   // arguments' own (the scratch buffer is left unlocked meanwhile: the host's code may run
   // a nested call that uses it).
@@ -399,12 +336,12 @@ unsafe fn ask_bridge_in_scope(env: sys::napi_env, channel: &Channel, bridge: JsB
     scratch.bytes()[..args.len()].copy_from_slice(args);
     match scratch.value(env) {
       Ok(value) => (value, scratch.bytes().as_mut_ptr(), SCRATCH_BYTES),
-      Err(_) => return bridge_failure("pubwiki-lua: the scratch buffer is gone"),
+      Err(_) => return error_reply("pubwiki-lua: the scratch buffer is gone"),
     }
   } else {
     let (mut data, mut value) = (ptr::null_mut(), ptr::null_mut());
     if sys::napi_create_buffer_copy(env, args.len(), args.as_ptr().cast(), &mut data, &mut value) != sys::Status::napi_ok {
-      return bridge_failure("pubwiki-lua: cannot pass the arguments");
+      return error_reply("pubwiki-lua: cannot pass the arguments");
     }
     (value, data as *mut u8, args.len())
   };
@@ -419,7 +356,7 @@ unsafe fn ask_bridge_in_scope(env: sys::napi_env, channel: &Channel, bridge: JsB
     && sys::napi_create_uint32(env, 0, &mut argv[3]) == sys::Status::napi_ok
     && sys::napi_create_uint32(env, capacity as u32, &mut argv[4]) == sys::Status::napi_ok
     && sys::napi_get_undefined(env, &mut undefined) == sys::Status::napi_ok
-    && sys::napi_call_function(env, undefined, bridge.request, 5, argv.as_ptr(), &mut result) == sys::Status::napi_ok
+    && sys::napi_call_function(env, undefined, request, 5, argv.as_ptr(), &mut result) == sys::Status::napi_ok
     && sys::napi_get_value_uint32(env, result, &mut length) == sys::Status::napi_ok;
   if !asked {
     return failed(env);
@@ -429,21 +366,15 @@ unsafe fn ask_bridge_in_scope(env: sys::napi_env, channel: &Channel, bridge: JsB
     return std::slice::from_raw_parts(data, length).to_vec();
   }
   // Too long for the buffer: the bridge kept it.
-  if sys::napi_call_function(env, undefined, bridge.take_spill, 0, ptr::null(), &mut result) != sys::Status::napi_ok {
+  if sys::napi_call_function(env, undefined, take_spill, 0, ptr::null(), &mut result) != sys::Status::napi_ok {
     return failed(env);
   }
-  WireInput::from_napi_value(env, result).map(|bytes| bytes.0).unwrap_or_else(|_| bridge_failure("pubwiki-lua: the host bridge failed"))
+  WireInput::from_napi_value(env, result).map(|bytes| bytes.0).unwrap_or_else(|_| error_reply("pubwiki-lua: the host bridge failed"))
 }
 
 /// The bridge never throws; should it, its exception must not reach the event loop.
 unsafe fn failed(env: sys::napi_env) -> Vec<u8> {
   let mut exception = ptr::null_mut();
   sys::napi_get_and_clear_last_exception(env, &mut exception);
-  bridge_failure("pubwiki-lua: the host bridge failed")
-}
-
-fn bridge_failure(message: &str) -> Vec<u8> {
-  let mut reply = Writer::new();
-  reply.tag(REPLY_ERROR).bytes(message.as_bytes()).varint(0);
-  reply.into_bytes()
+  error_reply("pubwiki-lua: the host bridge failed")
 }

@@ -1,8 +1,12 @@
-//! Native Node.js binding: argument conversion, thread-pool plumbing and result mapping.
-//! All Lua work and all limits live in `pubwiki-lua-core`; lib/api.mjs validates arguments,
-//! encodes and decodes values (lib/wire.mjs: they cross as bytes) and turns failed results
-//! into `LuaError`s; lib/bridge.mjs drives calls with host functions (host.rs).
+//! Native Node.js binding of `pubwiki-lua-core`: the JS call object read into a `CallSpec`
+//! (call.rs), outcomes made into JS objects (here), and what only a native addon has: a
+//! thread pool whose calls settle promises on the JS thread (completion.rs), host requests
+//! that travel from pool threads to the JS thread and back (host.rs, scratch.rs), and
+//! mimalloc. All Lua work and all limits live in the core; lib/call.mjs builds and checks
+//! the call object, lib/wire.mjs encodes and decodes values (they cross as bytes), and
+//! lib/bridge.mjs drives calls with a host.
 
+mod call;
 mod completion;
 mod host;
 mod scratch;
@@ -16,7 +20,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
-use pubwiki_lua_core::{monotonic_ms, Call, Limits, NoHost, RunError, RunOutput, Step};
+use pubwiki_lua_core::{monotonic_ms, Call, Limits, RunError, RunOutput};
+
+use crate::call::JsCall;
 
 /// A call's outcome as one plain object: `{ ok: true, output, values }` or
 /// `{ ok: false, kind, message, output, traceback, cause }`. `values` are wire bytes
@@ -53,20 +59,6 @@ impl From<std::result::Result<RunOutput, RunError>> for Outcome {
         traceback: Some(error.traceback),
         cause: error.cause,
       },
-    }
-  }
-}
-
-impl Outcome {
-  fn internal_error() -> Self {
-    Outcome {
-      ok: false,
-      output: String::new(),
-      values: None,
-      kind: Some("runtime".into()),
-      message: Some("internal error in pubwiki-lua".into()),
-      traceback: Some(String::new()),
-      cause: None,
     }
   }
 }
@@ -157,22 +149,6 @@ impl ToNapiValue for RawValue {
   }
 }
 
-fn new_call(
-  code: String,
-  script_id: &str,
-  memory_limit: Option<f64>,
-  time_limit: Option<f64>,
-  output_limit: Option<f64>,
-  globals: Option<WireInput>,
-) -> Call {
-  let limits = Limits::with_overrides(memory_limit, time_limit, output_limit);
-  let call = Call::new(code.into_bytes(), script_id, &limits, monotonic_ms);
-  match globals {
-    Some(globals) => call.with_globals(globals.0),
-    None => call,
-  }
-}
-
 /// What the core fixes and lib/core-constants.mjs repeats for JS (a test compares them).
 #[napi(object, object_from_js = false)]
 pub struct Constants {
@@ -181,6 +157,8 @@ pub struct Constants {
   pub output_limit: f64,
   pub max_nesting: u32,
   pub host_errors_kept: u32,
+  pub internal_error: String,
+  pub too_deep: String,
 }
 
 #[napi]
@@ -191,43 +169,21 @@ pub fn constants() -> Constants {
     output_limit: Limits::DEFAULT.output_bytes as f64,
     max_nesting: pubwiki_lua_core::MAX_NESTING as u32,
     host_errors_kept: pubwiki_lua_core::HOST_ERRORS_KEPT as u32,
+    internal_error: pubwiki_lua_core::INTERNAL_ERROR.to_string(),
+    too_deep: pubwiki_lua_core::too_deep(),
   }
 }
 
-/// Runs a call that has no host functions to its end.
-fn run_to_end(mut call: Call) -> Outcome {
-  match call.resume(&mut NoHost, None) {
-    Step::Done(result) => result.into(),
-    // Nothing can wait in a call without host functions.
-    Step::Waiting { .. } => Outcome::internal_error(),
-  }
-}
-
-/// Runs on the addon's thread pool (see completion.rs); resolves to an `Outcome`. `globals`:
-/// wire bytes of data (calls with host functions use `startCall`).
+/// Runs a call without a host (no host functions, modules or State) on the addon's thread
+/// pool (completion.rs); resolves to an `Outcome`.
 #[napi(ts_return_type = "Promise<Outcome>")]
-pub fn run_async(
-  env: Env,
-  code: String,
-  script_id: String,
-  memory_limit: Option<f64>,
-  time_limit: Option<f64>,
-  output_limit: Option<f64>,
-  globals: Option<WireInput>,
-) -> Result<RawValue> {
-  let call = new_call(code, &script_id, memory_limit, time_limit, output_limit, globals);
-  completion::spawn(&env, move || Settled::Done(run_to_end(call))).map(RawValue)
+pub fn run_async(env: Env, call: JsCall) -> Result<RawValue> {
+  let call = Call::new(call.0, monotonic_ms);
+  completion::spawn(&env, move || Settled::Done(call.run_to_end().into())).map(RawValue)
 }
 
-/// Runs on the calling thread.
+/// Runs a call without a host on the calling thread.
 #[napi]
-pub fn run_sync(
-  code: String,
-  script_id: String,
-  memory_limit: Option<f64>,
-  time_limit: Option<f64>,
-  output_limit: Option<f64>,
-  globals: Option<WireInput>,
-) -> Outcome {
-  run_to_end(new_call(code, &script_id, memory_limit, time_limit, output_limit, globals))
+pub fn run_sync(call: JsCall) -> Outcome {
+  Call::new(call.0, monotonic_ms).run_to_end().into()
 }

@@ -11,17 +11,12 @@ export type Outcome =
       cause?: number
     }
 
-/** Runs `code` as a Lua 5.4 chunk named `scriptId` in a fresh sandboxed state. */
-export declare function runSync(
-  code: string, scriptId: string, memoryLimit?: number, timeLimit?: number, outputLimit?: number,
-): Outcome
+/** The call object of lib/call.mjs (`CallObject`), which describes its fields. */
+export type CallObject = { scriptId: string } & Record<string, unknown>
+
+/** Runs a call without a host in a fresh sandboxed state. */
+export declare function runSync(call: CallObject): Outcome
 /** `runSync` with its result in a promise (it still runs on the calling thread). */
-export declare function runAsync(
-  code: string, scriptId: string, memoryLimit?: number, timeLimit?: number, outputLimit?: number,
-): Promise<Outcome>
-/** `runSync` for code given as bytes. */
-export declare function runBytes(
-  code: Uint8Array, scriptId: string, memoryLimit?: number, timeLimit?: number, outputLimit?: number,
-): Outcome
-/** The core's defaults and bounds, as lib/core-constants.mjs has them. */
-export declare function constants(): { memoryLimit: number; timeLimit: number; outputLimit: number; maxNesting: number; hostErrorsKept: number }
+export declare function runAsync(call: CallObject): Promise<Outcome>
+/** The core's defaults, bounds and texts, as lib/core-constants.mjs has them. */
+export declare function constants(): Record<string, number | string>

@@ -1,8 +1,8 @@
 // Browser (and bundler) backend of pubwiki-lua on WebAssembly.
 //
 //   import { load } from './wasm/web.mjs'
-//   const lua = await load()
-//   lua.runSync('return 1 + 1', 'page')  // -> { ok: true, output: '', values: <wire bytes> }
+//   const backend = await load()
+//   backend.runSync(callObject)  // -> { ok: true, output: '', values: <wire bytes> }
 //
 // With no argument the glue fetches the module from
 // `new URL('pubwiki_lua_wasm_bg.wasm', import.meta.url)`, which bundlers (webpack 5, Vite,
@@ -10,12 +10,12 @@
 // wasm module: webpack's wasm parser rejects modules that use exception handling.
 // `source` may instead be a URL, a Response, the bytes, or a compiled WebAssembly.Module.
 // The first instance is made from it; should an instance ever fail, the backend makes
-// another from the module compiled then (backend.mjs).
+// another from the module compiled then (lib/wasm-lib/wasm-backend.mjs).
 //
-// The backend has the native addon's shape (lib/api.mjs, backend.mjs). runAsync runs on
+// The backend has the native addon's shape (lib/api.mjs, lib/wasm-backend.mjs). runAsync runs on
 // the calling thread too (use a worker runner to keep a page responsive).
 import { createInstance } from './pubwiki_lua_wasm.mjs'
-import { createBackend } from './backend.mjs'
+import { createBackend } from '../lib/wasm-backend.mjs'
 
 let loading
 

@@ -1,15 +1,19 @@
 //! WebAssembly build of pubwiki-lua: a thin wasm-bindgen wrapper over `pubwiki-lua-core`.
 //!
-//! The JS side validates arguments; this only converts them and the result. The same
-//! module serves two glues (scripts/build-wasm.sh): wasm-bindgen's `web` target for
-//! browsers and bundlers, and its `nodejs` target (CommonJS, synchronous load) for Node.
+//! lib/call.mjs builds and checks the call object; this reads it into a `CallSpec`
+//! (`JsCall`'s getters) and makes outcomes into JS objects. What only the wasm build has:
+//! the C runtime's clock and the interpreter's step counter (`start`), and a host bridge
+//! whose bytes cross through this module's memory as raw offsets (`Bridge`). Everything
+//! runs on the calling thread: a call waits for its host by returning, and is resumed by
+//! the JS side (js/backend.mjs). One glue (wasm-bindgen's `web` target made a factory of
+//! instances by scripts/wasm-glue-factory.mjs) serves browsers, bundlers and Node.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use js_sys::{Object, Reflect, Uint8Array};
-use pubwiki_lua_core::wire::{Writer, REPLY_ERROR};
-use pubwiki_lua_core::{Deadline, Host, Limits, NoHost, Request, Step};
+use pubwiki_lua_core::wire::error_reply;
+use pubwiki_lua_core::{CallSpec, Deadline, Entry, Host, Limits, Request, Step};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -79,54 +83,61 @@ export type Outcome =
     };
 "#;
 
-/// Runs `code` as a Lua 5.4 chunk named `script_id` in a fresh sandboxed state, with
-/// `globals` (wire bytes from lib/wire.mjs; data only: calls with host functions use
-/// `startCall`).
-///
-/// Limits are bytes and milliseconds; `undefined` keeps the core's default (the JS side
-/// checks them). Returns `{ok: true, output, values}` or
-/// `{ok: false, kind, message, output, traceback, cause?}`.
-#[wasm_bindgen(unchecked_return_type = "Outcome")]
-pub fn run(
-    code: &str,
-    script_id: &str,
-    memory_limit: Option<f64>,
-    time_limit: Option<f64>,
-    output_limit: Option<f64>,
-    globals: Option<Vec<u8>>,
-) -> JsValue {
-    let mut call = new_call(code.as_bytes(), script_id, memory_limit, time_limit, output_limit, globals);
-    finish(call.resume(&mut NoHost, None))
+#[wasm_bindgen]
+extern "C" {
+    /// The call object of lib/call.mjs, read field by field (it checked every field).
+    pub type JsCall;
+    #[wasm_bindgen(method, getter)]
+    fn code(this: &JsCall) -> Option<String>;
+    #[wasm_bindgen(method, getter, js_name = scriptId)]
+    fn script_id(this: &JsCall) -> String;
+    #[wasm_bindgen(method, getter, js_name = memoryLimit)]
+    fn memory_limit(this: &JsCall) -> Option<f64>;
+    #[wasm_bindgen(method, getter, js_name = timeLimit)]
+    fn time_limit(this: &JsCall) -> Option<f64>;
+    #[wasm_bindgen(method, getter, js_name = outputLimit)]
+    fn output_limit(this: &JsCall) -> Option<f64>;
+    #[wasm_bindgen(method, getter)]
+    fn globals(this: &JsCall) -> Option<Vec<u8>>;
+    #[wasm_bindgen(method, getter)]
+    fn arguments(this: &JsCall) -> Option<Vec<u8>>;
+    #[wasm_bindgen(method, getter, js_name = invokeModule)]
+    fn invoke_module(this: &JsCall) -> Option<String>;
+    #[wasm_bindgen(method, getter, js_name = invokeFunction)]
+    fn invoke_function(this: &JsCall) -> Option<String>;
+    #[wasm_bindgen(method, getter)]
+    fn state(this: &JsCall) -> Option<bool>;
+    #[wasm_bindgen(method, getter)]
+    fn synchronous(this: &JsCall) -> Option<bool>;
 }
 
-/// `run` for code given as bytes.
-#[wasm_bindgen(js_name = runBytes, unchecked_return_type = "Outcome")]
-pub fn run_bytes(
-    code: &[u8],
-    script_id: &str,
-    memory_limit: Option<f64>,
-    time_limit: Option<f64>,
-    output_limit: Option<f64>,
-    globals: Option<Vec<u8>>,
-) -> JsValue {
-    let mut call = new_call(code, script_id, memory_limit, time_limit, output_limit, globals);
-    finish(call.resume(&mut NoHost, None))
-}
-
-fn new_call(
-    code: &[u8],
-    script_id: &str,
-    memory_limit: Option<f64>,
-    time_limit: Option<f64>,
-    output_limit: Option<f64>,
-    globals: Option<Vec<u8>>,
-) -> pubwiki_lua_core::Call {
-    let limits = Limits::with_overrides(memory_limit, time_limit, output_limit);
-    let call = pubwiki_lua_core::Call::new(code, script_id, &limits, monotonic_ms);
-    match globals {
-        Some(globals) => call.with_globals(globals),
-        None => call,
+impl JsCall {
+    fn spec(&self) -> CallSpec {
+        let entry = match self.invoke_module() {
+            Some(module) => Entry::Invoke {
+                module,
+                function: self.invoke_function().unwrap_or_default(),
+            },
+            None => Entry::Chunk(self.code().unwrap_or_default().into_bytes()),
+        };
+        CallSpec {
+            entry,
+            script_id: self.script_id(),
+            limits: Limits::with_overrides(self.memory_limit(), self.time_limit(), self.output_limit()),
+            globals: self.globals(),
+            arguments: self.arguments(),
+            state: self.state() == Some(true),
+            synchronous: self.synchronous() == Some(true),
+            module_cache: None,
+        }
     }
+}
+
+/// Runs a call without a host (no host functions, modules, arguments or State) to its end.
+/// Returns `{ok: true, output, values}` or `{ok: false, kind, message, output, traceback}`.
+#[wasm_bindgen(unchecked_return_type = "Outcome")]
+pub fn run(call: &JsCall) -> JsValue {
+    to_outcome(pubwiki_lua_core::Call::new(call.spec(), monotonic_ms).run_to_end())
 }
 
 #[wasm_bindgen]
@@ -151,7 +162,7 @@ extern "C" {
 }
 
 /// What the core fixes and lib/core-constants.mjs repeats for JS (a test compares them):
-/// `{ memoryLimit, timeLimit, outputLimit, maxNesting, hostErrorsKept }`.
+/// `{ memoryLimit, timeLimit, outputLimit, maxNesting, hostErrorsKept, internalError, tooDeep }`.
 #[wasm_bindgen]
 pub fn constants() -> JsValue {
     let constants = Object::new();
@@ -160,6 +171,8 @@ pub fn constants() -> JsValue {
     set(&constants, "outputLimit", JsValue::from_f64(Limits::DEFAULT.output_bytes as f64));
     set(&constants, "maxNesting", JsValue::from_f64(pubwiki_lua_core::MAX_NESTING as f64));
     set(&constants, "hostErrorsKept", JsValue::from_f64(pubwiki_lua_core::HOST_ERRORS_KEPT as f64));
+    set(&constants, "internalError", JsValue::from_str(pubwiki_lua_core::INTERNAL_ERROR));
+    set(&constants, "tooDeep", JsValue::from_str(&pubwiki_lua_core::too_deep()));
     constants.into()
 }
 
@@ -198,44 +211,14 @@ impl ModuleCache {
     }
 }
 
-/// Starts a call (see `Call`) of `code`, or, given `invoke_module`, of
-/// `require(invoke_module)[invoke_function](...)`, with `arguments` (wire values) as the
-/// `...` of either. `synchronous`: the host answers every request at once; `with_state`:
-/// the script has `State` (its requests go to the bridge as calls of function `STATE`).
+/// Starts a call with a host (see `Call`): `call` is the JS call object, `cache` its
+/// runner's compiled modules, `bridge` the host side of its requests.
 #[wasm_bindgen(js_name = startCall)]
-#[allow(clippy::too_many_arguments)]
-pub fn start_call(
-    code: &str,
-    script_id: &str,
-    memory_limit: Option<f64>,
-    time_limit: Option<f64>,
-    output_limit: Option<f64>,
-    globals: Option<Vec<u8>>,
-    cache: &ModuleCache,
-    bridge: Bridge,
-    synchronous: bool,
-    invoke_module: Option<String>,
-    invoke_function: Option<String>,
-    arguments: Option<Vec<u8>>,
-    with_state: Option<bool>,
-) -> Call {
-    let limits = Limits::with_overrides(memory_limit, time_limit, output_limit);
-    let mut call = match (&invoke_module, &invoke_function) {
-        (Some(module), Some(function)) => pubwiki_lua_core::Call::invoke(module, function, script_id, &limits, monotonic_ms),
-        _ => pubwiki_lua_core::Call::new(code.as_bytes(), script_id, &limits, monotonic_ms),
-    };
-    if let Some(globals) = globals {
-        call = call.with_globals(globals);
-    }
-    if let Some(arguments) = arguments {
-        call = call.with_arguments(arguments);
-    }
-    call = call.with_module_cache(cache.inner.clone());
-    if with_state == Some(true) {
-        call = call.with_state();
-    }
+pub fn start_call(call: &JsCall, cache: &ModuleCache, bridge: Bridge) -> Call {
+    let mut spec = call.spec();
+    spec.module_cache = Some(cache.inner.clone());
     Call {
-        inner: if synchronous { call.synchronous() } else { call },
+        inner: pubwiki_lua_core::Call::new(spec, monotonic_ms),
         bridge,
     }
 }
@@ -274,26 +257,19 @@ impl Host for JsHost<'_> {
             reply.capacity() as u32,
         );
         if len == BRIDGE_FAILED {
-            return bridge_failure();
+            return error_reply("pubwiki-lua: the host bridge failed");
         }
         let len = len as usize;
         if len > reply.capacity() {
             reply.reserve_exact(len);
             if self.bridge.copy_reply(reply.as_mut_ptr() as u32) == BRIDGE_FAILED {
-                return bridge_failure();
+                return error_reply("pubwiki-lua: the host bridge failed");
             }
         }
         // SAFETY: the bridge wrote `len` bytes at the start of the buffer, within its capacity.
         unsafe { reply.set_len(len) };
         reply
     }
-}
-
-/// The reply for a bridge that threw or answered with something else than bytes (a bug).
-fn bridge_failure() -> Vec<u8> {
-    let mut reply = Writer::new();
-    reply.tag(REPLY_ERROR).bytes(b"pubwiki-lua: the host bridge failed").varint(0);
-    reply.into_bytes()
 }
 
 /// A slice's end for JS: the Outcome, or the milliseconds left while the call waits.

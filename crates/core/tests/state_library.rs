@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use pubwiki_lua_core::wire::{Reader, Writer, REPLY_ERROR, REPLY_PENDING, REPLY_VALUES};
-use pubwiki_lua_core::{
+use pubwiki_lua_core::{CallSpec, 
     monotonic_ms, Call, Deadline, ErrorKind, Host, Limits, LuaValue, Request, RunError, RunOutput,
     Step, STATE,
 };
@@ -110,7 +110,7 @@ impl Host for MapStore {
 }
 
 fn run(code: &str, store: &mut MapStore) -> Result<RunOutput, RunError> {
-    let mut call = Call::new(code, "Module:S", &Limits::default(), monotonic_ms).with_state();
+    let mut call = Call::new(CallSpec::chunk(code, "Module:S").with_state(), monotonic_ms);
     let mut step = call.resume(store, None);
     loop {
         match step {

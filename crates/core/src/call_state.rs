@@ -3,11 +3,12 @@
 //! reads none of them (but the plain types it holds).
 
 use std::collections::VecDeque;
-use std::ffi::c_int;
 use std::sync::atomic::{AtomicBool, AtomicPtr};
 use std::sync::Arc;
 
 use mlua::ffi;
+
+use crate::lua::Lua;
 
 use crate::alloc::Budget;
 use crate::limits::Clock;
@@ -65,10 +66,10 @@ pub(crate) struct CallState {
     pub host_can_wait: bool,
     /// The coroutine that runs the chunk: a host wait suspends it; a script's own
     /// `coroutine.yield` may not.
-    pub main: *mut ffi::lua_State,
+    pub main: Lua,
     /// The threads that resumed the running one, outermost first (the running thread's
     /// resumer last): a host wait must pass through every one of them.
-    pub resumers: Vec<*mut ffi::lua_State>,
+    pub resumers: Vec<Lua>,
     /// A host function is suspended waiting for its answer: coroutine switches pass the
     /// yield on to the driver instead of returning it to the script.
     pub waiting: bool,
@@ -140,32 +141,11 @@ impl CallState {
 
 /// The call's state. Borrows must stay short: any Lua API call may re-enter.
 #[allow(clippy::mut_from_ref)]
-pub(crate) unsafe fn call_state<'a>(state: *mut ffi::lua_State) -> &'a mut CallState {
+pub(crate) unsafe fn call_state<'a>(state: Lua) -> &'a mut CallState {
     &mut **(ffi::lua_getextraspace(state) as *mut *mut CallState)
 }
 
 /// Makes `state` (a new main thread) reach `call`.
-pub(crate) unsafe fn attach(state: *mut ffi::lua_State, call: *mut CallState) {
+pub(crate) unsafe fn attach(state: Lua, call: *mut CallState) {
     *(ffi::lua_getextraspace(state) as *mut *mut CallState) = call;
-}
-
-/// The string at `idx`, if it is one (numbers are not converted, which could allocate).
-pub(crate) unsafe fn lua_string(state: *mut ffi::lua_State, idx: c_int) -> Option<String> {
-    lua_bytes(state, idx).map(|bytes| into_text(bytes.to_vec()))
-}
-
-/// The bytes of the string at `idx`, borrowed from Lua (valid while the string is reachable).
-pub(crate) unsafe fn lua_bytes<'a>(state: *mut ffi::lua_State, idx: c_int) -> Option<&'a [u8]> {
-    if ffi::lua_type(state, idx) != ffi::LUA_TSTRING {
-        return None;
-    }
-    let mut len = 0;
-    let ptr = ffi::lua_tolstring(state, idx, &mut len);
-    Some(std::slice::from_raw_parts(ptr as *const u8, len))
-}
-
-/// Output bytes as text: invalid UTF-8 becomes U+FFFD, NUL bytes stay.
-pub(crate) fn into_text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes)
-        .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
 }

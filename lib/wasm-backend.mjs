@@ -1,5 +1,6 @@
-// The wasm backend of lib/api.mjs over instances of the module, shared by both loaders
-// (node.js requires this ES module, as Node >= 20.19 allows; web.mjs imports it).
+// The wasm backend (lib/call.mjs has its interface) over instances of the module, shared
+// by both loaders (wasm/node.js requires this ES module, as Node >= 20.19 allows;
+// wasm/web.mjs imports it).
 //
 // Nothing a script does can make the instance fail: limits end calls, conversions are
 // bounded, calls nest within a bounded stack (crates/core/src/running.rs). Should it fail
@@ -10,10 +11,11 @@
 // it is unwound from every one of them (the bridge rethrows into each outer call), so no
 // Lua code ever runs again in it.
 
+import { failedOutcome } from './call.mjs'
+
 /**
  * A backend over `instantiate()`, which returns the exports of a new instance (the factory
- * glue's `createInstance()`, initialised): { runSync, runAsync, runBytes, startCall,
- * newModuleCache, constants }.
+ * glue's `createInstance()`, initialised).
  */
 export function createBackend(instantiate) {
   let current = null
@@ -51,28 +53,19 @@ export function createBackend(instantiate) {
     }
   }
 
-  function run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals) {
-    return inInstance((inst) => inst.glue.run(code, scriptId, memoryLimit, timeLimit, outputLimit, globals))
+  function run(call) {
+    return inInstance((inst) => inst.glue.run(call))
   }
 
-  function runBytes(code, scriptId, memoryLimit, timeLimit, outputLimit, globals) {
-    return inInstance((inst) => inst.glue.runBytes(code, scriptId, memoryLimit, timeLimit, outputLimit, globals))
-  }
-
-  function startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache, bridge, synchronous, module, fn, args, withState) {
-    const started = inInstance((inst) => {
-      const call = inst.glue.startCall(code, scriptId, memoryLimit, timeLimit, outputLimit, globals, cache.in(inst),
-        hostBridge(inst, bridge), synchronous, module, fn, args, withState)
-      return wrapCall(inst, call, replace)
-    })
+  function startCall(call, cache, bridge) {
+    const started = inInstance((inst) => wrapCall(inst, inst.glue.startCall(call, cache.in(inst), hostBridge(inst, bridge)), replace))
     if (typeof started.resumeSync === 'function') return started
     return { resume: () => started, resumeSync: () => started }
   }
 
   return {
     runSync: run,
-    runAsync: async (...args) => run(...args),
-    runBytes,
+    runAsync: async (call) => run(call),
     startCall,
     /** A runner's compiled modules: the core's `ModuleCache` of the instance in use. */
     newModuleCache: () => new ModuleCaches(),
@@ -90,13 +83,7 @@ function failure(error, message = 'the wasm instance failed (%s); the calls runn
   } catch {
     why = 'an exception'
   }
-  return {
-    ok: false,
-    kind: 'runtime',
-    message: `pubwiki-lua: ${message.replace('%s', why)}`,
-    output: '',
-    traceback: '',
-  }
+  return failedOutcome('runtime', `pubwiki-lua: ${message.replace('%s', why)}`)
 }
 
 /** A runner's module cache, made anew in each instance it is used with. */

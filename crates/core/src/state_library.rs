@@ -23,11 +23,11 @@ use mlua::ffi;
 use crate::convert;
 use crate::host_function;
 use crate::request::{Request, STATE};
-use crate::state::{call_state, lua_bytes};
+use crate::call_state::call_state;
+use crate::lua::{Lua, lua_bytes};
 use crate::waiting::{self, Reply};
 use crate::wire::Writer;
 
-type Lua = *mut ffi::lua_State;
 
 /// Longest key, in bytes.
 const MAX_KEY: usize = 256;
@@ -108,7 +108,9 @@ unsafe fn answer(
 ) -> c_int {
     match waiting::reply(state) {
         Reply::Abandoned => waiting::abandoned(state),
-        Reply::Values(mut reader) => host_function::push_results(state, &mut reader),
+        Reply::Values(mut reader) => {
+            waiting::push_results(state, &mut reader, host_function::call)
+        }
         Reply::Error(reader) => waiting::raise_host_error(state, reader),
         Reply::Pending if !resumed => waiting::wait(state, &|| name.to_string(), continuation),
         Reply::Pending | Reply::Malformed => waiting::raise_malformed(state, c"reply"),

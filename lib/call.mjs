@@ -1,0 +1,67 @@
+// The call object: the one description of a call that crosses the backend boundary.
+// lib/api.mjs makes it (every field checked, the runner's defaults applied); the native
+// addon (crates/node/src/call.rs) and the wasm build (crates/wasm/src/lib.rs `JsCall`)
+// read it field by field into the core's `CallSpec` (crates/core/src/call_spec.rs), and
+// worker runners post it to their workers as it is (lib/worker-pool.mjs).
+//
+// The backend interface over it (the native addon, lib/wasm-backend.mjs, the worker pool):
+// - `runSync(call)` -> Outcome, `runAsync(call)` -> Promise<Outcome>: a call without a
+//   host (no host functions, modules, arguments or State);
+// - `startCall(call, cache, bridge)` -> { resume(reply?), resumeSync(reply?) }: a call with
+//   a host, whose requests `bridge` answers (lib/bridge.mjs, which drives it); each slice
+//   gives its Outcome, or the milliseconds left while the call waits for its host (natively
+//   `resume` gives a promise of either);
+// - `newModuleCache()`: a runner's compiled modules; `constants()`: the core's numbers
+//   (lib/core-constants.mjs); `ready`, if present: a promise to await before a call.
+// An Outcome is `{ ok: true, output, values }` (`values`: wire bytes, lib/wire.mjs) or
+// `{ ok: false, kind, message, output, traceback, cause? }` (`cause`: the bridge's id of
+// the host error that ended the call).
+
+import { INTERNAL_ERROR } from './core-constants.mjs'
+
+/**
+ * @typedef {object} CallObject
+ * @property {string} scriptId the chunk's name in messages, and its State's scope
+ * @property {string | undefined} code Lua source text (unused with `invokeModule`)
+ * @property {string | undefined} invokeModule with `invokeFunction`: the call is
+ *   `require(invokeModule)[invokeFunction](...)`
+ * @property {string | undefined} invokeFunction
+ * @property {number | undefined} memoryLimit bytes (undefined: the core's default)
+ * @property {number | undefined} timeLimit milliseconds
+ * @property {number | undefined} outputLimit bytes
+ * @property {Uint8Array | undefined} globals a wire TABLE of names to values
+ * @property {Uint8Array | undefined} arguments wire values: the entry's `...`
+ * @property {boolean} state the script has `State`, which the bridge answers
+ * @property {boolean} synchronous the host answers at once (runSync, invokeSync)
+ */
+
+/**
+ * A call object; every field is always present (one shape for every call, which the
+ * backends read fastest).
+ * @returns {CallObject}
+ */
+export function callObject({ scriptId, code, invoke, limits, globals, args, state, synchronous }) {
+  return {
+    scriptId,
+    code: invoke ? undefined : code,
+    invokeModule: invoke?.module,
+    invokeFunction: invoke?.function,
+    memoryLimit: limits.memoryLimit,
+    timeLimit: limits.timeLimit,
+    outputLimit: limits.outputLimit,
+    globals,
+    arguments: args,
+    state,
+    synchronous,
+  }
+}
+
+/** The Outcome of a call that failed before or outside the core: `kind`, `message`. */
+export function failedOutcome(kind, message) {
+  return { ok: false, kind, message, output: '', traceback: '' }
+}
+
+/** The Outcome of a bug in pubwiki-lua outside the core (`detail` says where). */
+export function internalError(detail) {
+  return failedOutcome('runtime', `${INTERNAL_ERROR}: ${detail}`)
+}
