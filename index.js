@@ -15,7 +15,7 @@ function loadBackend() {
       return { name: 'native', ...loadNative() }
     } catch (error) {
       if (forced === 'native') {
-        throw new Error(`PUBWIKI_LUA_BACKEND=native, but the native addon cannot load: ${error.message}`)
+        throw new Error(`PUBWIKI_LUA_BACKEND=native, but the native addon cannot load: ${error.message}`, { cause: error })
       }
       nativeError = error
     }
@@ -24,7 +24,7 @@ function loadBackend() {
     return { name: 'wasm', ...require('./wasm/node.js') }
   } catch (wasmError) {
     const why = nativeError ? `native: ${nativeError.message}; wasm: ${wasmError.message}` : wasmError.message
-    throw new Error(`pubwiki-lua: no backend could load (${why})`)
+    throw new Error(`pubwiki-lua: no backend could load (${why})`, { cause: wasmError })
   }
 }
 

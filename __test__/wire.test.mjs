@@ -1,7 +1,8 @@
 // lib/wire.mjs on its own: a reply encoded into a caller's buffer of any size is the same
 // bytes, whether it fits, spills into the encoder's own buffer on the way, or is too long.
 import { describe, expect, it } from 'vitest'
-import { encodeErrorInto, encodeResultInto, functionTable, takeSpill } from '../lib/wire.mjs'
+import { encodeErrorInto, encodeResultInto, takeSpill } from '../lib/reply.mjs'
+import { functionTable } from '../lib/wire.mjs'
 
 function replyWithRoom(encode, capacity) {
   const bytes = new Uint8Array(capacity + 16).fill(0xee)

@@ -504,7 +504,7 @@ export function renderTable(report, runtimes) {
   const out = [line(head), sep, ...rows.map(line)];
   out.push('');
   out.push(`(Nx) = times slower than C Lua 5.4 in the same round (median of ${report.meta.config.rounds} rounds); "!" = result check failed.`);
-  for (const [id, r] of Object.entries(report.runtimes)) if (!r.available) out.push(`skipped ${r.label}: ${r.reason}`);
+  for (const r of Object.values(report.runtimes)) if (!r.available) out.push(`skipped ${r.label}: ${r.reason}`);
   for (const n of notes) out.push(`check: ${n}`);
   return out.join('\n');
 }

@@ -17,14 +17,16 @@ export function npm(args, cwd) {
 }
 
 /**
- * Copies e2e/<name> into a new temporary folder and installs the package there exactly as
- * `npm publish` would ship it (`npm pack`, package.json `files`), offline. Returns
- * { work, app, remove }: `app` is the app's folder inside `work`.
+ * Copies e2e/<name> into a new temporary folder, with the page script (e2e/page/main.js) at
+ * `script` inside it, and installs the package there exactly as `npm publish` would ship it
+ * (`npm pack`, package.json `files`), offline. Returns { work, app, remove }: `app` is the
+ * app's folder inside `work`.
  */
-export function installApp(name) {
+export function installApp(name, script) {
   const work = mkdtempSync(join(tmpdir(), `pubwiki-lua-${name}-`))
   const app = join(work, 'app')
   cpSync(join(repo, 'e2e', name), app, { recursive: true, filter: (path) => !/(node_modules|dist|\.tgz)$/.test(path) })
+  cpSync(join(repo, 'e2e', 'page', 'main.js'), join(app, script))
   const tarball = npm(['pack', '--ignore-scripts', '--pack-destination', work], repo).trim().split('\n').pop()
   cpSync(join(work, tarball), join(app, 'pubwiki-lua.tgz'))
   npm(['install', '--no-package-lock', '--offline'], app)

@@ -1,4 +1,4 @@
-// A user's Vite app (e2e/vite-app: index.html + main.js importing 'pubwiki-lua', no Vite
+// A user's Vite app (e2e/vite-app: index.html + main.js, the page script e2e/page/main.js, importing 'pubwiki-lua', no Vite
 // config) with the package installed as npm publishes it (`npm pack`), then
 //   - a production `vite build`, served by `vite preview` on 127.0.0.1, and
 //   - the Vite dev server,
@@ -16,7 +16,7 @@ import { expectShown, installApp, launchChromium, repo, show, visitsAcrossReload
 let installed, app, browser
 
 beforeAll(async () => {
-  installed = installApp('vite-app')
+  installed = installApp('vite-app', 'main.js')
   app = installed.app
   browser = await launchChromium()
 }, 120_000)

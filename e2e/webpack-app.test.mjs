@@ -1,4 +1,4 @@
-// A user's webpack 5 app (e2e/webpack-app: index.html + src/main.js importing 'pubwiki-lua',
+// A user's webpack 5 app (e2e/webpack-app: index.html + src/main.js, the page script e2e/page/main.js, importing 'pubwiki-lua',
 // a webpack.config.js with mode/entry/output only: no module rules, no plugins, no
 // `experiments`) with the package installed as npm publishes it (`npm pack`), then
 //   - a production build and
@@ -18,7 +18,7 @@ import { expectShown, installApp, launchChromium, repo, serveStatic, show } from
 let installed, app, browser, server
 
 beforeAll(async () => {
-  installed = installApp('webpack-app')
+  installed = installApp('webpack-app', 'src/main.js')
   app = installed.app
   ;[browser, server] = await Promise.all([launchChromium(), serveStatic(app)])
 }, 120_000)

@@ -8,7 +8,7 @@ import { Bridge, depthOfNewCall, drive } from './bridge.mjs'
 import { callObject, failedOutcome } from './call.mjs'
 import { DEFAULT_LIMITS, MAX_NESTING, TOO_DEEP } from './core-constants.mjs'
 import { MemoryStore, StateSession, checkState } from './state.mjs'
-import { describe, isPlainObject } from './util.mjs'
+import { describe, isPlainObject, isThenable } from './util.mjs'
 import { decodeValues, encodeArguments, encodeGlobals, functionTable } from './wire.mjs'
 
 const LIMITS = ['memoryLimit', 'timeLimit', 'outputLimit']
@@ -20,7 +20,7 @@ const INVOKE_OPTIONS = ['scriptId', ...RUNNER_OPTIONS]
 // encoding them, see wire.mjs).
 const DEFAULT_MEMORY_LIMIT = DEFAULT_LIMITS.memoryLimit
 
-export class LuaError extends Error {
+class LuaError extends Error {
   constructor(outcome, scriptId, cause) {
     super(outcome.message, cause === undefined ? undefined : { cause })
     this.name = 'LuaError'
@@ -99,7 +99,7 @@ function chainResolvers(first, second) {
   if (!first || !second) return first ?? second
   return (name) => {
     const found = first(name)
-    if (found !== null && (typeof found === 'object' || typeof found === 'function') && typeof found.then === 'function') {
+    if (isThenable(found)) {
       return Promise.resolve(found).then((source) => source ?? second(name))
     }
     return found ?? second(name)

@@ -14,13 +14,14 @@ import {
   REPLY_PENDING,
   STATE,
   copyReplyInto,
-  decodeStateRequest,
-  decodeValues,
   encodeErrorInto,
   encodeResultInto,
   standalone,
   takeSpill,
-} from './wire.mjs'
+} from './reply.mjs'
+import { decodeStateRequest } from './state-codec.mjs'
+import { isThenable } from './util.mjs'
+import { decodeValues } from './wire.mjs'
 
 const PENDING = Uint8Array.of(REPLY_PENDING)
 
@@ -34,10 +35,6 @@ let runningDepth = 0
 /** The nesting depth of a call started now (1: it runs inside no other call). */
 export function depthOfNewCall() {
   return runningDepth + 1
-}
-
-function isThenable(value) {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function'
 }
 
 function messageOf(error) {

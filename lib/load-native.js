@@ -22,4 +22,4 @@ function loadNative() {
   }
 }
 
-module.exports = { loadNative, platformTag }
+module.exports = { loadNative }

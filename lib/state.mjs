@@ -16,10 +16,11 @@
 // key, not per get; lists always go to the store). Concurrent calls: the last commit wins
 // per key; a value is one entry, written whole.
 
-import { STATE_DONE_REPLY, decodeStored, encodeStored, stateListReply, stateValueReply } from './wire.mjs'
+import { isThenable } from './util.mjs'
+import { STATE_DONE_REPLY, decodeStored, encodeStored, stateListReply, stateValueReply } from './state-codec.mjs'
 
 /** The scope of keys under shared namespaces. */
-export const SHARED_SCOPE = ''
+const SHARED_SCOPE = ''
 
 /**
  * What a store implements (read, list and commit; sync or async), and what every store
@@ -56,10 +57,6 @@ export class StateStore {
   entries(scope, prefix = '') {
     return then(this.list(scope, prefix), (entries) => entries.map(([key, stored]) => [key, decodeStored(stored)]))
   }
-}
-
-function isThenable(value) {
-  return value !== null && typeof value === 'object' && typeof value.then === 'function'
 }
 
 /** `f(value)`, after `value` if it is a promise. */

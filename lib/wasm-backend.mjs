@@ -14,6 +14,7 @@
 import { failedOutcome } from './call.mjs'
 
 /**
+ * @public (for wasm/node.js and wasm/web.mjs, built from crates/wasm/js)
  * A backend over `instantiate()`, which returns the exports of a new instance (the factory
  * glue's `createInstance()`, initialised).
  */

@@ -2,8 +2,10 @@
 // value that crosses between JS and Lua is encoded here or decoded here, whichever backend
 // runs the call, so native and wasm convert values identically. No Node built-ins.
 //
-// JS -> Lua (globals, host function results): encode(). Lua -> JS (return values, host
-// function arguments): decodeValues().
+// JS -> Lua (globals, arguments): encodeGlobals(), encodeArguments(); Lua -> JS (return
+// values, host function arguments): decodeValues(). Built on this: the replies to the
+// core's requests (lib/reply.mjs) and State's requests and stored values
+// (lib/state-codec.mjs).
 
 import { isPlainObject } from './util.mjs'
 
@@ -19,17 +21,11 @@ const FUNCTION = 8
 const OPAQUE = 9
 const OVERSIZED = 10
 
-export const REPLY_VALUES = 0
-export const REPLY_ERROR = 1
-export const REPLY_PENDING = 2
-
-/** The function number of module requests (crates/core/src/request.rs `MODULE_SOURCE`). */
-export const MODULE_SOURCE = 0xffffffff
-/** The function number of `State`'s requests (crates/core/src/request.rs `STATE`). */
-export const STATE = 0xfffffffe
+/** The value tags that lib/reply.mjs and lib/state-codec.mjs write themselves. */
+export const TAG = Object.freeze({ NIL, STRING, TABLE, OVERSIZED })
 
 /** Deeper nesting is refused (the core refuses it too). */
-export const MAX_DEPTH = 100
+const MAX_DEPTH = 100
 
 const OPAQUE_NAMES = ['[function]', '[thread]', '[userdata]']
 const INT64_MIN = -(2 ** 63)
@@ -41,9 +37,10 @@ const textDecoder = new TextDecoder()
 const textEncoder = new TextEncoder()
 
 /** Raised inside the encoder when a value grows past its byte limit; never escapes. */
-const TOO_BIG = Symbol('too big')
+export const TOO_BIG = Symbol('too big')
 
-function typeName(value) {
+/** A value's type as messages name it: `Date`, `null`, `bigint`. */
+export function typeName(value) {
   if (value === null) return 'null'
   if (typeof value !== 'object') return typeof value
   const constructor = Object.getPrototypeOf(value)?.constructor
@@ -64,7 +61,7 @@ function viewOf(buffer) {
 
 // A byte buffer with the wire format's writers. It writes into a caller's buffer (a reply
 // goes straight where the core reads it) and, past its end, into a buffer of its own.
-class Encoder {
+export class Encoder {
   constructor() {
     this.own = new Uint8Array(256)
     this.ownView = new DataView(this.own.buffer)
@@ -383,7 +380,8 @@ class Encoder {
 // runs a nested call does so between encodes, never inside one, but just in case).
 const shared = new Encoder()
 
-function encoder(functions, limit, root) {
+/** An encoder started for `functions` (the call's table, or null), `limit` bytes and `root`. */
+export function encoder(functions, limit, root) {
   const e = shared.busy ? new Encoder() : shared
   e.start(functions, limit, root)
   return e
@@ -434,92 +432,12 @@ export function encodeArguments(args, functions, limit) {
   }
 }
 
-// A reply that did not fit where it was asked to go (see encodeReplyInto).
-let spill = null
-
-/** The last reply that did not fit its caller's buffer. */
-export function takeSpill() {
-  const reply = spill
-  spill = null
-  return reply
-}
-
-// Encoding a reply into `bytes[start..start + capacity]`: its length is returned; a longer
-// reply is kept for takeSpill() instead. Written out in each function below, not through a
-// shared helper taking a closure: this is the path of every host call.
-function finishReply(e, bytes, start, capacity) {
-  if (e.spilled) {
-    // It went on in the own buffer (reserve() asks for the most a write could take).
-    if (e.length <= capacity) bytes.set(e.own.subarray(0, e.length), start)
-    else spill = e.copy()
-  }
-  return e.length
-}
-
-function oversizedReply(bytes, start) {
-  bytes[start] = REPLY_VALUES
-  bytes[start + 1] = 1
-  bytes[start + 2] = OVERSIZED
-  return 3
-}
-
-/**
- * A host function's result as a VALUES reply with one value, into `bytes` (see above);
- * throws a TypeError for values that cannot be converted. `root` names the result in
- * messages (`fetchPage()`).
- */
-export function encodeResultInto(value, root, functions, limit, bytes, start, capacity) {
-  const e = encoder(functions, limit, root)
-  try {
-    e.into(bytes, start, capacity)
-    e.u8(REPLY_VALUES)
-    e.u8(1)
-    e.value(value)
-    return finishReply(e, bytes, start, capacity)
-  } catch (error) {
-    if (error !== TOO_BIG) throw error
-    return oversizedReply(bytes, start)
-  } finally {
-    e.finish()
-  }
-}
-
-/** An ERROR reply: the message Lua raises, and the host's id for the error (0: none). */
-export function encodeErrorInto(message, cause, bytes, start, capacity) {
-  const e = encoder(null, Infinity, '')
-  try {
-    e.into(bytes, start, capacity)
-    e.u8(REPLY_ERROR)
-    e.rawString(message)
-    e.varint(cause)
-    return finishReply(e, bytes, start, capacity)
-  } finally {
-    e.finish()
-  }
-}
-
-/** A reply made whole elsewhere (`State`'s), copied into `bytes` as encodeResultInto would. */
-export function copyReplyInto(reply, bytes, start, capacity) {
-  if (reply.length <= capacity) bytes.set(reply, start)
-  else spill = reply
-  return reply.length
-}
-
-/** A reply on its own (for answers that come later): a fresh Uint8Array. */
-export function standalone(encodeInto, ...args) {
-  const bytes = new Uint8Array(64)
-  const length = encodeInto(...args, bytes, 0, bytes.length)
-  return length <= bytes.length ? bytes.subarray(0, length) : takeSpill()
-}
-
-export const PENDING_REPLY = Uint8Array.of(REPLY_PENDING)
-
 // Reads wire values from `bytes[pos..]`. Numbers are read byte by byte (through one
 // scratch DataView for floats), so a decode allocates no DataView of its own: arguments
 // arrive in a new buffer per call natively, or in a view of wasm memory.
 const scratch = new DataView(new ArrayBuffer(8))
 
-class Decoder {
+export class Decoder {
   constructor(bytes, pos) {
     this.bytes = bytes
     this.pos = pos
@@ -623,92 +541,4 @@ export function decodeValues(bytes, start = 0) {
   const values = new Array(n)
   for (let i = 0; i < n; i++) values[i] = decoder.value()
   return values
-}
-
-// `State`'s requests and replies (crates/core/src/script_state.rs). A stored value is the
-// exact wire encoding of one Lua value, kept as bytes and handed back untouched.
-
-/** A `State` request's arguments: { op, key, value (bytes, for set), ttl (seconds, or null) }. */
-export function decodeStateRequest(bytes, start) {
-  const decoder = new Decoder(bytes, start)
-  const count = decoder.varint()
-  const text = () => (decoder.bytes[decoder.pos++], decoder.string())
-  const op = text()
-  const key = text()
-  if (count < 4) return { op, key, value: null, ttl: null }
-  decoder.pos++ // STRING
-  const length = decoder.varint()
-  const value = bytes.slice(decoder.pos, decoder.pos + length)
-  decoder.pos += length
-  const ttl = decoder.value()
-  return { op, key, value, ttl }
-}
-
-function reply(...parts) {
-  const length = parts.reduce((n, part) => n + part.length, 0)
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
-}
-
-function checkStored(stored) {
-  if (!(stored instanceof Uint8Array)) {
-    throw new TypeError(`the state store gave ${typeName(stored)} for a value, not the bytes it was given (a Uint8Array)`)
-  }
-  return stored
-}
-
-/** The reply to `State.get`: the stored value, or nil. */
-export function stateValueReply(stored) {
-  if (stored === undefined || stored === null) return Uint8Array.of(REPLY_VALUES, 1, NIL)
-  return reply(Uint8Array.of(REPLY_VALUES, 1), checkStored(stored))
-}
-
-/** The reply to `State.set` and `State.delete`: no values. */
-export const STATE_DONE_REPLY = Uint8Array.of(REPLY_VALUES, 0)
-
-/**
- * The reply to `State.list`: a table of key -> stored value, or OVERSIZED (the script's
- * memory error) once it passes `limit` bytes, which could not fit in the call's state.
- */
-export function stateListReply(entries, limit = Infinity) {
-  let size = 0
-  for (const [key, stored] of entries) size += key.length + checkStored(stored).length
-  if (size > limit) return Uint8Array.of(REPLY_VALUES, 1, OVERSIZED)
-  const e = new Encoder()
-  e.u8(REPLY_VALUES)
-  e.u8(1)
-  e.u8(TABLE)
-  e.varint(entries.length)
-  for (const [key, stored] of entries) {
-    e.u8(STRING)
-    e.rawString(key)
-    e.reserve(stored.length)
-    e.bytes.set(stored, e.pos)
-    e.pos += stored.length
-  }
-  return e.copy()
-}
-
-/** A stored value (exact wire encoding) as a JS value, as return values are converted. */
-export function decodeStored(stored) {
-  return new Decoder(stored, 0).value()
-}
-
-/**
- * A JS value as a stored value (what `State.get` gives the script), converted as globals
- * are, functions refused; a TypeError names what cannot be stored.
- */
-export function encodeStored(value) {
-  const e = encoder(null, Infinity, 'value')
-  try {
-    e.value(value)
-    return e.copy()
-  } finally {
-    e.finish()
-  }
 }

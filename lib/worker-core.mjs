@@ -10,7 +10,7 @@
 // { id, outcome }, or { id, waiting: msLeft, request: { index, args } }.
 
 import { internalError } from './call.mjs'
-import { REPLY_PENDING } from './wire.mjs'
+import { REPLY_PENDING } from './reply.mjs'
 
 // Answers "pending" and keeps the request for the page.
 class RelayBridge {

@@ -23,7 +23,8 @@
 import { createApi } from './api.mjs'
 import { failedOutcome } from './call.mjs'
 import { DEFAULT_LIMITS } from './core-constants.mjs'
-import { decodeStateRequest, MODULE_SOURCE, STATE } from './wire.mjs'
+import { MODULE_SOURCE, STATE } from './reply.mjs'
+import { decodeStateRequest } from './state-codec.mjs'
 
 /** How long past a call's time left a worker may take before it is replaced. */
 const margin = (ms) => 1000 + ms / 10

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Every test: the core's cargo tests, the wasm loader's node tests, the Vitest suite
+# Every test: lint and format (scripts/lint.sh), the core's cargo tests, the wasm loader's node tests, the Vitest suite
 # against each backend, then the browser tests in Chromium (vitest.browser.config.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/build.sh
+bash scripts/lint.sh
 bash scripts/install-browser.sh
 bash scripts/install-lua-reference.sh
 cargo test --release -p pubwiki-lua-core --features fault-injection

@@ -38,7 +38,7 @@ export function asyncCustomStore() {
 }
 
 export function stateSuite(lua, stores) {
-  const { run, runSync, createRunner, createWorkerRunner, LuaError, MemoryStore, StateStore } = lua
+  const { run, createRunner, createWorkerRunner, LuaError, MemoryStore, StateStore } = lua
 
   describe('State without a state option', () => {
     it('is not there', async () => {

@@ -46,8 +46,8 @@ export const RUNTIMES = [
 //   async(n)         n calls of an async host function, each awaited by the script
 //   args(calls, _, unread)  `calls` fresh states, each given a 1,000-field object and
 //                    reading every field (`unread`: none); returns the last sum
-export const HOST_ARGS_FIELDS = 1000;
-export const hostArgs = () => Object.fromEntries(Array.from({ length: HOST_ARGS_FIELDS }, (_, i) => [`f${i + 1}`, i + 1]));
+const HOST_ARGS_FIELDS = 1000;
+const hostArgs = () => Object.fromEntries(Array.from({ length: HOST_ARGS_FIELDS }, (_, i) => [`f${i + 1}`, i + 1]));
 const addLoop = (n, call = 'add(s, i)') => `local s = 0 for i = 1, ${n} do s = ${call} end return s`;
 // Every field read by its name, as a module reads its arguments (wasmoon's objects are
 // proxies that `pairs` cannot walk). Building the 1,000 names costs the Lua runtimes about
@@ -57,7 +57,7 @@ const READ_ARGS_JS = `let s = 0; for (let i = 1; i <= ${HOST_ARGS_FIELDS}; i++) 
 const IGNORE_ARGS = 'return 500500';
 
 // A module of about 100 KB (2,000 small functions), and a small one for invoke.
-export const BIG_MODULE_FUNCTIONS = 2000;
+const BIG_MODULE_FUNCTIONS = 2000;
 const BIG_MODULE = `local M = {}\n${Array.from({ length: BIG_MODULE_FUNCTIONS }, (_, i) => `function M.f${i}(x) local y = x + ${i} return y * 2 - ${i} end`).join('\n')}\nreturn M`;
 const SMALL_MODULE = 'local p = {} function p.main(n) return n + 1 end return p';
 // 100 keys read 10 times each (a call reads a key from the store once), or 1,000 keys.
@@ -67,7 +67,7 @@ for i = 1, 100 do State.set("k" .. i % 100, i % 100) end
 return s`;
 
 /** Lua's tostring() for the plain values the workloads return. */
-export function luaToString(v) {
+function luaToString(v) {
   if (v === undefined || v === null) return v === null ? 'nil' : '';
   if (typeof v === 'number') {
     if (Number.isInteger(v)) return String(v);
@@ -95,7 +95,7 @@ async function loadPubwiki(backend) {
   try {
     mod = require(PUBWIKI_PACKAGE);
   } catch (e) {
-    throw new Error(`require('${PUBWIKI_PACKAGE}') failed: ${firstLine(e)}`);
+    throw new Error(`require('${PUBWIKI_PACKAGE}') failed: ${firstLine(e)}`, { cause: e });
   }
   if (typeof mod.runLua !== 'function') throw new Error('package exports no runLua()');
   if (mod.backend !== backend) {
@@ -107,7 +107,9 @@ async function loadPubwiki(backend) {
   let version = '';
   try {
     version = require(path.join(PUBWIKI_PACKAGE, 'package.json')).version;
-  } catch {}
+  } catch {
+    // No package.json to read: the version stays unknown.
+  }
   const add = (a, b) => a + b;
   const addLater = async (a, b) => a + b;
   const host = {

@@ -2,14 +2,14 @@
 // of every workload is bench/lua/<workload>.lua, shared by all runtimes
 // (the C reference reads it on stdin).
 
-export const PRINT_N = 100000;
-export const SORT_N = 200000;
-export const HOST_SYNC_N = 100000;
-export const HOST_ASYNC_N = 10000;
-export const HOST_ARGS_CALLS = 200;
-export const MODULE_CALLS = 100;
-export const INVOKE_CALLS = 2000;
-export const STATE_CALLS = 100;
+const PRINT_N = 100000;
+const SORT_N = 200000;
+const HOST_SYNC_N = 100000;
+const HOST_ASYNC_N = 10000;
+const HOST_ARGS_CALLS = 200;
+const MODULE_CALLS = 100;
+const INVOKE_CALLS = 2000;
+const STATE_CALLS = 100;
 const sumTo = (n) => String((n * (n + 1)) / 2);
 
 function expectedPrintBytes() {

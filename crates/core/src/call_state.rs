@@ -1,6 +1,6 @@
 //! Per-call state: everything one call owns, reachable from every C function through the
-//! Lua state's extra space. The bottom of the crate: every other module reads it, and it
-//! reads none of them (but the plain types it holds).
+//! Lua state's extra space. Every module that runs inside a call reads it; it reads only
+//! the plain types it holds (lua, alloc, limits, module_cache, outcome, request).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicPtr};

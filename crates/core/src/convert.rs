@@ -24,8 +24,8 @@ use std::ffi::{c_int, c_void, CStr};
 
 use mlua::ffi;
 
+use crate::lua::{lua_bytes, Lua};
 use crate::numbers::{format_float_like_tostring, format_integer};
-use crate::lua::{Lua, lua_bytes};
 use crate::wire::{self, Reader, WireError, Writer, MAX_DEPTH};
 
 /// How Lua values are written.
@@ -160,11 +160,7 @@ impl<'w> Encoder<'w> {
 
     /// Appends the value at `idx`; on failure says why (the writer then holds a partial
     /// value: discard it).
-    pub(crate) unsafe fn value(
-        &mut self,
-        state: Lua,
-        idx: c_int,
-    ) -> Result<(), EncodeError> {
+    pub(crate) unsafe fn value(&mut self, state: Lua, idx: c_int) -> Result<(), EncodeError> {
         self.encode(state, idx).map(|_height| ())
     }
 
@@ -173,8 +169,12 @@ impl<'w> Encoder<'w> {
         let kind = ffi::lua_type(state, idx);
         if self.mode == Mode::Exact {
             match kind {
-                ffi::LUA_TFUNCTION => return Err(EncodeError::Invalid(c"a function cannot be stored")),
-                ffi::LUA_TTHREAD => return Err(EncodeError::Invalid(c"a coroutine cannot be stored")),
+                ffi::LUA_TFUNCTION => {
+                    return Err(EncodeError::Invalid(c"a function cannot be stored"))
+                }
+                ffi::LUA_TTHREAD => {
+                    return Err(EncodeError::Invalid(c"a coroutine cannot be stored"))
+                }
                 ffi::LUA_TUSERDATA | ffi::LUA_TLIGHTUSERDATA => {
                     return Err(EncodeError::Invalid(c"a userdata cannot be stored"))
                 }
@@ -211,7 +211,9 @@ impl<'w> Encoder<'w> {
             // Met before, so no cycle runs through it (its first encoding would have
             // failed): its bytes are copied.
             if self.path.len() + done.height as usize > MAX_DEPTH {
-                return Err(EncodeError::Invalid(c"tables nested deeper than 100 levels"));
+                return Err(EncodeError::Invalid(
+                    c"tables nested deeper than 100 levels",
+                ));
             }
             self.fits(done.end - done.start, done.tables as usize)?;
             self.writer.repeat(done.start..done.end);
@@ -219,7 +221,9 @@ impl<'w> Encoder<'w> {
             return Ok(done.height as usize);
         }
         if self.path.len() >= MAX_DEPTH || ffi::lua_checkstack(state, 3) == 0 {
-            return Err(EncodeError::Invalid(c"tables nested deeper than 100 levels"));
+            return Err(EncodeError::Invalid(
+                c"tables nested deeper than 100 levels",
+            ));
         }
         self.fits(0, 1)?;
         self.tables += 1;

@@ -13,14 +13,13 @@ use std::ffi::c_int;
 
 use mlua::ffi;
 
+use crate::call_state::call_state;
 use crate::convert::{self, EncodeError, Encoder, Mode};
 use crate::interrupt::raise_terminated;
+use crate::lua::{lua_bytes, Lua};
 use crate::request::Request;
-use crate::call_state::call_state;
-use crate::lua::{Lua, lua_bytes};
 use crate::waiting::{self, Reply};
 use crate::wire::Writer;
-
 
 /// The Lua function for host function number `upvalue 1`, named `upvalue 2`.
 pub(crate) unsafe extern "C-unwind" fn call(state: Lua) -> c_int {

@@ -6,9 +6,9 @@ use std::sync::atomic::Ordering;
 
 use mlua::ffi;
 
-use crate::outcome::ErrorKind;
 use crate::call_state::{call_state, CallState};
-use crate::lua::{Lua, lua_string};
+use crate::lua::{lua_string, Lua};
+use crate::outcome::ErrorKind;
 
 /// The count hook checks the clock every this many VM instructions.
 const HOOK_INSTRUCTIONS: c_int = 1000;
@@ -144,8 +144,6 @@ pub(crate) unsafe fn raise_terminated(state: Lua, level: c_int) -> c_int {
     ffi::lua_error(state)
 }
 
-pub(crate) unsafe extern "C-unwind" fn raise_terminated_from_top(
-    state: Lua,
-) -> c_int {
+pub(crate) unsafe extern "C-unwind" fn raise_terminated_from_top(state: Lua) -> c_int {
     raise_terminated(state, 1)
 }

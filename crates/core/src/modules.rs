@@ -22,14 +22,13 @@ use std::sync::Arc;
 
 use mlua::ffi;
 
+use crate::call_state::call_state;
 use crate::interrupt::{raise_terminated, terminate};
+use crate::lua::{lua_bytes, Lua};
 use crate::outcome::ErrorKind;
 use crate::request::Request;
-use crate::call_state::call_state;
-use crate::lua::{Lua, lua_bytes};
 use crate::waiting::{self, Reply};
 use crate::wire::{self, Writer};
-
 
 /// `package.config` as Lua's own (directory separator, path separator, name mark...):
 /// libraries such as Penlight read it as they load.

@@ -18,7 +18,6 @@ use crate::lua::Lua;
 
 use crate::interrupt::{check_before_c_call, raise_terminated, time_is_up};
 
-
 /// Captures per pattern (Lua's LUA_MAXCAPTURES).
 const MAX_CAPTURES: usize = 32;
 /// Nesting of the matcher's recursion before "pattern too complex" (Lua's MAXCCALLS).

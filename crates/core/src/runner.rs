@@ -14,18 +14,18 @@ use std::sync::atomic::Ordering;
 use mlua::ffi;
 
 use crate::alloc::{limited_alloc, Budget};
+use crate::call_spec::{CallSpec, Entry};
+use crate::call_state::{attach, call_state, CFunctions, CallState};
 use crate::convert::{self, EncodeError, Encoder, Mode, PushError};
 use crate::interrupt::{
     memory_message, raise_terminated, raise_terminated_from_top, set_hook, terminate,
 };
-use crate::call_spec::{CallSpec, Entry};
 use crate::limits::{Clock, Limits};
+use crate::lua::{into_text, lua_string, Lua};
 use crate::outcome::{ErrorKind, RunError, RunOutput, INTERNAL_ERROR};
 use crate::request::Host;
-use crate::call_state::{attach, call_state, CFunctions, CallState};
-use crate::lua::{Lua, into_text, lua_string};
-use crate::wire::{Reader, Values, Writer};
 use crate::running::{self, MAX_NESTING};
+use crate::wire::{Reader, Values, Writer};
 use crate::{host_function, modules, sandbox};
 
 /// What a slice of a call came to.
@@ -112,7 +112,12 @@ impl Call {
             limit: spec.limits.memory_bytes,
             on_growth: watch_growth(),
         });
-        let mut call = Box::new(CallState::new(clock, &spec.limits, &mut *budget, &C_FUNCTIONS));
+        let mut call = Box::new(CallState::new(
+            clock,
+            &spec.limits,
+            &mut *budget,
+            &C_FUNCTIONS,
+        ));
         call.has_state = spec.state;
         call.host_can_wait = !spec.synchronous;
         call.module_cache = spec.module_cache;
@@ -171,7 +176,14 @@ impl Call {
         }
     }
 
-    fn error(&mut self, Failure { kind, message, traceback }: Failure) -> RunError {
+    fn error(
+        &mut self,
+        Failure {
+            kind,
+            message,
+            traceback,
+        }: Failure,
+    ) -> RunError {
         let cause = match kind {
             ErrorKind::Runtime => self
                 .call
@@ -303,12 +315,7 @@ impl Call {
 
     /// Runs the chunk's coroutine until it returns, fails or waits; it continues the C
     /// calls of `from` (this call's main thread, or the thread of the call it runs inside).
-    unsafe fn resume_main(
-        &mut self,
-        state: Lua,
-        from: Lua,
-        nargs: c_int,
-    ) -> (c_int, c_int) {
+    unsafe fn resume_main(&mut self, state: Lua, from: Lua, nargs: c_int) -> (c_int, c_int) {
         let call = call_state(state);
         let main = call.main;
         call.running.store(main, Ordering::SeqCst);

@@ -14,11 +14,10 @@ use mlua::ffi;
 
 use crate::lua::Lua;
 
+use crate::call_state::call_state;
 use crate::interrupt::{check_before_c_call, raise_terminated, set_hook, terminate};
 use crate::numbers::{format_float, format_integer};
 use crate::outcome::ErrorKind;
-use crate::call_state::call_state;
-
 
 const LIBRARIES: [(&CStr, ffi::lua_CFunction); 7] = [
     (c"_G", ffi::luaopen_base),

@@ -20,14 +20,13 @@ use std::ffi::c_int;
 
 use mlua::ffi;
 
+use crate::call_state::call_state;
 use crate::convert;
 use crate::host_function;
+use crate::lua::{lua_bytes, Lua};
 use crate::request::{Request, STATE};
-use crate::call_state::call_state;
-use crate::lua::{Lua, lua_bytes};
 use crate::waiting::{self, Reply};
 use crate::wire::Writer;
-
 
 /// Longest key, in bytes.
 const MAX_KEY: usize = 256;
@@ -108,9 +107,7 @@ unsafe fn answer(
 ) -> c_int {
     match waiting::reply(state) {
         Reply::Abandoned => waiting::abandoned(state),
-        Reply::Values(mut reader) => {
-            waiting::push_results(state, &mut reader, host_function::call)
-        }
+        Reply::Values(mut reader) => waiting::push_results(state, &mut reader, host_function::call),
         Reply::Error(reader) => waiting::raise_host_error(state, reader),
         Reply::Pending if !resumed => waiting::wait(state, &|| name.to_string(), continuation),
         Reply::Pending | Reply::Malformed => waiting::raise_malformed(state, c"reply"),

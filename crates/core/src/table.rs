@@ -16,9 +16,8 @@ use mlua::ffi;
 
 use crate::lua::Lua;
 
-use crate::interrupt::{check_before_c_call, raise_terminated, time_is_up};
 use crate::call_state::call_state;
-
+use crate::interrupt::{check_before_c_call, raise_terminated, time_is_up};
 
 /// What a table-like argument must support (Lua's TAB_R, TAB_W, TAB_L).
 const READ: c_int = 1;

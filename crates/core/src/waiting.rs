@@ -1,5 +1,6 @@
-//! Asking the host, and waiting for its answer: what host functions (host_function.rs)
-//! and `require` (modules.rs) share.
+//! Asking the host, and waiting for its answer: what host functions (host_function.rs),
+//! `require` (modules.rs) and `State` (state_library.rs) share, down to turning a reply's
+//! values into Lua values ([`push_results`]).
 //!
 //! A C function asks with [`ask`]; the reply lands in `CallState::reply`, where it stays
 //! (not on a Rust stack that a Lua error could longjmp over) until it has been turned into
@@ -19,17 +20,16 @@ use std::ffi::{c_char, c_int};
 
 use mlua::ffi;
 
+use crate::call_state::{call_state, HOST_ERRORS_KEPT};
 use crate::convert::{self, PushError};
 use crate::interrupt::{raise_terminated, terminate, time_is_up};
+use crate::lua::{lua_string, Lua};
 use crate::outcome::ErrorKind;
 use crate::request::{Deadline, Request};
-use crate::call_state::{call_state, HOST_ERRORS_KEPT};
-use crate::lua::{Lua, lua_string};
 use crate::wire::{self, Reader};
 
-
 fn same_function(a: ffi::lua_CFunction, b: ffi::lua_CFunction) -> bool {
-    a as *const () as usize == b as *const () as usize
+    std::ptr::eq(a as *const (), b as *const ())
 }
 
 /// The host has no way in (a host function called after its slice, a bug).

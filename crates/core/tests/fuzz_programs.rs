@@ -1221,7 +1221,7 @@ fn count(outcome: &'static str) {
     let mut stats = STATS.lock().unwrap();
     *stats.entry(outcome).or_default() += 1;
     let total: u64 = stats.values().sum();
-    if total % 500 == 0 {
+    if total.is_multiple_of(500) {
         eprintln!("{total} programs: {stats:?}");
     }
 }
@@ -1280,9 +1280,18 @@ fn check_program(code: &str, limits: &Limits) -> Result<(), TestCaseError> {
 /// alternatives (the next choice picks which), at most `depth` levels deep (then the
 /// first alternative, which has no holes).
 fn expand(grammar: &[(char, &[&str])], start: char, choices: &[u8], depth: usize) -> String {
-    fn go(grammar: &[(char, &[&str])], hole: char, choices: &mut std::slice::Iter<u8>, depth: usize) -> String {
+    fn go(
+        grammar: &[(char, &[&str])],
+        hole: char,
+        choices: &mut std::slice::Iter<u8>,
+        depth: usize,
+    ) -> String {
         let options = grammar.iter().find(|(name, _)| *name == hole).unwrap().1;
-        let pick = if depth == 0 { 0 } else { *choices.next().unwrap_or(&0) as usize % options.len() };
+        let pick = if depth == 0 {
+            0
+        } else {
+            *choices.next().unwrap_or(&0) as usize % options.len()
+        };
         let mut out = String::new();
         let mut chars = options[pick].chars();
         while let Some(c) = chars.next() {

@@ -2,9 +2,9 @@
 //! (a suspended call), with an error, or not at all; where Lua can and cannot wait.
 
 use pubwiki_lua_core::wire::{Writer, REPLY_ERROR, REPLY_PENDING, REPLY_VALUES};
-use pubwiki_lua_core::{CallSpec, 
-    monotonic_ms, Call, Deadline, ErrorKind, Host, Limits, LuaValue, Request, RunError, RunOutput,
-    Step, Values,
+use pubwiki_lua_core::{
+    monotonic_ms, Call, CallSpec, Deadline, ErrorKind, Host, Limits, LuaValue, Request, RunError,
+    RunOutput, Step, Values,
 };
 
 /// What a test host function does with its arguments.
@@ -379,7 +379,10 @@ fn results_count_against_the_memory_limit() {
         };
         assert_eq!(
             (error.kind, error.message.as_str()),
-            (ErrorKind::Memory, "not enough memory (memory limit is 1048576 bytes)")
+            (
+                ErrorKind::Memory,
+                "not enough memory (memory limit is 1048576 bytes)"
+            )
         );
     }
 }

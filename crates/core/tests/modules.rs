@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use pubwiki_lua_core::wire::{Writer, REPLY_ERROR, REPLY_PENDING, REPLY_VALUES};
-use pubwiki_lua_core::{CallSpec, 
-    monotonic_ms, Call, Deadline, ErrorKind, Host, Limits, LuaValue, ModuleCache, Request,
-    RunError, RunOutput, Step, Values,
+use pubwiki_lua_core::{
+    monotonic_ms, Call, CallSpec, Deadline, ErrorKind, Host, Limits, LuaValue, ModuleCache,
+    Request, RunError, RunOutput, Step, Values,
 };
 
 /// Serves modules from a map; `later` modules are answered only when the call waits.
@@ -121,7 +121,10 @@ fn drive(mut call: Call, host: &mut Modules) -> Result<RunOutput, RunError> {
 
 fn run(code: &str, host: &mut Modules) -> Result<RunOutput, RunError> {
     drive(
-        Call::new(CallSpec::chunk(code, "main").globals(hello_global()), monotonic_ms),
+        Call::new(
+            CallSpec::chunk(code, "main").globals(hello_global()),
+            monotonic_ms,
+        ),
         host,
     )
 }

@@ -3,8 +3,8 @@
 //! bound on C calls, as one call is (running.rs).
 
 use pubwiki_lua_core::wire::{Writer, REPLY_ERROR, REPLY_VALUES};
-use pubwiki_lua_core::{CallSpec, 
-    monotonic_ms, Call, Deadline, Host, LuaValue, Request, RunError, RunOutput, Step,
+use pubwiki_lua_core::{
+    monotonic_ms, Call, CallSpec, Deadline, Host, LuaValue, Request, RunError, RunOutput, Step,
     MAX_NESTING,
 };
 
@@ -60,7 +60,10 @@ impl Host for Renderer {
                 return bytes;
             }
             Err(error) => {
-                reply.tag(REPLY_ERROR).bytes(error.message.as_bytes()).varint(0);
+                reply
+                    .tag(REPLY_ERROR)
+                    .bytes(error.message.as_bytes())
+                    .varint(0);
             }
         }
         reply.into_bytes()
@@ -70,7 +73,10 @@ impl Host for Renderer {
 #[test]
 fn nested_calls_stop_at_the_nesting_limit() {
     let code = "local n = ... return render(n)";
-    let mut host = Renderer { code: code.into(), deepest: 0 };
+    let mut host = Renderer {
+        code: code.into(),
+        deepest: 0,
+    };
     let error = run(&mut call(code, 1), &mut host).unwrap_err();
     assert!(
         error.message.ends_with(&format!("calls nested too deep: at most {MAX_NESTING} may run inside each other (through host functions that run scripts)")),
@@ -79,10 +85,17 @@ fn nested_calls_stop_at_the_nesting_limit() {
     );
     assert_eq!(host.deepest, MAX_NESTING);
     // Within the limit, the innermost answer comes back out through every level.
-    let code = format!("local n = ... if n == {MAX_NESTING} then return 'deep' end return render(n)");
-    let mut host = Renderer { code: code.clone(), deepest: 0 };
+    let code =
+        format!("local n = ... if n == {MAX_NESTING} then return 'deep' end return render(n)");
+    let mut host = Renderer {
+        code: code.clone(),
+        deepest: 0,
+    };
     let out = run(&mut call(&code, 1), &mut host).unwrap();
-    assert_eq!(out.values.decode().unwrap(), vec![LuaValue::String("deep".into())]);
+    assert_eq!(
+        out.values.decode().unwrap(),
+        vec![LuaValue::String("deep".into())]
+    );
 }
 
 #[test]
@@ -91,8 +104,15 @@ fn nested_calls_share_the_c_stack_bound() {
     // level the calls on the stack have used up Lua's 200, as one call could.
     let code = "local n = ... local function f(k) if k == 0 then return render(n) end \
                 return select(2, assert(pcall(f, k - 1))) end return f(50)";
-    let mut host = Renderer { code: code.into(), deepest: 0 };
+    let mut host = Renderer {
+        code: code.into(),
+        deepest: 0,
+    };
     let error = run(&mut call(code, 1), &mut host).unwrap_err();
-    assert!(error.message.contains("stack overflow"), "{}", error.message);
+    assert!(
+        error.message.contains("stack overflow"),
+        "{}",
+        error.message
+    );
     assert!(host.deepest <= 4, "{}", host.deepest);
 }

@@ -5,8 +5,9 @@
 use std::time::{Duration, Instant};
 
 use pubwiki_lua_core::wire::{Writer, REPLY_VALUES};
-use pubwiki_lua_core::{CallSpec, 
-    monotonic_ms, run, Call, Deadline, ErrorKind, Host, Limits, LuaValue, Request, Step, Values,
+use pubwiki_lua_core::{
+    monotonic_ms, run, Call, CallSpec, Deadline, ErrorKind, Host, Limits, LuaValue, Request, Step,
+    Values,
 };
 
 fn limits(memory: usize) -> Limits {
@@ -29,7 +30,10 @@ fn dag(levels: u32) -> String {
 #[test]
 fn shared_tables_are_written_out_like_copies() {
     let values = returned(
-        &format!("{} local s = {{name = 'x', n = 1}} return t, {{s, s, {{s}}}}", dag(3)),
+        &format!(
+            "{} local s = {{name = 'x', n = 1}} return t, {{s, s, {{s}}}}",
+            dag(3)
+        ),
         8 << 20,
     )
     .unwrap();
@@ -48,7 +52,8 @@ fn shared_tables_are_written_out_like_copies() {
 fn a_value_whose_copy_passes_the_memory_limit_is_a_memory_error() {
     for code in [
         // One 1 MiB string, 1,100 times: ~1 MiB in the state, 1.1 GB written out.
-        "local s = string.rep('x', 1 << 20) local t = {} for i = 1, 1100 do t[i] = s end return t".to_string(),
+        "local s = string.rep('x', 1 << 20) local t = {} for i = 1, 1100 do t[i] = s end return t"
+            .to_string(),
         // 26 tables in the state, 2^26 written out.
         format!("{} return t", dag(26)),
         format!("{} return 1, t", dag(40)),
@@ -65,11 +70,18 @@ fn a_value_whose_copy_passes_the_memory_limit_is_a_memory_error() {
             "{code}: {}",
             error.message
         );
-        assert!(started.elapsed() < Duration::from_secs(1), "{code}: {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{code}: {:?}",
+            started.elapsed()
+        );
     }
     // The same values fit a bigger limit, or none at all when nothing is shared.
     assert!(returned("local s = string.rep('x', 3 << 20) return s, s", 8 << 20).is_ok());
-    assert_eq!(returned(&format!("{} return #t", dag(40)), 8 << 20).unwrap()[0], LuaValue::Integer(2));
+    assert_eq!(
+        returned(&format!("{} return #t", dag(40)), 8 << 20).unwrap()[0],
+        LuaValue::Integer(2)
+    );
 }
 
 #[test]
@@ -80,7 +92,11 @@ fn a_shared_table_is_traversed_once() {
                 local t = {} for i = 1, 50000 do t[i] = e end return t";
     let started = Instant::now();
     let values = returned(code, 64 << 20).unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     let LuaValue::Array(items) = &values[0] else {
         panic!()
     };
@@ -97,13 +113,19 @@ fn nesting_counts_through_shared_tables() {
     let error = returned(code, 8 << 20).unwrap_err();
     assert_eq!(error.kind, ErrorKind::Runtime);
     assert!(
-        error.message.contains("return value #2 cannot be converted: tables nested deeper than 100 levels"),
+        error
+            .message
+            .contains("return value #2 cannot be converted: tables nested deeper than 100 levels"),
         "{}",
         error.message
     );
     // A cycle is still a cycle, whether met before or not.
     let error = returned("local a = {} local b = {a} a[1] = b return b, a", 8 << 20).unwrap_err();
-    assert!(error.message.contains("a table contains itself"), "{}", error.message);
+    assert!(
+        error.message.contains("a table contains itself"),
+        "{}",
+        error.message
+    );
 }
 
 /// A host that records the arguments of every call and answers with nothing.
@@ -119,7 +141,13 @@ impl Host for Recorder {
     }
 }
 
-fn with_host(code: &str, state: bool) -> (Result<Vec<LuaValue>, pubwiki_lua_core::RunError>, Vec<usize>) {
+fn with_host(
+    code: &str,
+    state: bool,
+) -> (
+    Result<Vec<LuaValue>, pubwiki_lua_core::RunError>,
+    Vec<usize>,
+) {
     let mut globals = Writer::new();
     globals.table(1).string(b"see").function(0, "see");
     let mut spec = CallSpec::chunk(code, "test")
@@ -153,7 +181,10 @@ fn host_function_arguments_and_state_values_have_the_same_budget() {
                 .into()
         )
     );
-    assert!(matches!(&values[1], LuaValue::String(e) if e.contains("bad argument #4 to 'see'")), "{values:?}");
+    assert!(
+        matches!(&values[1], LuaValue::String(e) if e.contains("bad argument #4 to 'see'")),
+        "{values:?}"
+    );
     assert_eq!(calls.len(), 1, "only the small call reached the host");
 
     let (result, _) = with_host(

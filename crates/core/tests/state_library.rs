@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use pubwiki_lua_core::wire::{Reader, Writer, REPLY_ERROR, REPLY_PENDING, REPLY_VALUES};
-use pubwiki_lua_core::{CallSpec, 
-    monotonic_ms, Call, Deadline, ErrorKind, Host, Limits, LuaValue, Request, RunError, RunOutput,
-    Step, STATE,
+use pubwiki_lua_core::{
+    monotonic_ms, Call, CallSpec, Deadline, ErrorKind, Host, Limits, LuaValue, Request, RunError,
+    RunOutput, Step, STATE,
 };
 
 #[derive(Default)]

@@ -31,9 +31,9 @@ use napi_derive::napi;
 use pubwiki_lua_core::wire::{error_reply, REPLY_PENDING};
 use pubwiki_lua_core::{Call, Deadline, Host, Request, Step};
 
+use crate::call::JsCall;
 use crate::completion::{self, Channel};
 use crate::scratch::{Scratch, SCRATCH_BYTES};
-use crate::call::JsCall;
 use crate::{RawValue, Settled, WireInput};
 
 /// How long a pool thread spins for a host reply before it parks.
@@ -42,19 +42,19 @@ const SPIN: Duration = Duration::from_micros(50);
 /// A call with a host (see the module docs).
 #[napi]
 pub struct NativeCall {
-  /// The core's call between slices; `None` while a slice runs, and once it is over.
-  call: Arc<Mutex<Option<Call>>>,
-  bridge: Arc<BridgeRefs>,
-  channel: Arc<Channel>,
+    /// The core's call between slices; `None` while a slice runs, and once it is over.
+    call: Arc<Mutex<Option<Call>>>,
+    bridge: Arc<BridgeRefs>,
+    channel: Arc<Channel>,
 }
 
 /// lib/bridge.mjs's functions that requests call: `request(function, bytes, argsStart,
 /// replyStart, capacity) -> length`, `takeSpill() -> replyBytes` and `deliverSoon(deliver)`.
 struct BridgeRefs {
-  env: sys::napi_env,
-  request: sys::napi_ref,
-  take_spill: sys::napi_ref,
-  deliver_soon: sys::napi_ref,
+    env: sys::napi_env,
+    request: sys::napi_ref,
+    take_spill: sys::napi_ref,
+    deliver_soon: sys::napi_ref,
 }
 
 // SAFETY: the references are made, read and deleted on the JS thread only. Pool threads
@@ -66,315 +66,444 @@ unsafe impl Send for BridgeRefs {}
 unsafe impl Sync for BridgeRefs {}
 
 impl BridgeRefs {
-  /// References to `bridge`'s functions.
-  unsafe fn new(env: sys::napi_env, bridge: sys::napi_value) -> Result<BridgeRefs> {
-    let method = |name: &std::ffi::CStr| -> Result<sys::napi_ref> {
-      let (mut function, mut raw) = (ptr::null_mut(), ptr::null_mut());
-      check_status!(sys::napi_get_named_property(env, bridge, name.as_ptr(), &mut function))?;
-      check_status!(sys::napi_create_reference(env, function, 1, &mut raw))?;
-      Ok(raw)
-    };
-    let mut refs = BridgeRefs { env, request: ptr::null_mut(), take_spill: ptr::null_mut(), deliver_soon: ptr::null_mut() };
-    // Any of them made before a failure is deleted with `refs`.
-    refs.request = method(c"request")?;
-    refs.take_spill = method(c"takeSpill")?;
-    refs.deliver_soon = method(c"deliverSoon")?;
-    Ok(refs)
-  }
-
-  /// One of the functions, as a value of the current scope.
-  unsafe fn function(&self, env: sys::napi_env, reference: sys::napi_ref) -> Result<sys::napi_value> {
-    let mut value = ptr::null_mut();
-    check_status!(sys::napi_get_reference_value(env, reference, &mut value))?;
-    if value.is_null() {
-      return Err(Error::new(Status::GenericFailure, "pubwiki-lua: the host bridge is gone"));
+    /// References to `bridge`'s functions.
+    unsafe fn new(env: sys::napi_env, bridge: sys::napi_value) -> Result<BridgeRefs> {
+        let method = |name: &std::ffi::CStr| -> Result<sys::napi_ref> {
+            let (mut function, mut raw) = (ptr::null_mut(), ptr::null_mut());
+            check_status!(sys::napi_get_named_property(
+                env,
+                bridge,
+                name.as_ptr(),
+                &mut function
+            ))?;
+            check_status!(sys::napi_create_reference(env, function, 1, &mut raw))?;
+            Ok(raw)
+        };
+        let mut refs = BridgeRefs {
+            env,
+            request: ptr::null_mut(),
+            take_spill: ptr::null_mut(),
+            deliver_soon: ptr::null_mut(),
+        };
+        // Any of them made before a failure is deleted with `refs`.
+        refs.request = method(c"request")?;
+        refs.take_spill = method(c"takeSpill")?;
+        refs.deliver_soon = method(c"deliverSoon")?;
+        Ok(refs)
     }
-    Ok(value)
-  }
+
+    /// One of the functions, as a value of the current scope.
+    unsafe fn function(
+        &self,
+        env: sys::napi_env,
+        reference: sys::napi_ref,
+    ) -> Result<sys::napi_value> {
+        let mut value = ptr::null_mut();
+        check_status!(sys::napi_get_reference_value(env, reference, &mut value))?;
+        if value.is_null() {
+            return Err(Error::new(
+                Status::GenericFailure,
+                "pubwiki-lua: the host bridge is gone",
+            ));
+        }
+        Ok(value)
+    }
 }
 
 impl Drop for BridgeRefs {
-  fn drop(&mut self) {
-    for reference in [self.request, self.take_spill, self.deliver_soon] {
-      if !reference.is_null() {
-        unsafe { sys::napi_delete_reference(self.env, reference) };
-      }
+    fn drop(&mut self) {
+        for reference in [self.request, self.take_spill, self.deliver_soon] {
+            if !reference.is_null() {
+                unsafe { sys::napi_delete_reference(self.env, reference) };
+            }
+        }
     }
-  }
 }
 
 /// A runner's compiled modules, shared by its calls (the core's `ModuleCache`).
 #[napi]
 pub struct ModuleCache {
-  inner: Arc<pubwiki_lua_core::ModuleCache>,
+    inner: Arc<pubwiki_lua_core::ModuleCache>,
 }
 
 /// A new, empty `ModuleCache` (the backend interface's `newModuleCache`).
 #[napi]
 pub fn new_module_cache() -> ModuleCache {
-  ModuleCache { inner: Arc::new(pubwiki_lua_core::ModuleCache::default()) }
+    ModuleCache {
+        inner: Arc::new(pubwiki_lua_core::ModuleCache::default()),
+    }
 }
 
 /// Starts a call with a host (host functions, modules, arguments or State): `call` is the
 /// JS call object, `cache` its runner's compiled modules, `bridge` lib/bridge.mjs's
 /// `Bridge`, which answers its requests.
 #[napi]
-pub fn start_call(env: Env, call: JsCall, cache: &ModuleCache, bridge: Unknown) -> Result<NativeCall> {
-  let mut spec = call.0;
-  spec.module_cache = Some(cache.inner.clone());
-  Ok(NativeCall {
-    call: Arc::new(Mutex::new(Some(Call::new(spec, pubwiki_lua_core::monotonic_ms)))),
-    bridge: Arc::new(unsafe { BridgeRefs::new(env.raw(), bridge.raw()) }?),
-    channel: completion::channel(&env)?,
-  })
+pub fn start_call(
+    env: Env,
+    call: JsCall,
+    cache: &ModuleCache,
+    bridge: Unknown,
+) -> Result<NativeCall> {
+    let mut spec = call.0;
+    spec.module_cache = Some(cache.inner.clone());
+    Ok(NativeCall {
+        call: Arc::new(Mutex::new(Some(Call::new(
+            spec,
+            pubwiki_lua_core::monotonic_ms,
+        )))),
+        bridge: Arc::new(unsafe { BridgeRefs::new(env.raw(), bridge.raw()) }?),
+        channel: completion::channel(&env)?,
+    })
 }
 
 #[napi]
 impl NativeCall {
-  /// Runs the next slice on the pool; resolves to the Outcome, or (while the call waits for
-  /// its host) the milliseconds left until its deadline.
-  #[napi(ts_return_type = "Promise<Outcome | number>")]
-  pub fn resume(&self, env: Env, reply: Option<WireInput>) -> Result<RawValue> {
-    let mut call = self.take()?;
-    let slot = self.call.clone();
-    let mut host = PoolHost { channel: self.channel.clone(), bridge: self.bridge.clone() };
-    completion::spawn_keeping(&env, self.bridge.clone(), move || match call.resume(&mut host, reply.map(|reply| reply.0)) {
-      Step::Done(result) => Settled::Done(result.into()),
-      Step::Waiting { time_left_ms } => {
-        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
-        Settled::Waiting(time_left_ms)
-      }
-    })
-    .map(RawValue)
-  }
+    /// Runs the next slice on the pool; resolves to the Outcome, or (while the call waits for
+    /// its host) the milliseconds left until its deadline.
+    #[napi(ts_return_type = "Promise<Outcome | number>")]
+    pub fn resume(&self, env: Env, reply: Option<WireInput>) -> Result<RawValue> {
+        let mut call = self.take()?;
+        let slot = self.call.clone();
+        let mut host = PoolHost {
+            channel: self.channel.clone(),
+            bridge: self.bridge.clone(),
+        };
+        completion::spawn_keeping(&env, self.bridge.clone(), move || {
+            match call.resume(&mut host, reply.map(|reply| reply.0)) {
+                Step::Done(result) => Settled::Done(result.into()),
+                Step::Waiting { time_left_ms } => {
+                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
+                    Settled::Waiting(time_left_ms)
+                }
+            }
+        })
+        .map(RawValue)
+    }
 
-  /// Runs the next slice on this thread; returns the Outcome, or (while the call waits)
-  /// the milliseconds left until its deadline.
-  #[napi(ts_return_type = "Outcome | number")]
-  pub fn resume_sync(&self, env: Env, reply: Option<WireInput>) -> Result<Settled> {
-    let mut call = self.take()?;
-    let mut host = JsThreadHost { env: env.raw(), bridge: &self.bridge, channel: &self.channel };
-    Ok(match call.resume(&mut host, reply.map(|reply| reply.0)) {
-      Step::Done(result) => Settled::Done(result.into()),
-      Step::Waiting { time_left_ms } => {
-        *self.call.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
-        Settled::Waiting(time_left_ms)
-      }
-    })
-  }
+    /// Runs the next slice on this thread; returns the Outcome, or (while the call waits)
+    /// the milliseconds left until its deadline.
+    #[napi(ts_return_type = "Outcome | number")]
+    pub fn resume_sync(&self, env: Env, reply: Option<WireInput>) -> Result<Settled> {
+        let mut call = self.take()?;
+        let mut host = JsThreadHost {
+            env: env.raw(),
+            bridge: &self.bridge,
+            channel: &self.channel,
+        };
+        Ok(match call.resume(&mut host, reply.map(|reply| reply.0)) {
+            Step::Done(result) => Settled::Done(result.into()),
+            Step::Waiting { time_left_ms } => {
+                *self.call.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
+                Settled::Waiting(time_left_ms)
+            }
+        })
+    }
 }
 
 impl NativeCall {
-  fn take(&self) -> Result<Call> {
-    self.call.lock().unwrap_or_else(|e| e.into_inner()).take().ok_or_else(|| {
-      Error::new(Status::GenericFailure, "pubwiki-lua: this call is running or over")
-    })
-  }
+    fn take(&self) -> Result<Call> {
+        self.call
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| {
+                Error::new(
+                    Status::GenericFailure,
+                    "pubwiki-lua: this call is running or over",
+                )
+            })
+    }
 }
 
 /// The host of a slice on the JS thread: requests are plain calls of the bridge.
 struct JsThreadHost<'a> {
-  env: sys::napi_env,
-  bridge: &'a BridgeRefs,
-  channel: &'a Channel,
+    env: sys::napi_env,
+    bridge: &'a BridgeRefs,
+    channel: &'a Channel,
 }
 
 impl Host for JsThreadHost<'_> {
-  fn request(&mut self, request: Request<'_>, _deadline: Deadline) -> Vec<u8> {
-    let (function, args, _) = request.as_call();
-    unsafe { ask_bridge(self.env, self.channel, self.bridge, function, args) }
-  }
+    fn request(&mut self, request: Request<'_>, _deadline: Deadline) -> Vec<u8> {
+        let (function, args, _) = request.as_call();
+        unsafe { ask_bridge(self.env, self.channel, self.bridge, function, args) }
+    }
 }
 
 /// The host of a slice on a pool thread: requests go to the JS thread and back.
 struct PoolHost {
-  channel: Arc<Channel>,
-  bridge: Arc<BridgeRefs>,
+    channel: Arc<Channel>,
+    bridge: Arc<BridgeRefs>,
 }
 
 impl Host for PoolHost {
-  fn request(&mut self, request: Request<'_>, deadline: Deadline) -> Vec<u8> {
-    let (function, args, can_wait) = request.as_call();
-    let reply = Arc::new(ReplySlot::new());
-    let (answer, args, bridge, channel) = (reply.clone(), args.to_vec(), self.bridge.clone(), self.channel.clone());
-    let sent = self.channel.run_on_js_thread(Box::new(move |env| {
-      if env.is_null() {
-        return answer.fill(error_reply("pubwiki-lua: the JS environment is gone"));
-      }
-      let bytes = unsafe { ask_bridge(env, &channel, &bridge, function, &args) };
-      // A promise: its answer may come with the microtasks that run right after this, so
-      // the reply waits for them (see the bridge's `deliverSoon`).
-      if can_wait && bytes == [REPLY_PENDING] && unsafe { deliver_after_microtasks(env, &bridge, &answer) }.is_ok() {
-        return;
-      }
-      answer.fill(bytes);
-    }));
-    if !sent {
-      return error_reply("pubwiki-lua: the JS environment is gone");
+    fn request(&mut self, request: Request<'_>, deadline: Deadline) -> Vec<u8> {
+        let (function, args, can_wait) = request.as_call();
+        let reply = Arc::new(ReplySlot::new());
+        let (answer, args, bridge, channel) = (
+            reply.clone(),
+            args.to_vec(),
+            self.bridge.clone(),
+            self.channel.clone(),
+        );
+        let sent = self.channel.run_on_js_thread(Box::new(move |env| {
+            if env.is_null() {
+                return answer.fill(error_reply("pubwiki-lua: the JS environment is gone"));
+            }
+            let bytes = unsafe { ask_bridge(env, &channel, &bridge, function, &args) };
+            // A promise: its answer may come with the microtasks that run right after this, so
+            // the reply waits for them (see the bridge's `deliverSoon`).
+            if can_wait
+                && bytes == [REPLY_PENDING]
+                && unsafe { deliver_after_microtasks(env, &bridge, &answer) }.is_ok()
+            {
+                return;
+            }
+            answer.fill(bytes);
+        }));
+        if !sent {
+            return error_reply("pubwiki-lua: the JS environment is gone");
+        }
+        reply.wait(deadline.time_left_ms())
     }
-    reply.wait(deadline.time_left_ms())
-  }
 }
 
 /// Has the bridge fill `slot` once the current microtasks have run: hands it a `deliver`
 /// function that owns a reference to the slot (released by the function's finalizer, which
 /// also answers for a bridge that never calls it, as the environment is torn down).
-unsafe fn deliver_after_microtasks(env: sys::napi_env, bridge: &BridgeRefs, slot: &Arc<ReplySlot>) -> Result<()> {
-  let deliver_soon = bridge.function(env, bridge.deliver_soon)?;
-  let data = Arc::into_raw(slot.clone()) as *mut std::ffi::c_void;
-  let mut deliver = ptr::null_mut();
-  let made = sys::napi_create_function(env, c"deliver".as_ptr(), 7, Some(deliver_reply), data, &mut deliver);
-  if made != sys::Status::napi_ok {
-    drop(Arc::from_raw(data as *const ReplySlot));
-    return Err(Error::new(Status::GenericFailure, "pubwiki-lua: cannot make a function"));
-  }
-  check_status!(sys::napi_add_finalizer(env, deliver, data, Some(release_slot), ptr::null_mut(), ptr::null_mut()))?;
-  let mut undefined = ptr::null_mut();
-  let mut result = ptr::null_mut();
-  check_status!(sys::napi_get_undefined(env, &mut undefined))?;
-  let called = sys::napi_call_function(env, undefined, deliver_soon, 1, &deliver, &mut result);
-  if called != sys::Status::napi_ok {
-    let mut exception = ptr::null_mut();
-    sys::napi_get_and_clear_last_exception(env, &mut exception);
-    return Err(Error::new(Status::GenericFailure, "pubwiki-lua: deliverSoon failed"));
-  }
-  Ok(())
+unsafe fn deliver_after_microtasks(
+    env: sys::napi_env,
+    bridge: &BridgeRefs,
+    slot: &Arc<ReplySlot>,
+) -> Result<()> {
+    let deliver_soon = bridge.function(env, bridge.deliver_soon)?;
+    let data = Arc::into_raw(slot.clone()) as *mut std::ffi::c_void;
+    let mut deliver = ptr::null_mut();
+    let made = sys::napi_create_function(
+        env,
+        c"deliver".as_ptr(),
+        7,
+        Some(deliver_reply),
+        data,
+        &mut deliver,
+    );
+    if made != sys::Status::napi_ok {
+        drop(Arc::from_raw(data as *const ReplySlot));
+        return Err(Error::new(
+            Status::GenericFailure,
+            "pubwiki-lua: cannot make a function",
+        ));
+    }
+    check_status!(sys::napi_add_finalizer(
+        env,
+        deliver,
+        data,
+        Some(release_slot),
+        ptr::null_mut(),
+        ptr::null_mut()
+    ))?;
+    let mut undefined = ptr::null_mut();
+    let mut result = ptr::null_mut();
+    check_status!(sys::napi_get_undefined(env, &mut undefined))?;
+    let called = sys::napi_call_function(env, undefined, deliver_soon, 1, &deliver, &mut result);
+    if called != sys::Status::napi_ok {
+        let mut exception = ptr::null_mut();
+        sys::napi_get_and_clear_last_exception(env, &mut exception);
+        return Err(Error::new(
+            Status::GenericFailure,
+            "pubwiki-lua: deliverSoon failed",
+        ));
+    }
+    Ok(())
 }
 
 /// `deliver(replyBytes)`: fills its slot.
-unsafe extern "C" fn deliver_reply(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let mut argc = 1;
-  let mut argv = [ptr::null_mut(); 1];
-  let mut data = ptr::null_mut();
-  sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data);
-  let slot = &*(data as *const ReplySlot);
-  let bytes = if argc >= 1 { WireInput::from_napi_value(env, argv[0]).map(|bytes| bytes.0).ok() } else { None };
-  slot.fill(bytes.unwrap_or_else(|| error_reply("pubwiki-lua: the host bridge failed")));
-  ptr::null_mut()
+unsafe extern "C" fn deliver_reply(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let mut argc = 1;
+    let mut argv = [ptr::null_mut(); 1];
+    let mut data = ptr::null_mut();
+    sys::napi_get_cb_info(
+        env,
+        info,
+        &mut argc,
+        argv.as_mut_ptr(),
+        ptr::null_mut(),
+        &mut data,
+    );
+    let slot = &*(data as *const ReplySlot);
+    let bytes = if argc >= 1 {
+        WireInput::from_napi_value(env, argv[0])
+            .map(|bytes| bytes.0)
+            .ok()
+    } else {
+        None
+    };
+    slot.fill(bytes.unwrap_or_else(|| error_reply("pubwiki-lua: the host bridge failed")));
+    ptr::null_mut()
 }
 
-unsafe extern "C" fn release_slot(_env: sys::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {
-  let slot = Arc::from_raw(data as *const ReplySlot);
-  if !slot.ready.load(Ordering::Acquire) {
-    slot.fill(error_reply("pubwiki-lua: the JS environment is gone"));
-  }
+unsafe extern "C" fn release_slot(
+    _env: sys::napi_env,
+    data: *mut std::ffi::c_void,
+    _hint: *mut std::ffi::c_void,
+) {
+    let slot = Arc::from_raw(data as *const ReplySlot);
+    if !slot.ready.load(Ordering::Acquire) {
+        slot.fill(error_reply("pubwiki-lua: the JS environment is gone"));
+    }
 }
 
 /// A reply on its way from the JS thread to a waiting pool thread.
 struct ReplySlot {
-  ready: AtomicBool,
-  bytes: Mutex<Option<Vec<u8>>>,
-  waiter: Thread,
+    ready: AtomicBool,
+    bytes: Mutex<Option<Vec<u8>>>,
+    waiter: Thread,
 }
 
 impl ReplySlot {
-  fn new() -> ReplySlot {
-    ReplySlot {
-      ready: AtomicBool::new(false),
-      bytes: Mutex::new(None),
-      waiter: std::thread::current(),
+    fn new() -> ReplySlot {
+        ReplySlot {
+            ready: AtomicBool::new(false),
+            bytes: Mutex::new(None),
+            waiter: std::thread::current(),
+        }
     }
-  }
 
-  fn fill(&self, bytes: Vec<u8>) {
-    *self.bytes.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes);
-    self.ready.store(true, Ordering::Release);
-    self.waiter.unpark();
-  }
-
-  /// The reply, or an empty one (the core's "gave up") after `time_left_ms`.
-  fn wait(&self, time_left_ms: f64) -> Vec<u8> {
-    let started = Instant::now();
-    let deadline = Duration::try_from_secs_f64(time_left_ms.max(0.0) / 1000.0).map_or(started, |left| started + left);
-    while !self.ready.load(Ordering::Acquire) {
-      let now = Instant::now();
-      if now >= deadline {
-        return Vec::new();
-      }
-      if now - started < SPIN {
-        std::thread::yield_now();
-      } else {
-        std::thread::park_timeout(deadline - now);
-      }
+    fn fill(&self, bytes: Vec<u8>) {
+        *self.bytes.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes);
+        self.ready.store(true, Ordering::Release);
+        self.waiter.unpark();
     }
-    self.bytes.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default()
-  }
+
+    /// The reply, or an empty one (the core's "gave up") after `time_left_ms`.
+    fn wait(&self, time_left_ms: f64) -> Vec<u8> {
+        let started = Instant::now();
+        let deadline = Duration::try_from_secs_f64(time_left_ms.max(0.0) / 1000.0)
+            .map_or(started, |left| started + left);
+        while !self.ready.load(Ordering::Acquire) {
+            let now = Instant::now();
+            if now >= deadline {
+                return Vec::new();
+            }
+            if now - started < SPIN {
+                std::thread::yield_now();
+            } else {
+                std::thread::park_timeout(deadline - now);
+            }
+        }
+        self.bytes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_default()
+    }
 }
 
 /// Asks the bridge on the JS thread: the arguments go into the environment's scratch
 /// buffer (or a buffer of their own if they do not fit), the reply comes back in the same
 /// buffer (or through `takeSpill` if it does not fit there).
-unsafe fn ask_bridge(env: sys::napi_env, channel: &Channel, bridge: &BridgeRefs, function: u32, args: &[u8]) -> Vec<u8> {
-  // A scope per request: a synchronous call's requests all run inside one napi call, whose
-  // scope would otherwise hold every handle of every request until the call ends (GC
-  // then took half of a host call's time).
-  let mut scope = ptr::null_mut();
-  if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
-    return error_reply("pubwiki-lua: cannot open a handle scope");
-  }
-  let reply = ask_bridge_in_scope(env, channel, bridge, function, args);
-  sys::napi_close_handle_scope(env, scope);
-  reply
+unsafe fn ask_bridge(
+    env: sys::napi_env,
+    channel: &Channel,
+    bridge: &BridgeRefs,
+    function: u32,
+    args: &[u8],
+) -> Vec<u8> {
+    // A scope per request: a synchronous call's requests all run inside one napi call, whose
+    // scope would otherwise hold every handle of every request until the call ends (GC
+    // then took half of a host call's time).
+    let mut scope = ptr::null_mut();
+    if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+        return error_reply("pubwiki-lua: cannot open a handle scope");
+    }
+    let reply = ask_bridge_in_scope(env, channel, bridge, function, args);
+    sys::napi_close_handle_scope(env, scope);
+    reply
 }
 
-unsafe fn ask_bridge_in_scope(env: sys::napi_env, channel: &Channel, bridge: &BridgeRefs, function: u32, args: &[u8]) -> Vec<u8> {
-  let (Ok(request), Ok(take_spill)) = (bridge.function(env, bridge.request), bridge.function(env, bridge.take_spill)) else {
-    return error_reply("pubwiki-lua: the host bridge is gone");
-  };
-  let mut guard = channel.scratch.lock().unwrap_or_else(|e| e.into_inner());
-  if guard.is_none() {
-    match Scratch::new(env) {
-      Ok(made) => *guard = Some(made),
-      Err(_) => return error_reply("pubwiki-lua: cannot make the scratch buffer"),
+unsafe fn ask_bridge_in_scope(
+    env: sys::napi_env,
+    channel: &Channel,
+    bridge: &BridgeRefs,
+    function: u32,
+    args: &[u8],
+) -> Vec<u8> {
+    let (Ok(request), Ok(take_spill)) = (
+        bridge.function(env, bridge.request),
+        bridge.function(env, bridge.take_spill),
+    ) else {
+        return error_reply("pubwiki-lua: the host bridge is gone");
+    };
+    let mut guard = channel.scratch.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.is_none() {
+        match Scratch::new(env) {
+            Ok(made) => *guard = Some(made),
+            Err(_) => return error_reply("pubwiki-lua: cannot make the scratch buffer"),
+        }
     }
-  }
-  let Some(scratch) = guard.as_mut() else { return error_reply("pubwiki-lua: no scratch buffer") };
-  // The bytes the bridge reads and writes: the scratch buffer, or a buffer of the
-  // arguments' own (the scratch buffer is left unlocked meanwhile: the host's code may run
-  // a nested call that uses it).
-  let (buffer, data, capacity) = if args.len() <= SCRATCH_BYTES {
-    scratch.bytes()[..args.len()].copy_from_slice(args);
-    match scratch.value(env) {
-      Ok(value) => (value, scratch.bytes().as_mut_ptr(), SCRATCH_BYTES),
-      Err(_) => return error_reply("pubwiki-lua: the scratch buffer is gone"),
+    let Some(scratch) = guard.as_mut() else {
+        return error_reply("pubwiki-lua: no scratch buffer");
+    };
+    // The bytes the bridge reads and writes: the scratch buffer, or a buffer of the
+    // arguments' own (the scratch buffer is left unlocked meanwhile: the host's code may run
+    // a nested call that uses it).
+    let (buffer, data, capacity) = if args.len() <= SCRATCH_BYTES {
+        scratch.bytes()[..args.len()].copy_from_slice(args);
+        match scratch.value(env) {
+            Ok(value) => (value, scratch.bytes().as_mut_ptr(), SCRATCH_BYTES),
+            Err(_) => return error_reply("pubwiki-lua: the scratch buffer is gone"),
+        }
+    } else {
+        let (mut data, mut value) = (ptr::null_mut(), ptr::null_mut());
+        if sys::napi_create_buffer_copy(
+            env,
+            args.len(),
+            args.as_ptr().cast(),
+            &mut data,
+            &mut value,
+        ) != sys::Status::napi_ok
+        {
+            return error_reply("pubwiki-lua: cannot pass the arguments");
+        }
+        (value, data as *mut u8, args.len())
+    };
+    drop(guard);
+    let mut argv = [ptr::null_mut(); 5];
+    argv[1] = buffer;
+    let mut undefined = ptr::null_mut();
+    let mut result = ptr::null_mut();
+    let mut length = 0u32;
+    let asked = sys::napi_create_uint32(env, function, &mut argv[0]) == sys::Status::napi_ok
+        && sys::napi_create_uint32(env, 0, &mut argv[2]) == sys::Status::napi_ok
+        && sys::napi_create_uint32(env, 0, &mut argv[3]) == sys::Status::napi_ok
+        && sys::napi_create_uint32(env, capacity as u32, &mut argv[4]) == sys::Status::napi_ok
+        && sys::napi_get_undefined(env, &mut undefined) == sys::Status::napi_ok
+        && sys::napi_call_function(env, undefined, request, 5, argv.as_ptr(), &mut result)
+            == sys::Status::napi_ok
+        && sys::napi_get_value_uint32(env, result, &mut length) == sys::Status::napi_ok;
+    if !asked {
+        return failed(env);
     }
-  } else {
-    let (mut data, mut value) = (ptr::null_mut(), ptr::null_mut());
-    if sys::napi_create_buffer_copy(env, args.len(), args.as_ptr().cast(), &mut data, &mut value) != sys::Status::napi_ok {
-      return error_reply("pubwiki-lua: cannot pass the arguments");
+    let length = length as usize;
+    if length <= capacity {
+        return std::slice::from_raw_parts(data, length).to_vec();
     }
-    (value, data as *mut u8, args.len())
-  };
-  drop(guard);
-  let mut argv = [ptr::null_mut(); 5];
-  argv[1] = buffer;
-  let mut undefined = ptr::null_mut();
-  let mut result = ptr::null_mut();
-  let mut length = 0u32;
-  let asked = sys::napi_create_uint32(env, function, &mut argv[0]) == sys::Status::napi_ok
-    && sys::napi_create_uint32(env, 0, &mut argv[2]) == sys::Status::napi_ok
-    && sys::napi_create_uint32(env, 0, &mut argv[3]) == sys::Status::napi_ok
-    && sys::napi_create_uint32(env, capacity as u32, &mut argv[4]) == sys::Status::napi_ok
-    && sys::napi_get_undefined(env, &mut undefined) == sys::Status::napi_ok
-    && sys::napi_call_function(env, undefined, request, 5, argv.as_ptr(), &mut result) == sys::Status::napi_ok
-    && sys::napi_get_value_uint32(env, result, &mut length) == sys::Status::napi_ok;
-  if !asked {
-    return failed(env);
-  }
-  let length = length as usize;
-  if length <= capacity {
-    return std::slice::from_raw_parts(data, length).to_vec();
-  }
-  // Too long for the buffer: the bridge kept it.
-  if sys::napi_call_function(env, undefined, take_spill, 0, ptr::null(), &mut result) != sys::Status::napi_ok {
-    return failed(env);
-  }
-  WireInput::from_napi_value(env, result).map(|bytes| bytes.0).unwrap_or_else(|_| error_reply("pubwiki-lua: the host bridge failed"))
+    // Too long for the buffer: the bridge kept it.
+    if sys::napi_call_function(env, undefined, take_spill, 0, ptr::null(), &mut result)
+        != sys::Status::napi_ok
+    {
+        return failed(env);
+    }
+    WireInput::from_napi_value(env, result)
+        .map(|bytes| bytes.0)
+        .unwrap_or_else(|_| error_reply("pubwiki-lua: the host bridge failed"))
 }
 
 /// The bridge never throws; should it, its exception must not reach the event loop.
 unsafe fn failed(env: sys::napi_env) -> Vec<u8> {
-  let mut exception = ptr::null_mut();
-  sys::napi_get_and_clear_last_exception(env, &mut exception);
-  error_reply("pubwiki-lua: the host bridge failed")
+    let mut exception = ptr::null_mut();
+    sys::napi_get_and_clear_last_exception(env, &mut exception);
+    error_reply("pubwiki-lua: the host bridge failed")
 }

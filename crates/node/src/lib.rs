@@ -6,6 +6,10 @@
 //! the call object, lib/wire.mjs encodes and decodes values (they cross as bytes), and
 //! lib/bridge.mjs drives calls with a host.
 
+// napi-rs registers the exported functions only outside `cargo test` builds, where they
+// would all look unused.
+#![cfg_attr(test, allow(dead_code))]
+
 mod call;
 mod completion;
 mod host;
@@ -29,38 +33,38 @@ use crate::call::JsCall;
 /// (lib/wire.mjs decodes them); `cause` is the host's id of the error that ended the call.
 #[napi(object, object_from_js = false)]
 pub struct Outcome {
-  pub ok: bool,
-  pub output: String,
-  pub values: Option<WireBytes>,
-  pub kind: Option<String>,
-  pub message: Option<String>,
-  pub traceback: Option<String>,
-  pub cause: Option<u32>,
+    pub ok: bool,
+    pub output: String,
+    pub values: Option<WireBytes>,
+    pub kind: Option<String>,
+    pub message: Option<String>,
+    pub traceback: Option<String>,
+    pub cause: Option<u32>,
 }
 
 impl From<std::result::Result<RunOutput, RunError>> for Outcome {
-  fn from(result: std::result::Result<RunOutput, RunError>) -> Self {
-    match result {
-      Ok(done) => Outcome {
-        ok: true,
-        output: done.output,
-        values: Some(WireBytes(done.values.0)),
-        kind: None,
-        message: None,
-        traceback: None,
-        cause: None,
-      },
-      Err(error) => Outcome {
-        ok: false,
-        output: error.output,
-        values: None,
-        kind: Some(error.kind.as_str().to_string()),
-        message: Some(error.message),
-        traceback: Some(error.traceback),
-        cause: error.cause,
-      },
+    fn from(result: std::result::Result<RunOutput, RunError>) -> Self {
+        match result {
+            Ok(done) => Outcome {
+                ok: true,
+                output: done.output,
+                values: Some(WireBytes(done.values.0)),
+                kind: None,
+                message: None,
+                traceback: None,
+                cause: None,
+            },
+            Err(error) => Outcome {
+                ok: false,
+                output: error.output,
+                values: None,
+                kind: Some(error.kind.as_str().to_string()),
+                message: Some(error.message),
+                traceback: Some(error.traceback),
+                cause: error.cause,
+            },
+        }
     }
-  }
 }
 
 /// Wire bytes on their way to JS, as a Buffer holding a copy (values are small, and a copy
@@ -68,122 +72,137 @@ impl From<std::result::Result<RunOutput, RunError>> for Outcome {
 pub struct WireBytes(Vec<u8>);
 
 impl TypeName for WireBytes {
-  fn type_name() -> &'static str {
-    "Buffer"
-  }
-  fn value_type() -> ValueType {
-    ValueType::Object
-  }
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
 }
 
 impl ToNapiValue for WireBytes {
-  unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
-    let mut data = std::ptr::null_mut();
-    let mut buffer = std::ptr::null_mut();
-    check_status!(sys::napi_create_buffer_copy(
-      env,
-      value.0.len(),
-      value.0.as_ptr().cast(),
-      &mut data,
-      &mut buffer
-    ))?;
-    Ok(buffer)
-  }
+    unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
+        let mut data = std::ptr::null_mut();
+        let mut buffer = std::ptr::null_mut();
+        check_status!(sys::napi_create_buffer_copy(
+            env,
+            value.0.len(),
+            value.0.as_ptr().cast(),
+            &mut data,
+            &mut buffer
+        ))?;
+        Ok(buffer)
+    }
 }
 
 /// How a slice of a call ended, for JS: its Outcome, or the milliseconds left until its
 /// deadline while it waits for its host.
 pub enum Settled {
-  Done(Outcome),
-  Waiting(f64),
+    Done(Outcome),
+    Waiting(f64),
 }
 
 impl ToNapiValue for Settled {
-  unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
-    match value {
-      Settled::Done(outcome) => Outcome::to_napi_value(env, outcome),
-      Settled::Waiting(time_left_ms) => f64::to_napi_value(env, time_left_ms),
+    unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
+        match value {
+            Settled::Done(outcome) => Outcome::to_napi_value(env, outcome),
+            Settled::Waiting(time_left_ms) => f64::to_napi_value(env, time_left_ms),
+        }
     }
-  }
 }
 
 /// Wire bytes from JS (a Uint8Array or Buffer), copied: they may go to another thread.
 pub struct WireInput(Vec<u8>);
 
 impl TypeName for WireInput {
-  fn type_name() -> &'static str {
-    "Uint8Array"
-  }
-  fn value_type() -> ValueType {
-    ValueType::Object
-  }
+    fn type_name() -> &'static str {
+        "Uint8Array"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
 }
 
 impl ValidateNapiValue for WireInput {}
 
 impl FromNapiValue for WireInput {
-  unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
-    let mut kind = 0;
-    let mut length = 0;
-    let mut data = std::ptr::null_mut();
-    let mut buffer = std::ptr::null_mut();
-    let mut offset = 0;
-    check_status!(
-      sys::napi_get_typedarray_info(env, value, &mut kind, &mut length, &mut data, &mut buffer, &mut offset),
-      "expected a Uint8Array of wire bytes"
-    )?;
-    if kind != sys::TypedarrayType::uint8_array {
-      return Err(Error::new(Status::InvalidArg, "expected a Uint8Array of wire bytes"));
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        let mut kind = 0;
+        let mut length = 0;
+        let mut data = std::ptr::null_mut();
+        let mut buffer = std::ptr::null_mut();
+        let mut offset = 0;
+        check_status!(
+            sys::napi_get_typedarray_info(
+                env,
+                value,
+                &mut kind,
+                &mut length,
+                &mut data,
+                &mut buffer,
+                &mut offset
+            ),
+            "expected a Uint8Array of wire bytes"
+        )?;
+        if kind != sys::TypedarrayType::uint8_array {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "expected a Uint8Array of wire bytes",
+            ));
+        }
+        let bytes = if length == 0 {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts(data as *const u8, length).to_vec()
+        };
+        Ok(WireInput(bytes))
     }
-    let bytes = if length == 0 { Vec::new() } else { std::slice::from_raw_parts(data as *const u8, length).to_vec() };
-    Ok(WireInput(bytes))
-  }
 }
 
 /// A value napi already made (the promise of an async call).
 pub struct RawValue(sys::napi_value);
 
 impl ToNapiValue for RawValue {
-  unsafe fn to_napi_value(_env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
-    Ok(value.0)
-  }
+    unsafe fn to_napi_value(_env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
+        Ok(value.0)
+    }
 }
 
 /// What the core fixes and lib/core-constants.mjs repeats for JS (a test compares them).
 #[napi(object, object_from_js = false)]
 pub struct Constants {
-  pub memory_limit: f64,
-  pub time_limit: f64,
-  pub output_limit: f64,
-  pub max_nesting: u32,
-  pub host_errors_kept: u32,
-  pub internal_error: String,
-  pub too_deep: String,
+    pub memory_limit: f64,
+    pub time_limit: f64,
+    pub output_limit: f64,
+    pub max_nesting: u32,
+    pub host_errors_kept: u32,
+    pub internal_error: String,
+    pub too_deep: String,
 }
 
 #[napi]
 pub fn constants() -> Constants {
-  Constants {
-    memory_limit: Limits::DEFAULT.memory_bytes as f64,
-    time_limit: Limits::DEFAULT.time_ms,
-    output_limit: Limits::DEFAULT.output_bytes as f64,
-    max_nesting: pubwiki_lua_core::MAX_NESTING as u32,
-    host_errors_kept: pubwiki_lua_core::HOST_ERRORS_KEPT as u32,
-    internal_error: pubwiki_lua_core::INTERNAL_ERROR.to_string(),
-    too_deep: pubwiki_lua_core::too_deep(),
-  }
+    Constants {
+        memory_limit: Limits::DEFAULT.memory_bytes as f64,
+        time_limit: Limits::DEFAULT.time_ms,
+        output_limit: Limits::DEFAULT.output_bytes as f64,
+        max_nesting: pubwiki_lua_core::MAX_NESTING as u32,
+        host_errors_kept: pubwiki_lua_core::HOST_ERRORS_KEPT as u32,
+        internal_error: pubwiki_lua_core::INTERNAL_ERROR.to_string(),
+        too_deep: pubwiki_lua_core::too_deep(),
+    }
 }
 
 /// Runs a call without a host (no host functions, modules or State) on the addon's thread
 /// pool (completion.rs); resolves to an `Outcome`.
 #[napi(ts_return_type = "Promise<Outcome>")]
 pub fn run_async(env: Env, call: JsCall) -> Result<RawValue> {
-  let call = Call::new(call.0, monotonic_ms);
-  completion::spawn(&env, move || Settled::Done(call.run_to_end().into())).map(RawValue)
+    let call = Call::new(call.0, monotonic_ms);
+    completion::spawn(&env, move || Settled::Done(call.run_to_end().into())).map(RawValue)
 }
 
 /// Runs a call without a host on the calling thread.
 #[napi]
 pub fn run_sync(call: JsCall) -> Outcome {
-  Call::new(call.0, monotonic_ms).run_to_end().into()
+    Call::new(call.0, monotonic_ms).run_to_end().into()
 }

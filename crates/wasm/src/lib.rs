@@ -123,7 +123,11 @@ impl JsCall {
         CallSpec {
             entry,
             script_id: self.script_id(),
-            limits: Limits::with_overrides(self.memory_limit(), self.time_limit(), self.output_limit()),
+            limits: Limits::with_overrides(
+                self.memory_limit(),
+                self.time_limit(),
+                self.output_limit(),
+            ),
             globals: self.globals(),
             arguments: self.arguments(),
             state: self.state() == Some(true),
@@ -153,7 +157,14 @@ extern "C" {
     /// exception must not unwind through Lua's frames), so it needs no `catch` wrapper here,
     /// which would cost an arguments array per call.
     #[wasm_bindgen(method)]
-    fn request(this: &Bridge, function: u32, args: u32, args_len: u32, reply: u32, capacity: u32) -> u32;
+    fn request(
+        this: &Bridge,
+        function: u32,
+        args: u32,
+        args_len: u32,
+        reply: u32,
+        capacity: u32,
+    ) -> u32;
 
     /// Writes the reply that did not fit at `reply` (which has room for it now); 0, or
     /// `BRIDGE_FAILED`.
@@ -166,13 +177,41 @@ extern "C" {
 #[wasm_bindgen]
 pub fn constants() -> JsValue {
     let constants = Object::new();
-    set(&constants, "memoryLimit", JsValue::from_f64(Limits::DEFAULT.memory_bytes as f64));
-    set(&constants, "timeLimit", JsValue::from_f64(Limits::DEFAULT.time_ms));
-    set(&constants, "outputLimit", JsValue::from_f64(Limits::DEFAULT.output_bytes as f64));
-    set(&constants, "maxNesting", JsValue::from_f64(pubwiki_lua_core::MAX_NESTING as f64));
-    set(&constants, "hostErrorsKept", JsValue::from_f64(pubwiki_lua_core::HOST_ERRORS_KEPT as f64));
-    set(&constants, "internalError", JsValue::from_str(pubwiki_lua_core::INTERNAL_ERROR));
-    set(&constants, "tooDeep", JsValue::from_str(&pubwiki_lua_core::too_deep()));
+    set(
+        &constants,
+        "memoryLimit",
+        JsValue::from_f64(Limits::DEFAULT.memory_bytes as f64),
+    );
+    set(
+        &constants,
+        "timeLimit",
+        JsValue::from_f64(Limits::DEFAULT.time_ms),
+    );
+    set(
+        &constants,
+        "outputLimit",
+        JsValue::from_f64(Limits::DEFAULT.output_bytes as f64),
+    );
+    set(
+        &constants,
+        "maxNesting",
+        JsValue::from_f64(pubwiki_lua_core::MAX_NESTING as f64),
+    );
+    set(
+        &constants,
+        "hostErrorsKept",
+        JsValue::from_f64(pubwiki_lua_core::HOST_ERRORS_KEPT as f64),
+    );
+    set(
+        &constants,
+        "internalError",
+        JsValue::from_str(pubwiki_lua_core::INTERNAL_ERROR),
+    );
+    set(
+        &constants,
+        "tooDeep",
+        JsValue::from_str(&pubwiki_lua_core::too_deep()),
+    );
     constants.into()
 }
 
@@ -286,7 +325,11 @@ fn to_outcome(result: Result<pubwiki_lua_core::RunOutput, pubwiki_lua_core::RunE
         Ok(out) => {
             set(&outcome, "ok", JsValue::TRUE);
             set(&outcome, "output", JsValue::from_str(&out.output));
-            set(&outcome, "values", Uint8Array::from(out.values.as_bytes()).into());
+            set(
+                &outcome,
+                "values",
+                Uint8Array::from(out.values.as_bytes()).into(),
+            );
         }
         Err(err) => {
             set(&outcome, "ok", JsValue::FALSE);

@@ -1,4 +1,5 @@
-// What a user writes: import the package by name, run scripts, show what they print.
+// What a user writes: import the package by name, run scripts, show what they print. The
+// page script of every app in e2e/ (the tests copy it where each bundler looks for it).
 import { createRunner, createWorkerRunner, IndexedDbStore, runLua, LuaError } from 'pubwiki-lua'
 
 const script = `
