@@ -23,7 +23,7 @@ const api = createApi({
   runAsync: (...args) => loaded().runAsync(...args),
   runSync: (...args) => loaded().runSync(...args),
   startCall: (...args) => loaded().startCall(...args),
-  newModuleCache: () => loaded().newModuleCache(),
+  newRunner: (...args) => loaded().newRunner(...args),
 })
 
 export const { run, runSync, runLua, runLuaSync, invoke, invokeSync, createRunner, LuaError, backend } = api

@@ -12,10 +12,11 @@ import { describe, isPlainObject, isThenable } from './util.mjs'
 import { decodeValues, encodeArguments, encodeGlobals, functionTable } from './wire.mjs'
 
 const LIMITS = ['memoryLimit', 'timeLimit', 'outputLimit']
-const RUNNER_OPTIONS = [...LIMITS, 'globals', 'modules', 'state']
-const CALL_OPTIONS = ['scriptId', 'arguments', ...RUNNER_OPTIONS]
-const RUN_LUA_OPTIONS = ['arguments', ...RUNNER_OPTIONS]
-const INVOKE_OPTIONS = ['scriptId', ...RUNNER_OPTIONS]
+const SHARED_OPTIONS = [...LIMITS, 'globals', 'modules', 'state']
+const RUNNER_OPTIONS = [...SHARED_OPTIONS, 'preload']
+const CALL_OPTIONS = ['scriptId', 'arguments', ...SHARED_OPTIONS]
+const RUN_LUA_OPTIONS = ['arguments', ...SHARED_OPTIONS]
+const INVOKE_OPTIONS = ['scriptId', ...SHARED_OPTIONS]
 // Which JS needs to know how many bytes of globals or results can possibly fit (a bound on
 // encoding them, see wire.mjs).
 const DEFAULT_MEMORY_LIMIT = DEFAULT_LIMITS.memoryLimit
@@ -73,7 +74,30 @@ function checkOptions(options, allowed, name) {
   if (modules !== undefined && typeof modules !== 'function' && !isPlainObject(modules)) {
     throw new TypeError(`${name}.modules must be an object of sources or a resolver function, got ${describe(modules)}`)
   }
-  return { limits, globals, modules, arguments: options.arguments, state: checkState(options.state, name) }
+  const { preload } = options
+  if (preload !== undefined && (!Array.isArray(preload) || !preload.every((module) => typeof module === 'string' && module !== ''))) {
+    throw new TypeError(`${name}.preload must be an array of module names, got ${describe(preload)}`)
+  }
+  if (preload?.length && modules === undefined) throw new TypeError(`${name}.preload needs the modules option, which gives their sources`)
+  return { limits, globals, modules, arguments: options.arguments, state: checkState(options.state, name), preload }
+}
+
+/**
+ * The sources of the modules a runner preloads, from its `modules` option (a resolver gets
+ * the context `{ preload: true }`): an array, or a promise of one where the resolver is
+ * async.
+ */
+function preloadSources(names, modules) {
+  const resolve = resolverOf(modules, { preload: true })
+  const sources = names.map((name) => resolve(name))
+  const checked = (found) =>
+    found.map((source, i) => {
+      if (typeof source !== 'string') {
+        throw new TypeError(`createRunner options.preload: modules gave no source for '${names[i]}' (got ${describe(source)})`)
+      }
+      return source
+    })
+  return sources.some(isThenable) ? Promise.all(sources).then(checked) : checked(sources)
 }
 
 // Globals as given (an object, or a function of the call's context returning one).
@@ -188,28 +212,29 @@ export function createApi(backend) {
     }
   }
 
-  function start(prepared) {
-    return backend.startCall(prepared.call, prepared.runner.cache(), prepared.bridge)
-  }
-
   async function execute(prepared) {
     // Always a wait (`ready` is undefined where the backend loaded already), so a call
     // starts on a stack of its own, never on its caller's: one that a host function starts
     // runs beside the call waiting for it, not on top of it (wasm runs calls on this
     // thread), and no caller's depth is the call's.
     await backend.ready
-    if (!prepared.bridge) return settle(await backend.runAsync(prepared.call), prepared)
-    const outcome = await drive(start(prepared), prepared.bridge)
+    const native = await prepared.runner.native()
+    if (!prepared.bridge) return settle(await backend.runAsync(prepared.call, native), prepared)
+    const outcome = await drive(backend.startCall(prepared.call, native, prepared.bridge), prepared.bridge)
     await commit(outcome, prepared)
     return settle(outcome, prepared)
   }
 
   function executeSync(prepared) {
-    if (!prepared.bridge) return settle(backend.runSync(prepared.call), prepared)
+    const native = prepared.runner.native()
+    if (isThenable(native)) {
+      throw new TypeError('this runner preloads modules from an async resolver: its first call must be run, runLua or invoke')
+    }
+    if (!prepared.bridge) return settle(backend.runSync(prepared.call, native), prepared)
     if (prepared.session && prepared.session.store.synchronous !== true) {
       throw new TypeError('a synchronous call needs a synchronous state store (MemoryStore, SqliteStore): use run, runLua or invoke')
     }
-    const outcome = start(prepared).resumeSync(undefined)
+    const outcome = backend.startCall(prepared.call, native, prepared.bridge).resumeSync(undefined)
     // A synchronous call never waits (the core refuses), so it is over after one slice.
     if (typeof outcome === 'number') throw new Error('pubwiki-lua: a synchronous call waited')
     if (outcome.ok && prepared.session) {
@@ -223,15 +248,27 @@ export function createApi(backend) {
   }
 
   function runner(options) {
-    // The runner's compiled modules (made when a call first needs them, once the backend
-    // has loaded).
-    let cache
+    // The backend's runner (its compiled modules and arenas, with the preloaded modules):
+    // made when a call first needs it, once the backend has loaded, or a promise while the
+    // preloaded modules' sources resolve.
+    let native
+    const makeNative = () => {
+      const names = options.preload ?? []
+      const made = (sources) => (native = backend.newRunner(names, sources, options.limits.memoryLimit, options.limits.timeLimit))
+      const sources = preloadSources(names, options.modules)
+      if (!isThenable(sources)) return made(sources)
+      native = sources.then(made, (error) => {
+        native = undefined
+        throw error
+      })
+      return native
+    }
     // The runner's MemoryStore, for `state: true` (made on first use).
     let memoryStore
     const defaultStore = () => (memoryStore ??= new MemoryStore())
     const self = {
       options,
-      cache: () => (cache ??= backend.newModuleCache()),
+      native: () => native ?? makeNative(),
       // The State of a call with `own` state options: { store, namespaces }, or undefined.
       state(own) {
         const given = options.state
@@ -295,7 +332,7 @@ export function createApi(backend) {
     backend: backend.name,
     LuaError,
     ...direct,
-    /** The same functions, with `options` (limits, globals, modules) as every call's defaults. */
+    /** The same functions, with `options` (limits, globals, modules, ...) as every call's defaults. */
     createRunner(options) {
       return Object.freeze(runner(checkOptions(options, RUNNER_OPTIONS, 'createRunner options')))
     },

@@ -5,14 +5,17 @@
 // worker runners post it to their workers as it is (lib/worker-pool.mjs).
 //
 // The backend interface over it (the native addon, lib/wasm-backend.mjs, the worker pool):
-// - `runSync(call)` -> Outcome, `runAsync(call)` -> Promise<Outcome>: a call without a
-//   host (no host functions, modules, arguments or State);
-// - `startCall(call, cache, bridge)` -> { resume(reply?), resumeSync(reply?) }: a call with
+// - `newRunner(names, sources, memoryLimit?, timeLimit?)`: what a runner's calls share,
+//   its compiled modules and its arenas, whose image holds the modules `names` (with these
+//   sources), preloaded under those limits;
+// - `runSync(call, runner)` -> Outcome, `runAsync(call, runner)` -> Promise<Outcome>: a call
+//   without a host (no host functions, modules, arguments or State);
+// - `startCall(call, runner, bridge)` -> { resume(reply?), resumeSync(reply?) }: a call with
 //   a host, whose requests `bridge` answers (lib/bridge.mjs, which drives it); each slice
 //   gives its Outcome, or the milliseconds left while the call waits for its host (natively
 //   `resume` gives a promise of either);
-// - `newModuleCache()`: a runner's compiled modules; `constants()`: the core's numbers
-//   (lib/core-constants.mjs); `ready`, if present: a promise to await before a call.
+// - `constants()`: the core's numbers (lib/core-constants.mjs); `ready`, if present: a
+//   promise to await before a call.
 // An Outcome is `{ ok: true, output, values }` (`values`: wire bytes, lib/wire.mjs) or
 // `{ ok: false, kind, message, output, traceback, cause? }` (`cause`: the bridge's id of
 // the host error that ended the call).

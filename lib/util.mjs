@@ -2,7 +2,7 @@
 
 /** A value as messages name it: `an object`, `string "x"`, `null`. */
 export function describe(value) {
-  if (value === null) return 'null'
+  if (value === null || value === undefined) return String(value)
   if (Array.isArray(value)) return 'an array'
   if (typeof value === 'function') return 'a function'
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`

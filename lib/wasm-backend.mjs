@@ -54,22 +54,22 @@ export function createBackend(instantiate) {
     }
   }
 
-  function run(call) {
-    return inInstance((inst) => inst.glue.run(call))
+  function run(call, runner) {
+    return inInstance((inst) => inst.glue.run(call, runner.in(inst)))
   }
 
-  function startCall(call, cache, bridge) {
-    const started = inInstance((inst) => wrapCall(inst, inst.glue.startCall(call, cache.in(inst), hostBridge(inst, bridge)), replace))
+  function startCall(call, runner, bridge) {
+    const started = inInstance((inst) => wrapCall(inst, inst.glue.startCall(call, runner.in(inst), hostBridge(inst, bridge)), replace))
     if (typeof started.resumeSync === 'function') return started
     return { resume: () => started, resumeSync: () => started }
   }
 
   return {
     runSync: run,
-    runAsync: async (call) => run(call),
+    runAsync: async (call, runner) => run(call, runner),
     startCall,
-    /** A runner's compiled modules: the core's `ModuleCache` of the instance in use. */
-    newModuleCache: () => new ModuleCaches(),
+    /** A runner's modules and arenas: the glue's `Runner` of the instance in use. */
+    newRunner: (...args) => new Runners(args),
     constants: () => instance().glue.constants(),
   }
 }
@@ -87,14 +87,18 @@ function failure(error, message = 'the wasm instance failed (%s); the calls runn
   return failedOutcome('runtime', `pubwiki-lua: ${message.replace('%s', why)}`)
 }
 
-/** A runner's module cache, made anew in each instance it is used with. */
-class ModuleCaches {
+/** A runner's modules and arenas, made anew (from the same arguments) in each instance it is used with. */
+class Runners {
+  constructor(args) {
+    this.args = args
+  }
+
   in(inst) {
     if (this.instance !== inst) {
+      this.runner = new inst.glue.Runner(...this.args)
       this.instance = inst
-      this.cache = new inst.glue.ModuleCache()
     }
-    return this.cache
+    return this.runner
   }
 }
 

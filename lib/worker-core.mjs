@@ -4,10 +4,12 @@
 // bridge answers every one "pending", so the call suspends, and the request goes to the
 // page with the slice's end; the page's answer comes back with the next slice.
 //
-// Messages in: { id, op: 'run', call } (a call without a host), { id, op: 'start', call,
-// cache } (a call that may ask the page; `cache` names the runner's module cache), { id,
-// op: 'resume', reply }, where `call` is the call object (lib/call.mjs). Messages out:
-// { id, outcome }, or { id, waiting: msLeft, request: { index, args } }.
+// Messages in: { id, op: 'run', call, runner } (a call without a host), { id, op: 'start',
+// call, runner } (a call that may ask the page), { id, op: 'resume', reply }, where `call`
+// is the call object (lib/call.mjs) and `runner` { token, preload? } names the runner
+// whose modules and arenas the call uses (`preload`: the arguments of `newRunner`, sent
+// with the runner's first call in this worker). Messages out: { id, outcome }, or { id,
+// waiting: msLeft, request: { index, args } }.
 
 import { internalError } from './call.mjs'
 import { REPLY_PENDING } from './reply.mjs'
@@ -29,7 +31,13 @@ class RelayBridge {
 /** Serves the page's messages with `backend` (wasm/web.mjs or wasm/node.js); `post` answers. */
 function serveCalls(backend, post) {
   const calls = new Map()
-  const caches = new Map()
+  const runners = new Map()
+
+  function runnerOf({ token, preload }) {
+    let runner = runners.get(token)
+    if (!runner) runners.set(token, (runner = backend.newRunner(...(preload ?? [[], []]))))
+    return runner
+  }
 
   function slice(id, reply) {
     const running = calls.get(id)
@@ -52,12 +60,10 @@ function serveCalls(backend, post) {
     const { id } = message
     switch (message.op) {
       case 'run':
-        return post({ id, outcome: backend.runSync(message.call) })
+        return post({ id, outcome: backend.runSync(message.call, runnerOf(message.runner)) })
       case 'start': {
-        let cache = caches.get(message.cache)
-        if (!cache) caches.set(message.cache, (cache = backend.newModuleCache()))
         const relay = new RelayBridge()
-        const call = backend.startCall(message.call, cache, relay)
+        const call = backend.startCall(message.call, runnerOf(message.runner), relay)
         calls.set(id, { call, relay })
         return slice(id, undefined)
       }

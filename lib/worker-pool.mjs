@@ -96,27 +96,28 @@ class Pool {
     this.workers = Array.from({ length: size }, () => null)
     this.queue = [] // [call, message] of calls with no worker yet
     this.nextId = 1
-    this.nextCache = 1
+    this.nextRunner = 1
     this.closed = false
   }
 
   backend() {
     return {
       name: 'wasm',
-      runAsync: (call) => new WorkerCall(this, { op: 'run', call }, null).resume(),
+      runAsync: (call, runner) => new WorkerCall(this, { op: 'run', call, runner }, null).resume(),
       runSync: synchronousCall,
-      startCall: (call, cache, bridge) => {
+      startCall: (call, runner, bridge) => {
         if (call.synchronous) synchronousCall()
-        return new WorkerCall(this, { op: 'start', call, cache: cache.token }, bridge)
+        return new WorkerCall(this, { op: 'start', call, runner }, bridge)
       },
-      newModuleCache: () => ({ token: this.nextCache++ }),
+      // A runner as workers know it: a token, and what makes it, sent to each worker once.
+      newRunner: (...preload) => ({ token: this.nextRunner++, preload }),
     }
   }
 
   // A worker slot, its worker made on first use.
   slot(i) {
     if (!this.workers[i]) {
-      const slot = { index: i, handle: this.spawn(), busy: null, calls: new Map(), queue: [] }
+      const slot = { index: i, handle: this.spawn(), busy: null, calls: new Map(), queue: [], runners: new Set() }
       slot.handle.onMessage((message) => this.answered(slot, message))
       slot.handle.onError((message) => this.lost(slot, 'runtime', `the worker failed: ${message}`))
       slot.handle.unref?.()
@@ -149,6 +150,13 @@ class Pool {
 
   post(slot, call, message) {
     slot.busy = call
+    if (message.runner) {
+      // A worker makes the runner from its first message that names it.
+      const { token, preload } = message.runner
+      const first = !slot.runners.has(token)
+      slot.runners.add(token)
+      message = { ...message, runner: first ? { token, preload } : { token } }
+    }
     call.timer = setTimeout(() => this.lost(slot, 'timeout', null), call.timeLeft + margin(call.timeLeft))
     slot.handle.post(message)
   }

@@ -14,7 +14,7 @@ export async function failure(promise) {
 }
 
 export function apiSuite(lua) {
-  const { run, runSync, runLua, runLuaSync, LuaError } = lua
+  const { run, runSync, runLua, runLuaSync, LuaError, createRunner } = lua
 
   describe('output capture', () => {
     it('prints with Lua tostring semantics, tab-separated, newline-terminated', async () => {
@@ -268,6 +268,79 @@ export function apiSuite(lua) {
           expect(result).toEqual({ status: 'fulfilled', value: `${i}\n` })
         }
       })
+    })
+  })
+
+  describe('fresh states (restored from an image)', () => {
+    // What a call sees of the state it starts in: the same every time, whatever came before.
+    const look = `
+      local seen = {}
+      for k in pairs(_G) do seen[#seen + 1] = k end
+      for k in pairs(string) do seen[#seen + 1] = "string." .. k end
+      for k in pairs(package.loaded) do seen[#seen + 1] = "loaded." .. k end
+      table.sort(seen)
+      return table.concat(seen, ","), ("x"):upper(), rawget(_G, "leak"), getmetatable("").__index == string`
+
+    it('nothing a call changes reaches a later call, however it ended', async () => {
+      const pristine = runSync(look, { scriptId: 'look' }).values
+      for (const [code, options] of [
+        ['leak = 1 string.leak = 1 print = nil', {}],
+        ['getmetatable("").__index = { upper = function() return "hacked" end }', {}],
+        ['setmetatable(_G, { __index = function() return "leak" end }) package.loaded.string = nil', {}],
+        ['leak = {} while true do leak[#leak + 1] = {} end', { memoryLimit: 2 * 1024 * 1024 }],
+        ['leak = 1 string.upper = nil while true do end', { timeLimit: 30 }],
+        ['leak = 1 table.sort = nil error("boom")', {}],
+      ]) {
+        await run(code, { scriptId: 'change', ...options }).catch(() => {})
+        expect(runSync(look, { scriptId: 'look' }).values, code).toEqual(pristine)
+        expect((await run(look, { scriptId: 'look' })).values, code).toEqual(pristine)
+      }
+    })
+
+    it('every call has its own math.random sequence', async () => {
+      const draw = 'return math.random(1 << 40), math.random(1 << 40), math.random(1 << 40)'
+      const draws = await Promise.all(Array.from({ length: 20 }, () => run(draw, { scriptId: 'r' })))
+      expect(new Set(draws.map(({ values }) => values.join())).size).toBe(20)
+      const seeded = runSync(`math.randomseed(7) ${draw}`, { scriptId: 'r' }).values
+      expect(runSync(`math.randomseed(7) ${draw}`, { scriptId: 'r' }).values).toEqual(seeded)
+      expect(runSync(draw, { scriptId: 'r' }).values).not.toEqual(seeded)
+    })
+
+    it('a runner preloads modules into its image: loaded once, pristine in every call', async () => {
+      const modules = {
+        'Module:Util': 'print("loading") return { calls = 0, twice = function(x) return 2 * x end }',
+        'Module:Page': `local util = require("Module:Util")
+          return { render = function(x) util.calls = util.calls + 1 return util.twice(x), util.calls end }`,
+      }
+      const page = createRunner({ preload: ['Module:Util', 'Module:Page'], modules })
+      for (let i = 0; i < 3; i++) {
+        expect(await page.invoke('Module:Page', 'render', [21], { scriptId: 'p' })).toEqual({ output: '', values: [42, 1] })
+        expect(page.invokeSync('Module:Page', 'render', [5], { scriptId: 'p' })).toEqual({ output: '', values: [10, 1] })
+      }
+      await page.run('require("Module:Util").twice = nil', { scriptId: 'breaks' })
+      expect((await page.run('return require("Module:Util").twice(4)', { scriptId: 'p' })).values).toEqual([8])
+      // Sources from an async resolver: the first call waits for them.
+      const later = createRunner({ preload: ['Module:Util'], modules: async (name) => modules[name] })
+      expect(() => later.runSync('return 1', { scriptId: 's' })).toThrow(TypeError)
+      expect((await later.run('return require("Module:Util").twice(3)', { scriptId: 's' })).values).toEqual([6])
+      expect(later.runSync('return require("Module:Util").calls', { scriptId: 's' }).values).toEqual([0])
+    })
+
+    it('preloaded modules are pure: what they cannot do is a LuaError of each call', async () => {
+      for (const [source, message] of [
+        ['return fetch()', "preload: Module:Bad:1: attempt to call a nil value (global 'fetch')"],
+        ['return require("Module:Other")', "preload: Module:Bad:1: module 'Module:Other' is not preloaded (a preloaded module may require only preloaded modules)"],
+        ['while true do end', 'preload: Module:Bad:1: time limit exceeded (100 ms)'],
+      ]) {
+        const bad = createRunner({ preload: ['Module:Bad'], modules: { 'Module:Bad': source, 'Module:Other': 'return 1' }, timeLimit: 100, globals: { fetch: () => 1 } })
+        const error = await failure(bad.run('return 1', { scriptId: 's' }))
+        expect(error).toBeInstanceOf(LuaError)
+        expect(error.message).toBe(message)
+      }
+      expect(() => createRunner({ preload: ['Module:Missing'], modules: {} }).runSync('return 1', { scriptId: 's' }))
+        .toThrow("createRunner options.preload: modules gave no source for 'Module:Missing' (got undefined)")
+      expect(() => createRunner({ preload: 'Module:X', modules: {} })).toThrow(TypeError)
+      expect(() => createRunner({ preload: ['Module:X'] })).toThrow('createRunner options.preload needs the modules option')
     })
   })
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::limits::Limits;
 use crate::module_cache::ModuleCache;
+use crate::pool::ArenaPool;
 
 /// What a call runs.
 #[derive(Clone, Debug)]
@@ -34,6 +35,8 @@ pub struct CallSpec {
     pub synchronous: bool,
     /// The runner's compiled modules, shared by its calls (module_cache.rs).
     pub module_cache: Option<Arc<ModuleCache>>,
+    /// The arenas of the runner's image (pool.rs); `None`: the process's shared pool.
+    pub pool: Option<Arc<ArenaPool>>,
 }
 
 impl CallSpec {
@@ -61,6 +64,7 @@ impl CallSpec {
             state: false,
             synchronous: false,
             module_cache: None,
+            pool: None,
         }
     }
 
@@ -91,6 +95,11 @@ impl CallSpec {
 
     pub fn module_cache(mut self, cache: Arc<ModuleCache>) -> CallSpec {
         self.module_cache = Some(cache);
+        self
+    }
+
+    pub fn pool(mut self, pool: Arc<ArenaPool>) -> CallSpec {
+        self.pool = Some(pool);
         self
     }
 }

@@ -10,7 +10,7 @@ use mlua::ffi;
 
 use crate::lua::Lua;
 
-use crate::alloc::Budget;
+use crate::alloc::Heap;
 use crate::limits::Clock;
 use crate::module_cache::ModuleCache;
 use crate::outcome::ErrorKind;
@@ -43,7 +43,8 @@ pub(crate) struct CallState {
     /// The error that first ended a terminated call (a failing `__close` handler may replace
     /// it on the stack as the call unwinds).
     pub terminated_message: Option<String>,
-    pub budget: *mut Budget,
+    /// The heap of the call's state, whose limit is the call's (arena.rs), once it started.
+    pub heap: *mut Heap,
     /// The Lua thread (main or coroutine) running now: where an interrupt puts the hook.
     pub running: AtomicPtr<ffi::lua_State>,
     /// How many calls deep the running slice is nested on its thread (running.rs).
@@ -96,7 +97,6 @@ impl CallState {
     pub fn new(
         clock: Clock,
         limits: &crate::Limits,
-        budget: *mut Budget,
         c_functions: &'static CFunctions,
     ) -> CallState {
         CallState {
@@ -109,7 +109,7 @@ impl CallState {
             memory_limit: limits.memory_bytes,
             terminated: None,
             terminated_message: None,
-            budget,
+            heap: std::ptr::null_mut(),
             running: AtomicPtr::new(std::ptr::null_mut()),
             nesting: 0,
             hook_everywhere: AtomicBool::new(false),
@@ -139,13 +139,11 @@ impl CallState {
     }
 }
 
-/// The call's state. Borrows must stay short: any Lua API call may re-enter.
+/// The call's state. Borrows must stay short: any Lua API call may re-enter. Every thread
+/// of a state reaches its heap through its extra space (arena.rs), and the heap the call
+/// it serves now.
 #[allow(clippy::mut_from_ref)]
 pub(crate) unsafe fn call_state<'a>(state: Lua) -> &'a mut CallState {
-    &mut **(ffi::lua_getextraspace(state) as *mut *mut CallState)
-}
-
-/// Makes `state` (a new main thread) reach `call`.
-pub(crate) unsafe fn attach(state: Lua, call: *mut CallState) {
-    *(ffi::lua_getextraspace(state) as *mut *mut CallState) = call;
+    let heap = *(ffi::lua_getextraspace(state) as *mut *mut Heap);
+    &mut *((*heap).call as *mut CallState)
 }

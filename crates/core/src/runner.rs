@@ -10,12 +10,13 @@
 use std::ffi::{c_int, c_void, CString};
 use std::ptr;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use mlua::ffi;
 
-use crate::alloc::{limited_alloc, Budget};
+use crate::arena::Arena;
 use crate::call_spec::{CallSpec, Entry};
-use crate::call_state::{attach, call_state, CFunctions, CallState};
+use crate::call_state::{call_state, CFunctions, CallState};
 use crate::convert::{self, EncodeError, Encoder, Mode, PushError};
 use crate::interrupt::{
     memory_message, raise_terminated, raise_terminated_from_top, set_hook, terminate,
@@ -23,10 +24,11 @@ use crate::interrupt::{
 use crate::limits::{Clock, Limits};
 use crate::lua::{into_text, lua_string, Lua};
 use crate::outcome::{ErrorKind, RunError, RunOutput, INTERNAL_ERROR};
-use crate::request::Host;
+use crate::pool::ArenaPool;
+use crate::request::{Deadline, Host, Request};
 use crate::running::{self, MAX_NESTING};
-use crate::wire::{Reader, Values, Writer};
-use crate::{host_function, modules, sandbox};
+use crate::wire::{error_reply, Reader, Values, Writer, REPLY_VALUES};
+use crate::{host_function, modules, sandbox, state_library};
 
 /// What a slice of a call came to.
 #[derive(Debug)]
@@ -41,8 +43,11 @@ pub enum Step {
 /// A call of a Lua chunk, run by slices (see the module docs).
 pub struct Call {
     call: Box<CallState>,
-    budget: Box<Budget>,
-    /// The Lua state: null before the first slice and once the call is over.
+    /// Where the call's arena comes from, and goes back to.
+    pool: Arc<ArenaPool>,
+    /// The arena the call runs in, from its first slice to its end.
+    arena: Option<Arena>,
+    /// The arena's Lua state: null before the first slice and once the call is over.
     state: Lua,
     phase: Phase,
     /// What the call runs (taken when it starts).
@@ -52,6 +57,8 @@ pub struct Call {
     globals: Option<Vec<u8>>,
     /// Wire values for the entry's `...`, until they are pushed.
     arguments: Option<Vec<u8>>,
+    /// A panic ran while the call did: its arena is not pooled again.
+    poisoned: bool,
 }
 
 /// The sandbox's C functions that matter to a wait, for waiting.rs.
@@ -107,29 +114,21 @@ enum Slice {
 impl Call {
     /// A call as `spec` describes it; its time counts from its first slice, on `clock`.
     pub fn new(spec: CallSpec, clock: Clock) -> Call {
-        let mut budget = Box::new(Budget {
-            used: 0,
-            limit: spec.limits.memory_bytes,
-            on_growth: watch_growth(),
-        });
-        let mut call = Box::new(CallState::new(
-            clock,
-            &spec.limits,
-            &mut *budget,
-            &C_FUNCTIONS,
-        ));
+        let mut call = Box::new(CallState::new(clock, &spec.limits, &C_FUNCTIONS));
         call.has_state = spec.state;
         call.host_can_wait = !spec.synchronous;
         call.module_cache = spec.module_cache;
         Call {
             call,
-            budget,
+            pool: spec.pool.unwrap_or_else(ArenaPool::shared),
+            arena: None,
             state: ptr::null_mut(),
             phase: Phase::New,
             entry: spec.entry,
             script_id: spec.script_id,
             globals: spec.globals,
             arguments: spec.arguments,
+            poisoned: false,
         }
     }
 
@@ -148,7 +147,10 @@ impl Call {
         let slice = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
             self.slice(answer)
         }))
-        .unwrap_or_else(|_| Slice::Done(Err(Failure::internal())));
+        .unwrap_or_else(|_| {
+            self.poisoned = true;
+            Slice::Done(Err(Failure::internal()))
+        });
         self.call.host = None;
         match slice {
             Slice::Waiting => Step::Waiting {
@@ -206,20 +208,22 @@ impl Call {
     unsafe fn slice(&mut self, answer: Option<Vec<u8>>) -> Slice {
         let call: *mut CallState = &mut *self.call;
         if self.phase == Phase::New {
-            #[cfg(feature = "fault-injection")]
-            if self.script_id == "pubwiki-lua:panic" {
-                panic!("injected fault");
-            }
-            let state = ffi::lua_newstate(
-                limited_alloc,
-                &mut *self.budget as *mut Budget as *mut c_void,
-            );
-            if state.is_null() {
-                return Slice::Done(Err(Failure::memory(&*call)));
-            }
-            attach(state, call);
-            self.state = state;
             self.phase = Phase::Started;
+            let arena = match self.pool.take() {
+                Some(arena) => Ok(arena),
+                None => build_arena(&self.pool, call),
+            };
+            let mut arena = match arena {
+                Ok(arena) => arena,
+                Err(failure) => return Slice::Done(Err(failure)),
+            };
+            arena.restore(call);
+            let heap = arena.heap();
+            heap.limit = (*call).memory_limit;
+            heap.on_growth = watch_growth();
+            (*call).heap = heap;
+            self.state = arena.state();
+            self.arena = Some(arena);
             (*call).start();
         }
         let state = self.state;
@@ -253,7 +257,16 @@ impl Call {
     /// The state's set-up: sandbox, globals, the chunk's coroutine and what it runs (with
     /// its arguments: their number is returned).
     unsafe fn start(&mut self, state: Lua) -> Result<c_int, Failure> {
-        ffi::lua_pushcfunction(state, sandbox::open);
+        #[cfg(feature = "fault-injection")]
+        if self.script_id == "pubwiki-lua:panic" {
+            panic!("injected fault");
+        }
+        let call = call_state(state);
+        if (*call.heap).cursor.used > call.memory_limit {
+            // The image alone does not fit in the call's memory limit.
+            return Err(Failure::memory(call));
+        }
+        ffi::lua_pushcfunction(state, set_up_call);
         let status = ffi::lua_pcall(state, 0, 0, 0);
         if status != ffi::LUA_OK {
             return Err(set_up_failure(state, status));
@@ -329,11 +342,16 @@ impl Call {
         (status, nresults)
     }
 
-    /// Frees the state (and so the memory the call used) as soon as the call is over.
+    /// Gives the arena back as soon as the call is over (its state is left as it is: the
+    /// next call restores the image over it), or drops it after a panic.
     fn close(&mut self) {
-        if !self.state.is_null() {
-            unsafe { ffi::lua_close(self.state) };
-            self.state = ptr::null_mut();
+        self.state = ptr::null_mut();
+        if let Some(arena) = self.arena.take() {
+            if self.poisoned {
+                drop(arena);
+            } else {
+                self.pool.give_back(arena);
+            }
         }
         self.phase = Phase::Finished;
     }
@@ -367,7 +385,7 @@ unsafe fn finish(state: Lua, (status, nresults): (c_int, c_int)) -> Slice {
     }
     if status == ffi::LUA_OK {
         // The script is done: converting results must not trip the limits.
-        (*call.budget).limit = usize::MAX;
+        (*call.heap).limit = usize::MAX;
         ffi::lua_sethook(main, None, 0, 0);
         return Slice::Done(return_values(main, nresults));
     }
@@ -402,17 +420,17 @@ unsafe fn failure(state: Lua, main: Lua, kind: ErrorKind) -> Failure {
     let traceback = if kind == ErrorKind::Memory {
         String::new()
     } else {
-        let limit = (*call.budget).limit;
-        (*call.budget).limit = usize::MAX;
+        let limit = (*call.heap).limit;
+        (*call.heap).limit = usize::MAX;
         ffi::luaL_traceback(state, main, ptr::null(), 0);
-        (*call.budget).limit = limit;
+        (*call.heap).limit = limit;
         let traceback = lua_string(state, -1).unwrap_or_default();
         ffi::lua_pop(state, 1);
         traceback
     };
     // The failed chunk's to-be-closed variables: their handlers run in its coroutine, under
     // the limits, and a failing one replaces the error (as in a `pcall`); not once a limit
-    // ended the call (see `close_coroutine`). `lua_close` runs no coroutine's handlers.
+    // ended the call (see `close_coroutine`).
     let mut kind = kind;
     if sandbox::close_coroutine(state, main) == Some(ffi::LUA_ERRMEM) {
         kind = ErrorKind::Memory;
@@ -553,6 +571,137 @@ unsafe extern "C-unwind" fn install_globals(state: Lua) -> c_int {
             state,
             c"pubwiki-lua: malformed globals from the host".as_ptr(),
         ),
+    }
+}
+
+/// What a call sets up in its restored state before its globals (see arena.rs): its own
+/// `math.random` seed, and `State`. Runs under `lua_pcall` (it allocates).
+unsafe extern "C-unwind" fn set_up_call(state: Lua) -> c_int {
+    let call = call_state(state);
+    sandbox::reseed(state, call_seed(call.clock));
+    if call.has_state {
+        ffi::lua_pushglobaltable(state);
+        state_library::open(state);
+        ffi::lua_pop(state, 1);
+    }
+    0
+}
+
+/// A seed for a call's `math.random`: no two calls in a process share one (a counter), and
+/// it is not predictable from another call's (mixed with the clock, and natively with a
+/// per-process secret).
+fn call_seed(clock: Clock) -> [i64; 2] {
+    use std::sync::atomic::AtomicU64;
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let count = CALLS.fetch_add(1, Ordering::Relaxed);
+    let first = mix(process_secret() ^ count);
+    [first as i64, mix(first ^ clock().to_bits()) as i64]
+}
+
+/// splitmix64's finalizer: every bit of `x` reaches every bit of the result.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Random bits chosen once per process (std's hash keys come from the system's randomness).
+#[cfg(not(target_family = "wasm"))]
+fn process_secret() -> u64 {
+    use std::hash::BuildHasher;
+    use std::sync::OnceLock;
+    static SECRET: OnceLock<u64> = OnceLock::new();
+    *SECRET.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0u64))
+}
+
+/// A wasm instance has no source of randomness of its own: the clock of its first call.
+#[cfg(target_family = "wasm")]
+fn process_secret() -> u64 {
+    0
+}
+
+/// A new arena for `pool`, built while `call` starts (arena.rs): the sandbox, and the
+/// pool's preloaded modules.
+unsafe fn build_arena(pool: &ArenaPool, call: *mut CallState) -> Result<Arena, Failure> {
+    if pool.preload.is_empty() {
+        let mut arena = Arena::new(call).ok_or_else(|| Failure::memory(&*call))?;
+        let state = arena.state();
+        ffi::lua_pushcfunction(state, sandbox::open);
+        if ffi::lua_pcall(state, 0, 0, 0) != ffi::LUA_OK {
+            return Err(Failure::memory(&*call));
+        }
+        arena.snapshot();
+        return Ok(arena);
+    }
+    // The preloaded modules load in a call of their own, under the pool's limits, with a
+    // host that has their sources and nothing else; the count hook watches its time.
+    let mut builder = CallState::new((*call).clock, &pool.limits, &C_FUNCTIONS);
+    builder.host_can_wait = false;
+    builder.hook_everywhere.store(true, Ordering::SeqCst);
+    let mut host = PreloadHost(&pool.preload);
+    let host: *mut (dyn Host + '_) = &mut host;
+    // SAFETY: the builder, and with it the pointer, is gone before `host` is.
+    builder.host = Some(std::mem::transmute::<*mut (dyn Host + '_), *mut dyn Host>(
+        host,
+    ));
+    let builder: *mut CallState = &mut builder;
+    let mut arena = Arena::new(builder).ok_or_else(|| Failure::memory(&*builder))?;
+    let state = arena.state();
+    let heap = arena.heap();
+    heap.limit = pool.limits.memory_bytes;
+    (*builder).heap = heap;
+    (*builder).start();
+    set_hook(state);
+    ffi::lua_pushcfunction(state, preload);
+    ffi::lua_pushlightuserdata(state, &pool.preload as *const _ as *mut c_void);
+    let status = ffi::lua_pcall(state, 1, 0, 0);
+    if status != ffi::LUA_OK {
+        let failure = set_up_failure(state, status);
+        return Err(Failure::new(
+            failure.kind,
+            format!("preload: {}", failure.message),
+        ));
+    }
+    ffi::lua_sethook(state, None, 0, 0);
+    arena.heap().limit = usize::MAX;
+    arena.snapshot();
+    Ok(arena)
+}
+
+/// Opens the sandbox and requires each preloaded module (light userdata 1: the pool's
+/// list), keeping them in `package.loaded`. Runs under `lua_pcall`.
+unsafe extern "C-unwind" fn preload(state: Lua) -> c_int {
+    let modules = &*(ffi::lua_touserdata(state, 1) as *const Vec<(String, Vec<u8>)>);
+    sandbox::open(state);
+    for (name, _) in modules {
+        ffi::lua_getglobal(state, c"require".as_ptr());
+        ffi::lua_pushlstring(state, name.as_ptr() as *const _, name.len());
+        ffi::lua_call(state, 1, 0);
+    }
+    0
+}
+
+/// The host of preloaded modules as they load: their sources, and nothing else.
+struct PreloadHost<'a>(&'a [(String, Vec<u8>)]);
+
+impl Host for PreloadHost<'_> {
+    fn request(&mut self, request: Request<'_>, _deadline: Deadline) -> Vec<u8> {
+        match request {
+            Request::Module { name, .. } => match self.0.iter().find(|(n, _)| n == name) {
+                Some((_, source)) => {
+                    let mut reply = Writer::new();
+                    reply.tag(REPLY_VALUES).count(1).string(source);
+                    reply.into_bytes()
+                }
+                None => error_reply(&format!(
+                    "module '{name}' is not preloaded (a preloaded module may require only preloaded modules)"
+                )),
+            },
+            Request::Call { name, .. } => error_reply(&format!(
+                "a preloaded module may not call host functions ('{name}') while it loads"
+            )),
+        }
     }
 }
 

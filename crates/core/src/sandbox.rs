@@ -7,7 +7,7 @@
 //! resumer, and hide that coroutine from the script: it is the main thread as far as
 //! `coroutine.running`, `coroutine.isyieldable` and `coroutine.yield` can tell.
 
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::atomic::Ordering;
 
 use mlua::ffi;
@@ -76,9 +76,16 @@ pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     #[cfg(target_family = "wasm")]
     wrap_function(state, c"collectgarbage", lua_collectgarbage);
     crate::modules::open(state);
-    if call_state(state).has_state {
-        crate::state_library::open(state);
-    }
+    ffi::lua_pop(state, 1);
+
+    // The original `math.randomseed`, which reseeds every call (`reseed`).
+    ffi::lua_getglobal(state, c"math".as_ptr());
+    ffi::lua_getfield(state, -1, c"randomseed".as_ptr());
+    ffi::lua_rawsetp(
+        state,
+        ffi::LUA_REGISTRYINDEX,
+        &RANDOMSEED as *const u8 as *const c_void,
+    );
     ffi::lua_pop(state, 1);
 
     // Lua's C pattern matcher cannot be interrupted; ours checks the time limit.
@@ -124,6 +131,21 @@ pub unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     set_function(state, c"traceback", lua_traceback);
     register_library(state, c"debug");
     0
+}
+
+/// The registry key of the original `math.randomseed`.
+static RANDOMSEED: u8 = 0;
+
+/// Seeds `math.random` with `seed` (a call's own: runner.rs). Runs under `lua_pcall`.
+pub(crate) unsafe fn reseed(state: Lua, seed: [i64; 2]) {
+    ffi::lua_rawgetp(
+        state,
+        ffi::LUA_REGISTRYINDEX,
+        &RANDOMSEED as *const u8 as *const c_void,
+    );
+    ffi::lua_pushinteger(state, seed[0]);
+    ffi::lua_pushinteger(state, seed[1]);
+    ffi::lua_call(state, 2, 0);
 }
 
 /// Sets the table on top of the stack as global `name` (and in `package.loaded`, which

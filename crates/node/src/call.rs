@@ -54,6 +54,7 @@ impl FromNapiValue for JsCall {
             state: field.flag(c"state")?,
             synchronous: field.flag(c"synchronous")?,
             module_cache: None,
+            pool: None,
         }))
     }
 }

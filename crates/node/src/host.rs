@@ -33,6 +33,7 @@ use pubwiki_lua_core::{Call, Deadline, Host, Request, Step};
 
 use crate::call::JsCall;
 use crate::completion::{self, Channel};
+use crate::runner::Runner;
 use crate::scratch::{Scratch, SCRATCH_BYTES};
 use crate::{RawValue, Settled, WireInput};
 
@@ -120,32 +121,12 @@ impl Drop for BridgeRefs {
     }
 }
 
-/// A runner's compiled modules, shared by its calls (the core's `ModuleCache`).
-#[napi]
-pub struct ModuleCache {
-    inner: Arc<pubwiki_lua_core::ModuleCache>,
-}
-
-/// A new, empty `ModuleCache` (the backend interface's `newModuleCache`).
-#[napi]
-pub fn new_module_cache() -> ModuleCache {
-    ModuleCache {
-        inner: Arc::new(pubwiki_lua_core::ModuleCache::default()),
-    }
-}
-
 /// Starts a call with a host (host functions, modules, arguments or State): `call` is the
-/// JS call object, `cache` its runner's compiled modules, `bridge` lib/bridge.mjs's
+/// JS call object, `runner` its runner's modules and arenas, `bridge` lib/bridge.mjs's
 /// `Bridge`, which answers its requests.
 #[napi]
-pub fn start_call(
-    env: Env,
-    call: JsCall,
-    cache: &ModuleCache,
-    bridge: Unknown,
-) -> Result<NativeCall> {
-    let mut spec = call.0;
-    spec.module_cache = Some(cache.inner.clone());
+pub fn start_call(env: Env, call: JsCall, runner: &Runner, bridge: Unknown) -> Result<NativeCall> {
+    let spec = runner.equip(call.0);
     Ok(NativeCall {
         call: Arc::new(Mutex::new(Some(Call::new(
             spec,

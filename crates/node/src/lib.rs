@@ -13,6 +13,7 @@
 mod call;
 mod completion;
 mod host;
+mod runner;
 mod scratch;
 
 /// mimalloc rather than glibc's malloc: results are made on pool threads and freed on the JS
@@ -27,6 +28,7 @@ use napi_derive::napi;
 use pubwiki_lua_core::{monotonic_ms, Call, Limits, RunError, RunOutput};
 
 use crate::call::JsCall;
+use crate::runner::Runner;
 
 /// A call's outcome as one plain object: `{ ok: true, output, values }` or
 /// `{ ok: false, kind, message, output, traceback, cause }`. `values` are wire bytes
@@ -196,13 +198,15 @@ pub fn constants() -> Constants {
 /// Runs a call without a host (no host functions, modules or State) on the addon's thread
 /// pool (completion.rs); resolves to an `Outcome`.
 #[napi(ts_return_type = "Promise<Outcome>")]
-pub fn run_async(env: Env, call: JsCall) -> Result<RawValue> {
-    let call = Call::new(call.0, monotonic_ms);
+pub fn run_async(env: Env, call: JsCall, runner: &Runner) -> Result<RawValue> {
+    let call = Call::new(runner.equip(call.0), monotonic_ms);
     completion::spawn(&env, move || Settled::Done(call.run_to_end().into())).map(RawValue)
 }
 
-/// Runs a call without a host on the calling thread.
+/// Runs a call without a host on the calling thread (`runner`: its runner's arenas).
 #[napi]
-pub fn run_sync(call: JsCall) -> Outcome {
-    Call::new(call.0, monotonic_ms).run_to_end().into()
+pub fn run_sync(call: JsCall, runner: &Runner) -> Outcome {
+    Call::new(runner.equip(call.0), monotonic_ms)
+        .run_to_end()
+        .into()
 }

@@ -15,8 +15,10 @@ export type Outcome =
 export type CallObject = { scriptId: string } & Record<string, unknown>
 
 /** Runs a call without a host in a fresh sandboxed state. */
-export declare function runSync(call: CallObject): Outcome
+export declare function runSync(call: CallObject, runner: unknown): Outcome
 /** `runSync` with its result in a promise (it still runs on the calling thread). */
-export declare function runAsync(call: CallObject): Promise<Outcome>
+export declare function runAsync(call: CallObject, runner: unknown): Promise<Outcome>
+/** A runner's modules and arenas (see lib/call.mjs `newRunner`). */
+export declare function newRunner(names: string[], sources: string[], memoryLimit?: number, timeLimit?: number): unknown
 /** The core's defaults, bounds and texts, as lib/core-constants.mjs has them. */
 export declare function constants(): Record<string, number | string>

@@ -2,7 +2,7 @@
 //
 //   import { load } from './wasm/web.mjs'
 //   const backend = await load()
-//   backend.runSync(callObject)  // -> { ok: true, output: '', values: <wire bytes> }
+//   backend.runSync(callObject, backend.newRunner([], []))  // -> { ok: true, output: '', values: <wire bytes> }
 //
 // With no argument the glue fetches the module from
 // `new URL('pubwiki_lua_wasm_bg.wasm', import.meta.url)`, which bundlers (webpack 5, Vite,
@@ -10,7 +10,7 @@
 // wasm module: webpack's wasm parser rejects modules that use exception handling.
 // `source` may instead be a URL, a Response, the bytes, or a compiled WebAssembly.Module.
 // The first instance is made from it; should an instance ever fail, the backend makes
-// another from the module compiled then (lib/wasm-lib/wasm-backend.mjs).
+// another from the module compiled then (lib/wasm-backend.mjs).
 //
 // The backend has the native addon's shape (lib/api.mjs, lib/wasm-backend.mjs). runAsync runs on
 // the calling thread too (use a worker runner to keep a page responsive).

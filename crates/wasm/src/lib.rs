@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use js_sys::{Object, Reflect, Uint8Array};
 use pubwiki_lua_core::wire::error_reply;
-use pubwiki_lua_core::{CallSpec, Deadline, Entry, Host, Limits, Request, Step};
+use pubwiki_lua_core::{ArenaPool, CallSpec, Deadline, Entry, Host, Limits, Request, Step};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -133,6 +133,7 @@ impl JsCall {
             state: self.state() == Some(true),
             synchronous: self.synchronous() == Some(true),
             module_cache: None,
+            pool: None,
         }
     }
 }
@@ -140,8 +141,8 @@ impl JsCall {
 /// Runs a call without a host (no host functions, modules, arguments or State) to its end.
 /// Returns `{ok: true, output, values}` or `{ok: false, kind, message, output, traceback}`.
 #[wasm_bindgen(unchecked_return_type = "Outcome")]
-pub fn run(call: &JsCall) -> JsValue {
-    to_outcome(pubwiki_lua_core::Call::new(call.spec(), monotonic_ms).run_to_end())
+pub fn run(call: &JsCall, runner: &Runner) -> JsValue {
+    to_outcome(pubwiki_lua_core::Call::new(runner.equip(call.spec()), monotonic_ms).run_to_end())
 }
 
 #[wasm_bindgen]
@@ -233,31 +234,60 @@ pub struct Call {
     bridge: Bridge,
 }
 
-/// A runner's compiled modules, shared by its calls (the core's `ModuleCache`).
+/// What a runner shares between its calls: its compiled modules (the core's
+/// `ModuleCache`) and its arenas (the core's `ArenaPool`: the shared one, or one whose image
+/// holds the runner's preloaded modules).
 #[wasm_bindgen]
-pub struct ModuleCache {
-    inner: Arc<pubwiki_lua_core::ModuleCache>,
+pub struct Runner {
+    cache: Arc<pubwiki_lua_core::ModuleCache>,
+    pool: Arc<ArenaPool>,
 }
 
 #[wasm_bindgen]
-impl ModuleCache {
+impl Runner {
+    /// `names` and `sources` (as many) are the modules to preload, which load under the
+    /// limits given (undefined: the core's defaults).
     #[wasm_bindgen(constructor)]
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> ModuleCache {
-        ModuleCache {
-            inner: Arc::new(pubwiki_lua_core::ModuleCache::default()),
+    pub fn new(
+        names: Vec<String>,
+        sources: Vec<String>,
+        memory_limit: Option<f64>,
+        time_limit: Option<f64>,
+    ) -> Result<Runner, JsError> {
+        if names.len() != sources.len() {
+            return Err(JsError::new("a source for each preloaded module"));
         }
+        let pool = if names.is_empty() {
+            ArenaPool::shared()
+        } else {
+            let preload = names
+                .into_iter()
+                .zip(sources.into_iter().map(String::into_bytes));
+            let limits = Limits::with_overrides(memory_limit, time_limit, None);
+            Arc::new(ArenaPool::with_preload(preload.collect(), limits))
+        };
+        Ok(Runner {
+            cache: Arc::new(pubwiki_lua_core::ModuleCache::default()),
+            pool,
+        })
     }
 }
 
-/// Starts a call with a host (see `Call`): `call` is the JS call object, `cache` its
-/// runner's compiled modules, `bridge` the host side of its requests.
+impl Runner {
+    /// `spec` runs with this runner's modules and arenas.
+    fn equip(&self, mut spec: CallSpec) -> CallSpec {
+        spec.module_cache = Some(self.cache.clone());
+        spec.pool = Some(self.pool.clone());
+        spec
+    }
+}
+
+/// Starts a call with a host (see `Call`): `call` is the JS call object, `runner` its
+/// runner's modules and arenas, `bridge` the host side of its requests.
 #[wasm_bindgen(js_name = startCall)]
-pub fn start_call(call: &JsCall, cache: &ModuleCache, bridge: Bridge) -> Call {
-    let mut spec = call.spec();
-    spec.module_cache = Some(cache.inner.clone());
+pub fn start_call(call: &JsCall, runner: &Runner, bridge: Bridge) -> Call {
     Call {
-        inner: pubwiki_lua_core::Call::new(spec, monotonic_ms),
+        inner: pubwiki_lua_core::Call::new(runner.equip(call.spec()), monotonic_ms),
         bridge,
     }
 }

@@ -10,13 +10,14 @@ import { callObject } from '../../../lib/call.mjs'
 import { decodeValues } from '../../../lib/wire.mjs'
 
 const lua = createRequire(import.meta.url)('../../../wasm/node.js')
+const runner = lua.newRunner([], [])
 const MB = 1024 * 1024
 // Outcomes with their wire values decoded, as lib/api.mjs does.
 const decoded = (outcome) => (outcome.ok ? { ...outcome, values: decodeValues(outcome.values) } : outcome)
 // The call object lib/api.mjs would make, for a call without a host.
 const call = (code, scriptId, limits = {}) => callObject({ scriptId, code, limits, state: false, synchronous: true })
 const run = (code, { id = 'test', mem = 50 * MB, time = 7000, out = 8 * MB } = {}) =>
-  decoded(lua.runSync(call(code, id, { memoryLimit: mem, timeLimit: time, outputLimit: out })))
+  decoded(lua.runSync(call(code, id, { memoryLimit: mem, timeLimit: time, outputLimit: out }), runner))
 const ok = (code, values, output = '') => assert.deepEqual(run(code), { ok: true, output, values })
 function fails(code, kind, pattern, options) {
   const result = run(code, options)
@@ -40,9 +41,9 @@ test('values and output', () => {
 })
 
 test('default limits (undefined) and runAsync', async () => {
-  assert.deepEqual(decoded(lua.runSync(call('return 7', 'd'))), { ok: true, output: '', values: [7] })
-  assert.match(lua.runSync(call('local s = "x" while true do s = s .. s end', 'd')).message, /52428800/)
-  assert.deepEqual(decoded(await lua.runAsync(call('return 8', 'd'))), { ok: true, output: '', values: [8] })
+  assert.deepEqual(decoded(lua.runSync(call('return 7', 'd'), runner)), { ok: true, output: '', values: [7] })
+  assert.match(lua.runSync(call('local s = "x" while true do s = s .. s end', 'd'), runner).message, /52428800/)
+  assert.deepEqual(decoded(await lua.runAsync(call('return 8', 'd'), runner)), { ok: true, output: '', values: [8] })
 })
 
 test('error and pcall (longjmp as a wasm exception)', () => {
