@@ -42,7 +42,7 @@ import { createRequire } from 'node:module'
 const lib = ${lib}
 const backend = createRequire(import.meta.url)(${JSON.stringify(entry)}).backend
 if (backend !== 'native') { console.log('ok'); process.exit(0) }
-const native = createRequire(import.meta.url)(lib + '../pubwiki-lua.linux-x64-gnu.node')
+const native = createRequire(import.meta.url)(lib + 'load-native.js').loadNative()
 const { Bridge } = await import(lib + 'bridge.mjs')
 const wire = await import(lib + 'wire.mjs')
 const cache = native.newModuleCache()
