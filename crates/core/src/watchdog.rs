@@ -29,10 +29,16 @@ struct Watchdog {
 
 struct Watched {
     /// Watched calls by (deadline, id) -> the thread running them.
-    calls: BTreeMap<(Instant, u64), libc::pthread_t>,
+    calls: BTreeMap<(Instant, u64), Thread>,
     /// When the watchdog wakes next (None: not until notified).
     wake_at: Option<Instant>,
 }
+
+/// A thread to signal. `pthread_t` is an integer on glibc but a pointer on musl, which is
+/// not `Send`; the watchdog only passes it to `pthread_kill`.
+#[derive(Clone, Copy)]
+struct Thread(libc::pthread_t);
+unsafe impl Send for Thread {}
 
 /// Re-signal a call that is still running this long after its deadline (the first signal
 /// may have found it switching coroutines).
@@ -79,7 +85,7 @@ fn watch(watchdog: &Watchdog) {
             }
             // Still registered, so the thread is inside that call (or just leaving it:
             // the handler checks). Late calls are signalled again until they end.
-            unsafe { libc::pthread_kill(thread, signal()) };
+            unsafe { libc::pthread_kill(thread.0, signal()) };
             wake_at = Some(now + RESIGNAL);
         }
         state.wake_at = wake_at;
@@ -124,7 +130,9 @@ pub fn watch_call(deadline: Instant) -> Option<Watch> {
         NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
     );
     let mut state = watchdog.state.lock().unwrap_or_else(|e| e.into_inner());
-    state.calls.insert(key, unsafe { libc::pthread_self() });
+    state
+        .calls
+        .insert(key, Thread(unsafe { libc::pthread_self() }));
     // Wake the watchdog only if it would sleep past this deadline.
     let sooner = state.wake_at.is_none_or(|at| deadline < at);
     drop(state);
