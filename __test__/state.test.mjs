@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { asyncCustomStore, stateSuite } from './shared/state-suite.mjs'
+import { asyncCustomStore, asyncVersionedStore, stateSuite } from './shared/state-suite.mjs'
 
 const require = createRequire(import.meta.url)
 const lua = require('..')
@@ -29,5 +29,6 @@ stateSuite(lua, [
       return store
     },
   },
-  { name: 'an async store of the host\'s own', make: asyncCustomStore },
+  { name: 'an async store of the host\'s own (versions, checked commits)', make: asyncVersionedStore },
+  { name: 'an async store of the host\'s own (three methods: last writer wins)', make: asyncCustomStore, lww: true },
 ])

@@ -13,11 +13,12 @@
 
 import { Bridge, depthOfNewCall, drive } from './bridge.mjs'
 import { DEFAULT_LIMITS, MAX_NESTING } from './core-constants.mjs'
+import { DEFAULT_RETRIES, attempts, attemptsSync, checkRetries, checkRetryHostCalls } from './retry.mjs'
 import { MemoryStore, StateSession, checkState } from './state.mjs'
 import { decodeValues, encodeArguments, encodeGlobals, functionTable } from './wire.mjs'
 
 const LIMITS = ['memoryLimit', 'timeLimit', 'outputLimit']
-const RUNNER_OPTIONS = [...LIMITS, 'globals', 'modules', 'state']
+const RUNNER_OPTIONS = [...LIMITS, 'globals', 'modules', 'state', 'retries']
 const CALL_OPTIONS = ['scriptId', 'arguments', ...RUNNER_OPTIONS]
 const RUN_LUA_OPTIONS = ['arguments', ...RUNNER_OPTIONS]
 const INVOKE_OPTIONS = ['scriptId', ...RUNNER_OPTIONS]
@@ -29,7 +30,7 @@ export class LuaError extends Error {
   constructor(outcome, scriptId, cause) {
     super(outcome.message, cause === undefined ? undefined : { cause })
     this.name = 'LuaError'
-    /** 'syntax' | 'runtime' | 'memory' | 'timeout' | 'output' */
+    /** 'syntax' | 'runtime' | 'memory' | 'timeout' | 'output' | 'conflict' | 'quota' */
     this.kind = outcome.kind
     this.scriptId = scriptId
     /** Everything the script printed before the error. */
@@ -90,7 +91,10 @@ function checkOptions(options, allowed, name) {
   if (modules !== undefined && typeof modules !== 'function' && !isPlainObject(modules)) {
     throw new TypeError(`${name}.modules must be an object of sources or a resolver function, got ${describe(modules)}`)
   }
-  return { limits, globals, modules, arguments: options.arguments, state: checkState(options.state, name) }
+  return {
+    limits, globals, modules, arguments: options.arguments, state: checkState(options.state, name),
+    retries: checkRetries(options.retries, name), retryHostCalls: checkRetryHostCalls(options.retryHostCalls, name),
+  }
 }
 
 // Globals as given (an object, or a function of the call's context returning one).
@@ -160,20 +164,31 @@ export function createApi(backend) {
     const chunkArguments = invoke ? invoke[2] : own.arguments
     const encodedArguments = chunkArguments && encodeArguments(chunkArguments, functions, limit)
     const state = runner.state(own.state)
-    const session = state && new StateSession(state.store, scriptId, state.namespaces, {
+    const newSession = () => state && new StateSession(state.store, scriptId, state.namespaces, {
       replyLimit: limit,
       writeLimit: limits[0] ?? DEFAULT_MEMORY_LIMIT,
+      quota: state.quota,
     })
+    const session = newSession()
     // Without host functions, modules, arguments or State the call runs alone (the quick path).
     const alone = functions.list.length === 0 && !resolveModule && !encodedArguments && !session
-    return {
+    const call = {
       args: [code, scriptId, ...limits, encoded],
       bridge: alone ? undefined : new Bridge(functions, limit, resolveModule, session, depth),
       session,
       scriptId,
       runner,
       entry: [invoke?.[0], invoke?.[1], encodedArguments, session ? true : undefined],
+      // After a State conflict (lib/retry.mjs): how often it may run again, and a fresh
+      // session and bridge for the next attempt.
+      retry: { retries: own.retries ?? defaults.retries ?? DEFAULT_RETRIES, hostCalls: defaults.retryHostCalls === true },
+      attempt: 0,
+      renew() {
+        call.session = newSession()
+        call.bridge = new Bridge(functions, limit, resolveModule, call.session, depth)
+      },
     }
+    return call
   }
 
   function settle(outcome, call) {
@@ -187,11 +202,18 @@ export function createApi(backend) {
   }
 
   // A call that succeeded commits its State writes (one store transaction); one that
-  // failed drops them with its session.
+  // failed drops them with its session. Resolves to the store's verdict (lib/retry.mjs).
   async function commit(outcome, call) {
-    if (!outcome.ok || !call.session) return
     try {
-      await call.session.commit()
+      return await call.session.commit()
+    } catch (error) {
+      throw unsaved(call, error)
+    }
+  }
+
+  function commitSync(outcome, call) {
+    try {
+      return call.session.commit()
     } catch (error) {
       throw unsaved(call, error)
     }
@@ -208,8 +230,7 @@ export function createApi(backend) {
     // thread), and no caller's depth is the call's.
     await backend.ready
     if (!call.bridge) return settle(await backend.runAsync(...call.args), call)
-    const outcome = await drive(start(call, false), call.bridge)
-    await commit(outcome, call)
+    const outcome = await attempts(call, (call) => drive(start(call, false), call.bridge), (outcome) => commit(outcome, call), call.runner.stats)
     return settle(outcome, call)
   }
 
@@ -218,16 +239,12 @@ export function createApi(backend) {
     if (call.session && call.session.store.synchronous !== true) {
       throw new TypeError('a synchronous call needs a synchronous state store (MemoryStore, SqliteStore): use run, runLua or invoke')
     }
-    const outcome = start(call, true).resumeSync(undefined)
-    // A synchronous call never waits (the core refuses), so it is over after one slice.
-    if (typeof outcome === 'number') throw new Error('pubwiki-lua: a synchronous call waited')
-    if (outcome.ok && call.session) {
-      try {
-        call.session.commit()
-      } catch (error) {
-        throw unsaved(call, error)
-      }
-    }
+    const outcome = attemptsSync(call, (call) => {
+      const outcome = start(call, true).resumeSync(undefined)
+      // A synchronous call never waits (the core refuses), so it is over after one slice.
+      if (typeof outcome === 'number') throw new Error('pubwiki-lua: a synchronous call waited')
+      return outcome
+    }, (outcome) => commitSync(outcome, call), call.runner.stats)
     return settle(outcome, call)
   }
 
@@ -240,12 +257,18 @@ export function createApi(backend) {
     const defaultStore = () => (memoryStore ??= new MemoryStore())
     const self = {
       options,
+      // Conflicts of its calls' commits, and re-runs after them (lib/retry.mjs).
+      stats: { conflicts: 0, retries: 0 },
       cache: () => (cache ??= backend.newModuleCache()),
       // The State of a call with `own` state options: { store, namespaces }, or undefined.
       state(own) {
         const given = options.state
         if (!own && !given) return undefined
-        return { store: own?.store ?? given?.store ?? defaultStore(), namespaces: own?.namespaces ?? given?.namespaces }
+        return {
+          store: own?.store ?? given?.store ?? defaultStore(),
+          namespaces: own?.namespaces ?? given?.namespaces,
+          quota: own?.quota ?? given?.quota,
+        }
       },
     }
     const runOptions = (options) => {
@@ -269,6 +292,10 @@ export function createApi(backend) {
       /** The store of the runner's State (its MemoryStore for `state: true`), or undefined. */
       get stateStore() {
         return options.state ? (options.state.store ?? defaultStore()) : undefined
+      },
+      /** How many of its calls' commits conflicted, and how many calls ran again after one. */
+      get stats() {
+        return { ...self.stats }
       },
       /** Runs `code`; resolves to `{ output, values }`. */
       async run(code, options) {
@@ -296,7 +323,7 @@ export function createApi(backend) {
 
   // The top-level functions: a runner without defaults (a call's `state: true` there uses
   // its MemoryStore, which only those calls reach).
-  const { stateStore: _, ...direct } = runner(NO_OPTIONS)
+  const { stateStore: _, stats: __, ...direct } = runner(NO_OPTIONS)
 
   return {
     backend: backend.name,
@@ -304,7 +331,7 @@ export function createApi(backend) {
     ...direct,
     /** The same functions, with `options` (limits, globals, modules) as every call's defaults. */
     createRunner(options) {
-      return Object.freeze(runner(checkOptions(options, RUNNER_OPTIONS, 'createRunner options')))
+      return Object.freeze(runner(checkOptions(options, [...RUNNER_OPTIONS, 'retryHostCalls'], 'createRunner options')))
     },
   }
 }

@@ -3,7 +3,7 @@
 // reload is e2e/vite-app's test.
 import * as lua from 'pubwiki-lua'
 import { ready } from 'pubwiki-lua'
-import { asyncCustomStore, stateSuite } from '../shared/state-suite.mjs'
+import { asyncCustomStore, asyncVersionedStore, stateSuite } from '../shared/state-suite.mjs'
 
 await ready
 
@@ -13,5 +13,6 @@ const prefix = `pubwiki-test-${Date.now()}`
 stateSuite(lua, [
   { name: 'a MemoryStore', make: () => new lua.MemoryStore() },
   { name: 'an IndexedDbStore', make: () => new lua.IndexedDbStore(`${prefix}-${databases++}`) },
-  { name: 'an async store of the host\'s own', make: asyncCustomStore },
+  { name: 'an async store of the host\'s own (versions, checked commits)', make: asyncVersionedStore },
+  { name: 'an async store of the host\'s own (three methods: last writer wins)', make: asyncCustomStore, lww: true },
 ])
