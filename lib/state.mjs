@@ -151,6 +151,27 @@ export function quotaText({ scope, owner, bytes, keys }, usage, delta) {
   return undefined
 }
 
+/**
+ * A server-side commit's answer (PostgresStore's function, RedisStore's script) as the
+ * store protocol's: null when applied, 'r<i>' (read i changed), 'l<i>' (list i changed),
+ * 'q<i>:<bytes>:<keys>' (quota i passed: the usage it would have had).
+ */
+export function verdict(result, { reads, lists, quotas }) {
+  if (result === null || result === undefined) return undefined
+  const [what, ...rest] = [result[0], ...result.slice(1).split(':')]
+  const index = Number(rest[0]) - 1
+  if (what === 'r') return { conflict: conflictText(reads[index].scope, `key '${reads[index].key}'`) }
+  if (what === 'l') return { conflict: conflictText(lists[index].scope, `the list of '${lists[index].prefix}'`) }
+  const { scope, owner, bytes: maxBytes, keys: maxKeys } = quotas[index]
+  const where = owner ? `namespace '${owner}'` : `the keys of ${scope}`
+  const [usedBytes, usedKeys] = [Number(rest[1]), Number(rest[2])]
+  return {
+    quota: maxBytes !== null && usedBytes > maxBytes
+      ? `State: the call's writes would take ${where} to ${usedBytes} bytes, past its quota of ${maxBytes}`
+      : `State: the call's writes would take ${where} to ${usedKeys} keys, past its quota of ${maxKeys}`,
+  }
+}
+
 /** Whether two lists of [key, version] are the same. */
 export function sameEntries(expected, found) {
   if (expected.length !== found.length) return false
