@@ -355,7 +355,9 @@ export class RedisStore extends StateStore {
   async close() {
     if (this.#own && this.#connected) {
       this.#connected = null
-      await this.#client.quit().catch(() => this.#client.disconnect())
+      // (A client that is reconnecting would wait for the server to quit: it stops at once.)
+      if (this.#client.isReady) await this.#client.close().catch(() => this.#client.destroy())
+      else this.#client.destroy()
     }
   }
 }
