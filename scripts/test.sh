@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Every test: the core's cargo tests, the wasm loader's node tests, the Vitest suite
-# against each backend, then the browser tests in Chromium (vitest.browser.config.mjs).
+# against each backend (the State tests start their own PostgreSQL and redis-server), then
+# the browser tests in Chromium (vitest.browser.config.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/build.sh
 bash scripts/install-browser.sh
 bash scripts/install-lua-reference.sh
+# PostgreSQL and redis-server, which the State tests start on loopback ports of their own.
+bash scripts/install-servers.sh
 cargo test --release -p pubwiki-lua-core --features fault-injection
 node --test crates/wasm/test/
 # One backend after the other: wall-time tests (parallelism, time limits) must not share
