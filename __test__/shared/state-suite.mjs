@@ -617,5 +617,24 @@ export function stateSuite(lua, stores) {
         workers.terminate()
       }
     })
+
+    it('runs a call again after a conflict, the store staying on the calling thread', async () => {
+      const store = new MemoryStore()
+      const workers = createWorkerRunner({ workers: 2, state: { store }, retries: 1000 })
+      try {
+        await Promise.all(Array.from({ length: 30 }, () => workers.run('State.set("n", (State.get("n") or 0) + 1)', { scriptId: 's' })))
+        expect(store.get('s', 'n')).toBe(30)
+        // A conflict made for sure: the module resolver commits under the first attempt.
+        let times = 0
+        const modules = () => (++times === 1 ? (store.set('s', 'n', 100), 'return 1') : 'return 1')
+        const before = workers.stats.retries
+        const { values } = await workers.run('local n = State.get("n") require("m") State.set("n", n + 1) return n', { scriptId: 's', modules })
+        expect(values).toEqual([100])
+        expect(store.get('s', 'n')).toBe(101)
+        expect(workers.stats.retries).toBe(before + 1)
+      } finally {
+        workers.terminate()
+      }
+    })
   })
 }
