@@ -75,9 +75,11 @@ if (process.argv[1] === new URL(import.meta.url).pathname) {
   }
   let next = 0
   const total = Number(calls)
+  const started = performance.now()
   await Promise.all(Array.from({ length: Number(inflight) }, async () => {
     while (next < total) await one(next++)
   }))
-  process.stdout.write(JSON.stringify({ ok, failed, ...runner.stats, results: mode === 'faults' ? results : undefined }))
+  const elapsedMs = performance.now() - started
+  process.stdout.write(JSON.stringify({ ok, failed, ...runner.stats, elapsedMs, results: mode === 'faults' ? results : undefined }))
   await store.close?.()
 }
