@@ -116,5 +116,3 @@ function pauseSync(ms) {
     // (no pause: the re-run starts at once)
   }
 }
-
-export { then }

@@ -103,7 +103,7 @@ function isThenable(value) {
 }
 
 /** `f(value)`, after `value` if it is a promise. */
-export function then(value, f) {
+function then(value, f) {
   return isThenable(value) ? Promise.resolve(value).then(f) : f(value)
 }
 
