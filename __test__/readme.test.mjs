@@ -34,6 +34,9 @@ describe('README examples', () => {
   })
 
   it.each(blocks.map((code, i) => [i + 1, code]))('example %i runs and prints what it says', (i, code) => {
+    for (const [name, server] of [['DATABASE_URL', postgres], ['REDIS_URL', redis]]) {
+      if (code.includes(name) && server.error) throw new Error(`the example needs a server that could not be started: ${server.error.message}`)
+    }
     const file = join(folder, `example${i}.mjs`)
     writeFileSync(file, code)
     // (In the folder: an example may write a file there, as State's SQLite database.)

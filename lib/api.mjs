@@ -183,9 +183,12 @@ export function createApi(backend) {
       // session and bridge for the next attempt.
       retry: { retries: own.retries ?? defaults.retries ?? DEFAULT_RETRIES, hostCalls: defaults.retryHostCalls === true },
       attempt: 0,
+      // Every attempt runs within the call's one time limit.
+      deadline: Date.now() + (limits[1] ?? DEFAULT_LIMITS.timeLimit),
       renew() {
         call.session = newSession()
         call.bridge = new Bridge(functions, limit, resolveModule, call.session, depth)
+        call.args[3] = Math.max(1, call.deadline - Date.now())
       },
     }
     return call

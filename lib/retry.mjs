@@ -55,12 +55,15 @@ function decide(call, outcome, verdict, stats) {
   if (verdict.quota) return refused('quota', verdict.quota, outcome, call.scriptId)
   stats.conflicts++
   const invisible = !call.bridge.calledHost || call.retry.hostCalls
-  if (invisible && call.attempt < call.retry.retries) {
+  // (Re-runs share the call's time limit: none starts past its deadline.)
+  if (invisible && call.attempt < call.retry.retries && Date.now() < call.deadline - 1) {
     call.attempt++
     stats.retries++
     return null
   }
-  const why = invisible ? `after ${call.attempt + 1} attempts` : 'and it called a host function, so it was not run again'
+  const why = !invisible
+    ? 'and it called a host function, so it was not run again'
+    : call.attempt < call.retry.retries ? `after ${call.attempt + 1} attempts, at the end of its time limit` : `after ${call.attempt + 1} attempts`
   return refused('conflict', `State: ${verdict.conflict} (${why})`, outcome, call.scriptId)
 }
 

@@ -401,7 +401,7 @@ export function stateSuite(lua, stores) {
           local v = {} for i = 1, 50 do v[i] = me end
           State.set("shared", v)
           return old and old[1]`
-        const results = await Promise.all(Array.from({ length: 200 }, (_, i) => lua.run(code, { scriptId: `w${i}`, arguments: [i], retries: 10_000 })))
+        const results = await Promise.all(Array.from({ length: 200 }, (_, i) => lua.run(code, { scriptId: `w${i}`, arguments: [i], retries: 10_000, timeLimit: 120_000 })))
         const last = await stored(lua, 'w0', 'shared')
         expect(new Set(last).size).toBe(1)
         if (typeof lua.stateStore.readVersion === 'function') {
@@ -417,7 +417,8 @@ export function stateSuite(lua, stores) {
           const INCREMENT = 'State.set("visits", (State.get("visits") or 0) + 1)'
 
           it('counts exactly with many calls in flight, each committing once', async () => {
-            const { lua } = await runner(undefined, { retries: 10_000 })
+            // (All of a call's attempts share its time limit: 100 calls on one key take a while.)
+            const { lua } = await runner(undefined, { retries: 10_000, timeLimit: 120_000 })
             await Promise.all(Array.from({ length: 100 }, () => lua.run(INCREMENT, { scriptId: 'Counter' })))
             expect(await stored(lua, 'Counter', 'visits')).toBe(100)
             expect(lua.stats.retries).toBe(lua.stats.conflicts)
@@ -481,6 +482,20 @@ export function stateSuite(lua, stores) {
             expect((await repeatable.run(code, { scriptId: 's', globals: { bump } })).values).toEqual([7])
             expect(calls).toBe(2)
             expect(await stored(lua, 's', 'n')).toBe(8)
+          })
+
+          it('runs every attempt within the call\'s one time limit', async () => {
+            const { lua } = await runner()
+            await lua.run('State.set("n", 1)', { scriptId: 's' })
+            // Every attempt conflicts: the resolver commits a change under each.
+            let n = 1
+            const modules = () => lua.run('State.set("n", ...)', { scriptId: 's', arguments: [++n] }).then(() => 'return 1')
+            const started = Date.now()
+            const error = await failure(lua.run('local n = State.get("n") require("m") State.set("n", n + 1)', { scriptId: 's', modules, retries: 1_000_000, timeLimit: 300 }))
+            // (The attempt running at the deadline may end with it instead.)
+            expect(['conflict', 'timeout']).toContain(error.kind)
+            if (error.kind === 'conflict') expect(error.message).toMatch(/at the end of its time limit\)$/)
+            expect(Date.now() - started).toBeLessThan(30_000)
           })
 
           it('counts a failed call that read a changed state as a conflict, and runs it again', async () => {
