@@ -264,9 +264,11 @@ export declare class PostgresStore extends ServerStore {
   /**
    * `pool`: a pg.Pool (left to its owner to end) or a connection string (the store makes a
    * pool of `max` connections, default 10, and close() ends it). `table` (default
-   * 'pubwiki_state') and `schema` name where it lives; made on first use.
+   * 'pubwiki_state') and `schema` name where it lives; made on first use. `readCache`:
+   * true (or its bytes, default 16 MiB) keeps what calls read in this process for later
+   * calls, checked at their commits.
    */
-  constructor(pool: string | { query: Function; connect: Function }, options?: { table?: string; schema?: string; max?: number })
+  constructor(pool: string | { query: Function; connect: Function }, options?: { table?: string; schema?: string; max?: number; readCache?: boolean | number })
   /** The pg.Pool it uses. */
   readonly pool: any
   /** Deletes expired entries now. */
@@ -282,9 +284,9 @@ export declare class RedisStore extends ServerStore {
    * `client`: a redis:// URL (the store makes and connects a client, and close() ends it),
    * or a connected node-redis 5 or ioredis client. `prefix` starts every key name (default
    * 'pubwiki'); `hashTag`: 'scope' (each scope its own slot, the default) or 'single' (all of
-   * State in one slot of a cluster).
+   * State in one slot of a cluster). `readCache`: as PostgresStore's.
    */
-  constructor(client: string | object, options?: { prefix?: string; hashTag?: 'scope' | 'single' })
+  constructor(client: string | object, options?: { prefix?: string; hashTag?: 'scope' | 'single'; readCache?: boolean | number })
   /** The client it uses. */
   readonly client: any
 }

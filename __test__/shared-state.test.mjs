@@ -52,9 +52,9 @@ function open(kind, target) {
 }
 
 /** Runs a worker process (workers/state-worker.mjs); resolves to its JSON summary. */
-function process_(kind, target, mode, calls, name, inflight = 1) {
+function process_(kind, target, mode, calls, name, inflight = 1, env = process.env) {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [worker, kind, target, mode, String(calls), name, String(inflight)], { env: process.env, timeout: 300_000, maxBuffer: 1 << 24 },
+    execFile(process.execPath, [worker, kind, target, mode, String(calls), name, String(inflight)], { env, timeout: 300_000, maxBuffer: 1 << 24 },
       (error, stdout, stderr) => (error ? reject(new Error(`${name}: ${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout))))
   })
 }
@@ -104,6 +104,19 @@ describe('one State shared by 4 processes', () => {
         expect(await store.get('Module:Shared', 'visits')).toBe(PROCESSES * CALLS)
         await store.close()
       })
+
+      if (kind !== 'sqlite') {
+        it(`counts exactly with a read cache in each process: ${PROCESSES} processes x ${CALLS} increments`, async () => {
+          const target = await freshTarget(kind)
+          const env = { ...process.env, PUBWIKI_STATE_READ_CACHE: '1' }
+          const summaries = await Promise.all(Array.from({ length: PROCESSES }, (_, i) => process_(kind, target, 'counter', CALLS, `p${i}`, 1, env)))
+          report(`${kind} counter, read cache`, summaries)
+          for (const summary of summaries) expect(summary).toMatchObject({ ok: CALLS, failed: {} })
+          const store = open(kind, target)
+          expect(await store.get('Module:Shared', 'visits')).toBe(PROCESSES * CALLS)
+          await store.close()
+        })
+      }
 
       it(`keeps the sum of 10 accounts: ${PROCESSES} processes x ${CALLS} transfers`, async () => {
         const target = await freshTarget(kind)

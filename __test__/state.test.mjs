@@ -66,6 +66,18 @@ stateSuite(lua, [
       return store
     },
   },
+  {
+    name: 'a PostgresStore with a read cache',
+    make: () => new lua.PostgresStore(pool, { table: `state_${tables++}`, readCache: true }),
+  },
+  {
+    name: 'a RedisStore with a read cache',
+    make: () => {
+      const store = new lua.RedisStore(server(redis, 'redis-server').url, { prefix: `test${tables++}`, readCache: true })
+      opened.push(store)
+      return store
+    },
+  },
   { name: 'an async store of the host\'s own (versions, checked commits)', make: asyncVersionedStore },
   { name: 'an async store of the host\'s own (three methods: last writer wins)', make: asyncCustomStore, lww: true },
 ])

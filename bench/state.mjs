@@ -8,6 +8,8 @@
 //     MULTI/EXEC of 10 SETs; SQLite: 100 better-sqlite3 gets and one transaction);
 //   - increments of one hot key per second by 4 processes (MemoryStore: 4 calls in flight
 //     in one process), with the share of attempts that conflicted.
+// PostgreSQL and Redis also with `readCache: true` (reads of keys cached by earlier calls of
+// the process cost no round trip; the commit checks them).
 // PostgreSQL and redis-server are started here as the tests start them
 // (scripts/test-servers.mjs). Medians of one run; nothing asserts on time.
 import { execFile } from 'node:child_process'
@@ -116,14 +118,15 @@ async function rawSqlite(file) {
   return ms
 }
 
-function worker(kind, target, calls, name) {
+function worker(kind, target, calls, name, readCache) {
+  const env = { ...process.env, PUBWIKI_LUA_BACKEND: 'native', PUBWIKI_STATE_READ_CACHE: readCache ? '1' : '0' }
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [WORKER, kind, target, 'counter', String(calls), name, '1'], { env: { ...process.env, PUBWIKI_LUA_BACKEND: 'native' }, timeout: 600_000 },
+    execFile(process.execPath, [WORKER, kind, target, 'counter', String(calls), name, '1'], { env, timeout: 600_000 },
       (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout))))
   })
 }
 
-async function hot(kind, target, lua) {
+async function hot(kind, target, lua, readCache) {
   if (kind === 'memory') {
     const store = new lua.MemoryStore()
     const runner = lua.createRunner({ state: { store }, retries: 1000 })
@@ -136,7 +139,7 @@ async function hot(kind, target, lua) {
     if (store.get('Module:Shared', 'visits') !== 4 * HOT_CALLS) throw new Error('the counter is wrong')
     return { perSecond: (4 * HOT_CALLS) / seconds, conflictRate: runner.stats.conflicts / (4 * HOT_CALLS + runner.stats.retries), conflicts: runner.stats.conflicts }
   }
-  const summaries = await Promise.all(Array.from({ length: 4 }, (_, i) => worker(kind, target, HOT_CALLS, `p${i}`)))
+  const summaries = await Promise.all(Array.from({ length: 4 }, (_, i) => worker(kind, target, HOT_CALLS, `p${i}`, readCache)))
   const store = kind === 'sqlite' ? new lua.SqliteStore(target) : kind === 'postgres' ? new lua.PostgresStore(target) : new lua.RedisStore(target)
   const total = await store.get('Module:Shared', 'visits')
   await store.close()
@@ -158,21 +161,30 @@ export async function stateBench() {
   const [pg, redis] = await Promise.all([startPostgres(), startRedis()])
   const rows = []
   try {
+    // A fresh database for each hot-key run (the counter must end at exactly its calls).
+    const database = async (name) => {
+      const admin = new lua.PostgresStore(pg.url)
+      await admin.pool.query(`CREATE DATABASE ${name}`)
+      await admin.close()
+      return pg.url.replace(/\/postgres$/, `/${name}`)
+    }
     const stores = [
       ['MemoryStore', 'memory', () => new lua.MemoryStore(), null, null],
-      ['SqliteStore', 'sqlite', () => new lua.SqliteStore(path.join(folder, 'ours.db')), () => rawSqlite(path.join(folder, 'raw.db')), path.join(folder, 'hot.db')],
-      ['PostgresStore', 'postgres', () => new lua.PostgresStore(pg.url), () => rawPostgres(pg.url), pg.url],
-      ['RedisStore', 'redis', () => new lua.RedisStore(redis.url), () => rawRedis(redis.url), `${redis.url}/1`],
+      ['SqliteStore', 'sqlite', () => new lua.SqliteStore(path.join(folder, 'ours.db')), () => rawSqlite(path.join(folder, 'raw.db')), () => path.join(folder, 'hot.db')],
+      ['PostgresStore', 'postgres', () => new lua.PostgresStore(pg.url), () => rawPostgres(pg.url), () => database('hot_plain')],
+      ['  same, readCache: true', 'postgres', () => new lua.PostgresStore(pg.url, { table: 'cached_state', readCache: true }), () => rawPostgres(pg.url), () => database('hot_cached'), true],
+      ['RedisStore', 'redis', () => new lua.RedisStore(redis.url), () => rawRedis(redis.url), () => `${redis.url}/1`],
+      ['  same, readCache: true', 'redis', () => new lua.RedisStore(redis.url, { prefix: 'cached', readCache: true }), () => rawRedis(redis.url), () => `${redis.url}/2`, true],
     ]
-    for (const [label, kind, make, raw, hotTarget] of stores) {
-      log(`${label}: ${READS} gets + ${WRITES} sets`)
+    for (const [label, kind, make, raw, hotTarget, readCache] of stores) {
+      log(`${label.trim()} (${kind}): ${READS} gets + ${WRITES} sets`)
       const store = make()
       const oursMs = await ours(lua, store)
       await store.close?.()
       const rawMs = raw ? await raw() : null
-      log(`${label}: hot key, 4 ${kind === 'memory' ? 'calls in flight' : 'processes'}`)
-      const hotResult = await hot(kind, hotTarget, lua)
-      rows.push({ label, kind, oursMs, rawMs, ratio: rawMs ? oursMs / rawMs : null, ...hotResult })
+      log(`${label.trim()} (${kind}): hot key, 4 ${kind === 'memory' ? 'calls in flight' : 'processes'}`)
+      const hotResult = await hot(kind, hotTarget && (await hotTarget()), lua, readCache)
+      rows.push({ label, kind, readCache: readCache === true, oursMs, rawMs, ratio: rawMs ? oursMs / rawMs : null, ...hotResult })
     }
   } finally {
     await Promise.all([pg.stop(), redis.stop()])

@@ -22,7 +22,7 @@
 // call, and may or may not have been applied (whole, either way).
 
 import { createRequire } from 'node:module'
-import { NO_CONDITIONS, StateStore, verdict } from './state.mjs'
+import { NO_CONDITIONS, ReadCache, StateStore, verdict } from './state.mjs'
 
 const require = createRequire(import.meta.url)
 
@@ -161,10 +161,13 @@ export class PostgresStore extends StateStore {
    * connection string (`postgres://user@host/db`: the store makes a pool, and close()
    * ends it). `options.table`: the table's name (default pubwiki_state), `options.schema`:
    * its schema (default: the connection's search_path); `options.max`: connections of a
-   * pool the store makes (default 10).
+   * pool the store makes (default 10); `options.readCache`: true (or bytes, default 16 MiB)
+   * to keep what calls read in this process for later calls (state.mjs ReadCache).
    */
-  constructor(pool, { table = 'pubwiki_state', schema, max = 10 } = {}) {
+  constructor(pool, { table = 'pubwiki_state', schema, max = 10, readCache = false } = {}) {
     super()
+    /** The cache of entries read by earlier calls, if the store keeps one. */
+    this.readCache = readCache ? new ReadCache(typeof readCache === 'number' ? readCache : undefined) : undefined
     if (!IDENTIFIER.test(table)) throw new TypeError('PostgresStore options.table must be a plain identifier (letters, digits, _, at most 41)')
     if (schema !== undefined && !IDENTIFIER.test(schema)) throw new TypeError('PostgresStore options.schema must be a plain identifier')
     if (typeof pool === 'string') {
@@ -285,6 +288,7 @@ export class PostgresStore extends StateStore {
       quotas.map((q) => bytes(q.scope)), quotas.map((q) => bytes(q.owner)), quotas.map((q) => q.bytes), quotas.map((q) => q.keys),
     ])
     const result = rows[0].result
+    if (this.readCache) for (const { scope, key } of writes) this.readCache.forget(`${scope}\0${key}`)
     if (writes.length && ++this.#commits % PURGE_EVERY === 0) this.purge().catch(() => {})
     return verdict(result, conditions)
   }

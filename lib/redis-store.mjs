@@ -25,7 +25,7 @@
 // and every commit is atomic there too.
 
 import { createRequire } from 'node:module'
-import { NO_CONDITIONS, StateStore, verdict } from './state.mjs'
+import { NO_CONDITIONS, ReadCache, StateStore, verdict } from './state.mjs'
 
 const require = createRequire(import.meta.url)
 
@@ -219,10 +219,14 @@ export class RedisStore extends StateStore {
    * use, reconnects after a drop, and close() ends it), or a connected node-redis 5 client or
    * ioredis client (its owner's to close). `options.prefix`: the start of every key name
    * (default 'pubwiki'); `options.hashTag`: 'scope' (default: one hash tag per scope) or
-   * 'single' (one for all of State: one slot of a cluster).
+   * 'single' (one for all of State: one slot of a cluster); `options.readCache`: true (or
+   * bytes, default 16 MiB) to keep what calls read in this process for later calls
+   * (state.mjs ReadCache).
    */
-  constructor(client, { prefix = 'pubwiki', hashTag = 'scope' } = {}) {
+  constructor(client, { prefix = 'pubwiki', hashTag = 'scope', readCache = false } = {}) {
     super()
+    /** The cache of entries read by earlier calls, if the store keeps one. */
+    this.readCache = readCache ? new ReadCache(typeof readCache === 'number' ? readCache : undefined) : undefined
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new TypeError('RedisStore options.prefix must be a string without braces')
     if (hashTag !== 'scope' && hashTag !== 'single') throw new TypeError("RedisStore options.hashTag must be 'scope' or 'single'")
     this.#prefix = prefix
@@ -348,6 +352,7 @@ export class RedisStore extends StateStore {
     const keys = [...bases.values()].map((name) => Buffer.concat([name, utf8('v')]))
     if (keys.length === 0) return undefined
     const result = await this.#script(COMMIT, keys, args)
+    if (this.readCache) for (const { scope, key } of writes) this.readCache.forget(`${scope}\0${key}`)
     return verdict(result === null ? null : String(result), conditions)
   }
 

@@ -391,6 +391,63 @@ const VERBS = { get: 'read', list: 'read', set: 'write', delete: 'delete' }
 /** What a store's commit said (undefined: committed); a store of the old protocol says nothing. */
 export const committed = (result) => result === undefined || result === null || result === true
 
+/**
+ * A store's cache of entries read by earlier calls in this process (the `readCache` option
+ * of PostgresStore and RedisStore): a call reads a cached key without asking the database,
+ * and the commit checks its version as for any read, so a stale one makes the call a
+ * conflict (run again, the cache forgotten for what it read), never a wrong commit. A call
+ * that used it is always checked, even one that only read. Keys that conflicted are not
+ * cached for a second (hot keys change under every cache). Bounded in bytes, oldest first out.
+ */
+export class ReadCache {
+  #entries = new Map()
+  #hot = new Map()
+  #bytes = 0
+
+  constructor(maxBytes = 16 << 20) {
+    this.maxBytes = maxBytes
+  }
+
+  /** { value, version } cached for the id, or undefined. */
+  get(id) {
+    return this.#entries.get(id)
+  }
+
+  put(id, entry) {
+    const until = this.#hot.get(id)
+    if (until !== undefined) {
+      if (until > Date.now()) return
+      this.#hot.delete(id)
+    }
+    this.forget(id)
+    const size = id.length + (entry?.value?.length ?? 0)
+    if (size > this.maxBytes / 16) return
+    this.#entries.set(id, entry ?? null)
+    this.#bytes += size
+    for (const [old, cached] of this.#entries) {
+      if (this.#bytes <= this.maxBytes) break
+      this.forget(old, cached)
+    }
+  }
+
+  forget(id) {
+    if (!this.#entries.has(id)) return
+    const cached = this.#entries.get(id)
+    this.#entries.delete(id)
+    this.#bytes -= id.length + (cached?.value?.length ?? 0)
+  }
+
+  /** Forgets the ids and caches none of them for `ms`. */
+  cool(ids, ms = 1000) {
+    const until = Date.now() + ms
+    for (const id of ids) {
+      this.forget(id)
+      this.#hot.set(id, until)
+    }
+    if (this.#hot.size > 10_000) for (const [id, time] of this.#hot) if (time <= Date.now()) this.#hot.delete(id)
+  }
+}
+
 /** One call's view of the state: scoping, permissions, buffered writes, what it read. */
 export class StateSession {
   /**
@@ -423,6 +480,9 @@ export class StateSession {
     this.lists = []
     /** How many times the call asked the store for data. */
     this.storeReads = 0
+    /** The store's cache of earlier calls' reads (ReadCache), and how often the call used it. */
+    this.cache = this.serializable && store.readCache instanceof ReadCache ? store.readCache : undefined
+    this.cachedReads = 0
     /** Set when a read saw a key change under the call: it cannot commit. */
     this.conflict = undefined
     /** Quotas: the usage of each (scope, owner) written (asked once), and each write's delta. */
@@ -484,6 +544,13 @@ export class StateSession {
   // The store's value of a key the call has not read yet (or read past the cache's bound),
   // noting its version.
   readEntry(scope, key, id) {
+    const cached = this.cache?.get(id)
+    if (cached !== undefined && !this.versions.has(id)) {
+      this.cachedReads++
+      this.versions.set(id, { scope, key, version: cached?.version ?? null })
+      this.remember(id, cached?.value)
+      return cached?.value
+    }
     this.storeReads++
     if (!this.serializable) {
       return then(this.store.read(scope, key), (stored) => {
@@ -493,6 +560,7 @@ export class StateSession {
     }
     return then(this.store.readVersion(scope, key), (entry) => {
       const version = entry?.version ?? null
+      this.cache?.put(id, entry ? { value: entry.value, version } : null)
       const seen = this.versions.get(id)
       if (!seen) this.versions.set(id, { scope, key, version })
       else if (seen.version !== version) {
@@ -631,18 +699,28 @@ export class StateSession {
    * nothing to check, and the store is not asked.
    */
   commit() {
-    if (this.conflict) return { conflict: this.conflict }
+    if (this.conflict) {
+      this.cache?.cool(this.versions.keys())
+      return { conflict: this.conflict }
+    }
     if (!this.serializable) {
       if (this.writes.size === 0) return undefined
       const writes = [...this.writes.values()]
       this.writes.clear()
       return then(this.store.commit(writes), () => undefined)
     }
-    if (this.writes.size === 0 && this.storeReads <= 1) return undefined
+    if (this.writes.size === 0 && this.storeReads <= 1 && this.cachedReads === 0) return undefined
     const writes = [...this.writes.values()]
     const conditions = this.conditions()
     this.writes.clear()
-    return then(this.store.commit(writes, conditions), (result) => (committed(result) ? undefined : result))
+    return then(this.store.commit(writes, conditions), (result) => {
+      if (this.cache) {
+        // What it wrote has new versions; what it read may be stale if it conflicted.
+        for (const { scope, key } of writes) this.cache.forget(`${scope}\0${key}`)
+        if (result?.conflict) this.cache.cool(this.versions.keys())
+      }
+      return committed(result) ? undefined : result
+    })
   }
 
   /**
@@ -652,8 +730,11 @@ export class StateSession {
    */
   validate() {
     if (this.conflict) return { conflict: this.conflict }
-    if (!this.serializable || this.storeReads <= 1) return undefined
+    if (!this.serializable || (this.storeReads <= 1 && this.cachedReads === 0)) return undefined
     const conditions = { ...this.conditions(), quotas: [] }
-    return then(this.store.commit([], conditions), (result) => (result?.conflict ? result : undefined))
+    return then(this.store.commit([], conditions), (result) => {
+      if (result?.conflict) this.cache?.cool(this.versions.keys())
+      return result?.conflict ? result : undefined
+    })
   }
 }

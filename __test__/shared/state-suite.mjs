@@ -527,7 +527,9 @@ export function stateSuite(lua, stores) {
             expect(asked).toEqual(['readVersion'])
             asked.length = 0
             await quiet.run('return State.get("k"), State.get("other")', { scriptId: 's' })
-            expect(asked).toEqual(['readVersion', 'readVersion', 'commit'])
+            // (A store with a read cache has k from the call before: it reads only the other,
+            // and checks the cached one at the end.)
+            expect(asked).toEqual(store.readCache ? ['readVersion', 'commit'] : ['readVersion', 'readVersion', 'commit'])
           })
 
           it('holds scopes to quotas: a catchable error at the set, a quota LuaError at the commit', async () => {

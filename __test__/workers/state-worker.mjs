@@ -6,7 +6,8 @@
 //   faults    increments that also mark their own key done.NAME.i; errors are expected
 //   quota     CALLS writes of a new 100-byte key to a namespace with a quota of 50 keys
 //   batches   commits of 200 keys until killed, printing "started" after the first
-// Prints a JSON summary: { ok, failed: { kind: n }, conflicts, retries, results? }.
+// Prints a JSON summary: { ok, failed: { kind: n }, conflicts, retries, elapsedMs, results? }.
+// PUBWIKI_STATE_READ_CACHE=1 gives the PostgreSQL and Redis stores a read cache.
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
@@ -15,9 +16,11 @@ const lua = require('../..')
 const [kind, target, mode, calls = '0', name = 'p', inflight = '1'] = process.argv.slice(2)
 
 export function openStore(kind, target) {
+  // PUBWIKI_STATE_READ_CACHE=1: the server stores keep a read cache.
+  const readCache = process.env.PUBWIKI_STATE_READ_CACHE === '1'
   if (kind === 'sqlite') return new lua.SqliteStore(target, { busyTimeout: 30_000 })
-  if (kind === 'postgres') return new lua.PostgresStore(target, { max: 4 })
-  if (kind === 'redis') return new lua.RedisStore(target)
+  if (kind === 'postgres') return new lua.PostgresStore(target, { max: 4, readCache })
+  if (kind === 'redis') return new lua.RedisStore(target, { readCache })
   throw new Error(`unknown store ${kind}`)
 }
 
