@@ -3,7 +3,7 @@
 // and async stores of the host's own, of both protocols (shared/state-suite.mjs). What only
 // files and servers shared by processes have (processes counting on one key, SIGKILLs) is in
 // __test__/sqlite-store.test.mjs and __test__/shared-state.test.mjs.
-import { afterAll } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -81,3 +81,20 @@ stateSuite(lua, [
   { name: 'an async store of the host\'s own (versions, checked commits)', make: asyncVersionedStore },
   { name: 'an async store of the host\'s own (three methods: last writer wins)', make: asyncCustomStore, lww: true },
 ])
+
+describe('PostgresStore', () => {
+  it('makes its table on first use, in the schema asked for, and explains what it is given', async () => {
+    const store = new lua.PostgresStore(server(postgres, 'PostgreSQL').url, { schema: 'wiki_farm', table: 'scripts_state' })
+    try {
+      await store.set('Module:A', 'k', { n: 1 })
+      expect(await store.get('Module:A', 'k')).toEqual({ n: 1 })
+      const { rows } = await store.pool.query("SELECT to_regclass('wiki_farm.scripts_state') AS t, to_regclass('wiki_farm.scripts_state_usage') AS u")
+      expect(rows[0]).toEqual({ t: 'wiki_farm.scripts_state', u: 'wiki_farm.scripts_state_usage' })
+      expect(await store.usage('Module:A')).toEqual({ bytes: 1 + (await store.read('Module:A', 'k')).length, keys: 1 })
+    } finally {
+      await store.close()
+    }
+    expect(() => new lua.PostgresStore(42)).toThrow(/pg.Pool or a connection string/)
+    expect(() => new lua.PostgresStore('postgres://x', { table: 'bad name' })).toThrow(/plain identifier/)
+  })
+})

@@ -184,6 +184,7 @@ export class PostgresStore extends StateStore {
     }
     const name = (suffix) => (schema ? `${quote(schema)}.` : '') + quote(table + suffix)
     this.#names = {
+      schema: schema && quote(schema),
       bare: table,
       table: name(''),
       usage: name('_usage'),
@@ -223,6 +224,7 @@ export class PostgresStore extends StateStore {
       const lockspace = 0x70756277 // 'pubw'
       const sql = `BEGIN;
         SELECT pg_advisory_xact_lock(${lockspace}, hashtext('schema'));
+        ${this.#names.schema ? `CREATE SCHEMA IF NOT EXISTS ${this.#names.schema};` : ''}
         ${schemaSql(this.#names, `hashtext(${sqlString(this.#names.table)})`)}
         COMMIT;`
       const client = await this.#pool.connect()
