@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { startPostgres, startRedis } from '../scripts/test-servers.mjs'
 import { asyncCustomStore, asyncVersionedStore, stateSuite } from './shared/state-suite.mjs'
 
@@ -78,6 +80,14 @@ stateSuite(lua, [
       return store
     },
   },
+  {
+    name: 'a RedisStore with one hash tag for all of State',
+    make: () => {
+      const store = new lua.RedisStore(server(redis, 'redis-server').url, { prefix: `test${tables++}`, hashTag: 'single' })
+      opened.push(store)
+      return store
+    },
+  },
   { name: 'an async store of the host\'s own (versions, checked commits)', make: asyncVersionedStore },
   { name: 'an async store of the host\'s own (three methods: last writer wins)', make: asyncCustomStore, lww: true },
 ])
@@ -96,5 +106,29 @@ describe('PostgresStore', () => {
     }
     expect(() => new lua.PostgresStore(42)).toThrow(/pg.Pool or a connection string/)
     expect(() => new lua.PostgresStore('postgres://x', { table: 'bad name' })).toThrow(/plain identifier/)
+  })
+})
+
+describe('stores whose package is not installed', () => {
+  it('say which package to install', () => {
+    // A process where require('pg'), require('redis') and require('better-sqlite3') fail.
+    const index = fileURLToPath(new URL('../index.js', import.meta.url))
+    const script = `
+      const Module = require('node:module')
+      const resolve = Module._resolveFilename
+      Module._resolveFilename = function (request, ...rest) {
+        if (['pg', 'redis', 'better-sqlite3'].includes(request)) throw new Error("Cannot find module '" + request + "'")
+        return resolve.call(this, request, ...rest)
+      }
+      const lua = require(${JSON.stringify(index)})
+      for (const make of [() => new lua.PostgresStore('postgres://x/y'), () => new lua.RedisStore('redis://x'), () => new lua.SqliteStore('x.db')]) {
+        try { make() } catch (error) { console.log(error.message) }
+      }`
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env: process.env })
+    expect(out.trim().split('\n')).toEqual([
+      'pubwiki-lua: PostgresStore needs the package pg (node-postgres 8): npm install pg',
+      'pubwiki-lua: RedisStore needs the package redis (node-redis 5): npm install redis',
+      'pubwiki-lua: SqliteStore needs the package better-sqlite3 (12.x): npm install better-sqlite3',
+    ])
   })
 })
