@@ -61,6 +61,28 @@ export interface CallOptions extends Limits {
    * store and namespaces (a call's own override its runner's).
    */
   state?: true | StateOptions
+  /**
+   * How many times a call whose State commit conflicted (another commit changed what it
+   * read) is run again, when nobody could have seen it run (it called no host function,
+   * unless the runner's `retryHostCalls`). Default 3. Past that it rejects with a LuaError
+   * of kind 'conflict'.
+   */
+  retries?: number
+}
+
+/** The options of `createRunner`: every call's defaults, and what only a runner sets. */
+export interface RunnerOptions extends CallOptions {
+  /**
+   * Runs a call again after a conflict even if it called host functions (for hosts whose
+   * functions are safe to repeat). Default false.
+   */
+  retryHostCalls?: boolean
+}
+
+/** A quota of a scope: bytes (keys' UTF-8 bytes and values') and keys, each optional. */
+export interface Quota {
+  bytes?: number
+  keys?: number
 }
 
 /** The permissions of a namespace of State keys (only `shared: true` ones mean anything). */
@@ -70,6 +92,8 @@ export interface Namespace {
   read?: boolean
   write?: boolean
   delete?: boolean
+  /** The namespace's quota (default: the state's `quota`). */
+  quota?: Quota
 }
 
 /** Shared namespaces by name (`'global.events'`). */
@@ -80,14 +104,45 @@ export interface StateOptions {
   store?: StateBackend
   /** Shared namespaces, or a function of the scriptId deciding them per script. */
   namespaces?: Namespaces | ((scriptId: string) => Namespaces | undefined)
+  /**
+   * The quota of each script's own keys, and of each shared namespace without one of its
+   * own. Needs a store with usage (every store of this package).
+   */
+  quota?: Quota
 }
 
-/** One write of a commit: `value` null deletes; `expiresAt` in ms since the epoch. */
+/**
+ * One write of a commit: `value` null deletes; `expiresAt` in ms since the epoch; `owner`:
+ * whose usage it counts in ('' for a script's own keys, a namespace's name).
+ */
 export interface StateWrite {
   scope: string
   key: string
   value: Uint8Array | null
   expiresAt: number | null
+  owner?: string
+}
+
+/** A version of an entry: changes whenever it does, never reused for its key. */
+export type StateVersion = number | string
+
+/** What a serializable commit checks (see `VersionedStateBackend.commit`). */
+export interface StateConditions {
+  /** Keys read, with the version read (null: the key was absent). */
+  reads: Array<{ scope: string; key: string; version: StateVersion | null }>
+  /** Lists read: the keys and versions each returned, in key order. */
+  lists: Array<{ scope: string; prefix: string; entries: Array<[string, StateVersion]> }>
+  /** Limits of the (scope, owner)s written (null: none). */
+  quotas: Array<{ scope: string; owner: string; bytes: number | null; keys: number | null }>
+}
+
+/** A commit refused: nothing was written. */
+export type StateRefusal = { conflict: string } | { quota: string }
+
+/** Bytes and keys of a scope's entries (expired ones not purged yet included). */
+export interface StateUsage {
+  bytes: number
+  keys: number
 }
 
 /**
@@ -99,22 +154,41 @@ export interface StateBackend {
   read(scope: string, key: string): Uint8Array | undefined | PromiseLike<Uint8Array | undefined>
   /** [key, bytes] of the unexpired entries of `scope` whose key starts with `prefix`. */
   list(scope: string, prefix: string): Array<[string, Uint8Array]> | PromiseLike<Array<[string, Uint8Array]>>
-  /** Applies every write, or none (one transaction). */
-  commit(writes: StateWrite[]): void | PromiseLike<void>
+  /**
+   * Applies every write, or none (one transaction). A serializable store also checks
+   * `conditions` and may refuse (VersionedStateBackend); a store of these three methods only
+   * gets none, and its commits are unchecked (the last writer wins).
+   */
+  commit(writes: StateWrite[], conditions?: StateConditions): void | StateRefusal | PromiseLike<void | StateRefusal>
   /** True if the methods never return promises (then the Sync functions can use the store). */
   readonly synchronous?: boolean
 }
 
+/**
+ * A store that makes calls serializable: versions, commits that check what the call read
+ * (and quotas), usage. Every store of this package is one; a store with only read, list
+ * and commit works too, its commits unchecked (the last writer wins).
+ */
+export interface VersionedStateBackend extends StateBackend {
+  readVersion(scope: string, key: string): { value: Uint8Array; version: StateVersion } | undefined | PromiseLike<{ value: Uint8Array; version: StateVersion } | undefined>
+  listVersions(scope: string, prefix: string): Array<[string, Uint8Array, StateVersion]> | PromiseLike<Array<[string, Uint8Array, StateVersion]>>
+  /** In one transaction: the checks, then every write; undefined when applied. */
+  commit(writes: StateWrite[], conditions?: StateConditions): void | StateRefusal | PromiseLike<void | StateRefusal>
+  usage(scope: string, owner?: string): StateUsage | PromiseLike<StateUsage>
+}
+
 /** A store's methods for the host, in JS values (converted as globals and return values are). */
 export declare abstract class StateStore implements StateBackend {
+  /** Usage of `scope` (of one owner: '' a script's own keys, a namespace's name). */
+  usage(scope: string, owner?: string): StateUsage | PromiseLike<StateUsage>
   abstract read(scope: string, key: string): Uint8Array | undefined | PromiseLike<Uint8Array | undefined>
   abstract list(scope: string, prefix: string): Array<[string, Uint8Array]> | PromiseLike<Array<[string, Uint8Array]>>
-  abstract commit(writes: StateWrite[]): void | PromiseLike<void>
+  abstract commit(writes: StateWrite[], conditions?: StateConditions): void | StateRefusal | PromiseLike<void | StateRefusal>
   readonly synchronous: boolean
   /** What a script stored for `key` (scope: its scriptId, or '' for a shared namespace). */
   get(scope: string, key: string): LuaValue | undefined | Promise<LuaValue | undefined>
-  /** Stores `value` as a script would; `ttl` in seconds. */
-  set(scope: string, key: string, value: LuaInput, options?: { ttl?: number }): void | Promise<void>
+  /** Stores `value` as a script would; `ttl` in seconds; `owner` whose usage it counts in. */
+  set(scope: string, key: string, value: LuaInput, options?: { ttl?: number; owner?: string }): void | Promise<void>
   delete(scope: string, key: string): void | Promise<void>
   /** [key, value] of the entries of `scope` under `prefix`. */
   entries(scope: string, prefix?: string): Array<[string, LuaValue]> | Promise<Array<[string, LuaValue]>>
@@ -124,9 +198,12 @@ export declare abstract class StateStore implements StateBackend {
 declare abstract class SynchronousStore extends StateStore {
   read(scope: string, key: string): Uint8Array | undefined
   list(scope: string, prefix: string): Array<[string, Uint8Array]>
-  commit(writes: StateWrite[]): void
+  commit(writes: StateWrite[], conditions?: StateConditions): void | StateRefusal
+  readVersion(scope: string, key: string): { value: Uint8Array; version: StateVersion } | undefined
+  listVersions(scope: string, prefix: string): Array<[string, Uint8Array, StateVersion]>
+  usage(scope: string, owner?: string): StateUsage
   get(scope: string, key: string): LuaValue | undefined
-  set(scope: string, key: string, value: LuaInput, options?: { ttl?: number }): void
+  set(scope: string, key: string, value: LuaInput, options?: { ttl?: number; owner?: string }): void
   delete(scope: string, key: string): void
   entries(scope: string, prefix?: string): Array<[string, LuaValue]>
   readonly synchronous: true
@@ -152,13 +229,66 @@ export declare class IndexedDbStore extends StateStore {
   constructor(name: string)
   read(scope: string, key: string): Promise<Uint8Array | undefined>
   list(scope: string, prefix: string): Promise<Array<[string, Uint8Array]>>
-  commit(writes: StateWrite[]): Promise<void>
+  commit(writes: StateWrite[], conditions?: StateConditions): Promise<void | StateRefusal>
+  readVersion(scope: string, key: string): Promise<{ value: Uint8Array; version: StateVersion } | undefined>
+  listVersions(scope: string, prefix: string): Promise<Array<[string, Uint8Array, StateVersion]>>
+  usage(scope: string, owner?: string): Promise<StateUsage>
   get(scope: string, key: string): Promise<LuaValue | undefined>
-  set(scope: string, key: string, value: LuaInput, options?: { ttl?: number }): Promise<void>
+  set(scope: string, key: string, value: LuaInput, options?: { ttl?: number; owner?: string }): Promise<void>
   delete(scope: string, key: string): Promise<void>
   entries(scope: string, prefix?: string): Promise<Array<[string, LuaValue]>>
   purge(): Promise<void>
   close(): Promise<void>
+}
+
+/** The methods of the asynchronous stores of servers (a type only). */
+declare abstract class ServerStore extends StateStore {
+  read(scope: string, key: string): Promise<Uint8Array | undefined>
+  list(scope: string, prefix: string): Promise<Array<[string, Uint8Array]>>
+  commit(writes: StateWrite[], conditions?: StateConditions): Promise<void | StateRefusal>
+  readVersion(scope: string, key: string): Promise<{ value: Uint8Array; version: StateVersion } | undefined>
+  listVersions(scope: string, prefix: string): Promise<Array<[string, Uint8Array, StateVersion]>>
+  usage(scope: string, owner?: string): Promise<StateUsage>
+  get(scope: string, key: string): Promise<LuaValue | undefined>
+  set(scope: string, key: string, value: LuaInput, options?: { ttl?: number; owner?: string }): Promise<void>
+  delete(scope: string, key: string): Promise<void>
+  entries(scope: string, prefix?: string): Promise<Array<[string, LuaValue]>>
+  close(): Promise<void>
+}
+
+/**
+ * Node: a store in a PostgreSQL table, through the optional peer dependency pg (8), for
+ * processes on many machines sharing State. A commit is one round trip.
+ */
+export declare class PostgresStore extends ServerStore {
+  /**
+   * `pool`: a pg.Pool (left to its owner to end) or a connection string (the store makes a
+   * pool of `max` connections, default 10, and close() ends it). `table` (default
+   * 'pubwiki_state') and `schema` name where it lives; made on first use. `readCache`:
+   * true (or its bytes, default 16 MiB) keeps what calls read in this process for later
+   * calls, checked at their commits.
+   */
+  constructor(pool: string | { query: Function; connect: Function }, options?: { table?: string; schema?: string; max?: number; readCache?: boolean | number })
+  /** The pg.Pool it uses. */
+  readonly pool: any
+  /** Deletes expired entries now. */
+  purge(): Promise<void>
+}
+
+/**
+ * Node: a store in Redis, through the optional peer dependency redis (node-redis 5), or an
+ * ioredis client. A commit is one server-side script; TTLs are Redis expirations.
+ */
+export declare class RedisStore extends ServerStore {
+  /**
+   * `client`: a redis:// URL (the store makes and connects a client, and close() ends it),
+   * or a connected node-redis 5 or ioredis client. `prefix` starts every key name (default
+   * 'pubwiki'); `hashTag`: 'scope' (each scope its own slot, the default) or 'single' (all of
+   * State in one slot of a cluster). `readCache`: as PostgresStore's.
+   */
+  constructor(client: string | object, options?: { prefix?: string; hashTag?: 'scope' | 'single'; readCache?: boolean | number })
+  /** The client it uses. */
+  readonly client: any
 }
 
 export interface RunOptions extends CallOptions {
@@ -182,7 +312,13 @@ export interface RunResult {
   values: LuaValue[]
 }
 
-export type LuaErrorKind = 'syntax' | 'runtime' | 'memory' | 'timeout' | 'output'
+/**
+ * 'conflict': the call's State commit conflicted (another commit changed what it read) and
+ * it was not run again (retries spent, or it had called a host function); nothing of it was
+ * committed. 'quota': its commit would have taken a scope past its quota; nothing was
+ * committed.
+ */
+export type LuaErrorKind = 'syntax' | 'runtime' | 'memory' | 'timeout' | 'output' | 'conflict' | 'quota'
 
 export declare class LuaError extends Error {
   name: 'LuaError'
@@ -222,6 +358,8 @@ export interface Runner {
   invokeSync(module: string, functionName: string, args: LuaInput[] | undefined, options: RunOptions): RunResult
   /** The store of the runner's `state` (its MemoryStore for `state: true`), or undefined. */
   readonly stateStore: StateBackend | undefined
+  /** How many of its calls' State commits conflicted, and how many calls were run again. */
+  readonly stats: { conflicts: number; retries: number }
 }
 
 /** `Runner.invoke` with no runner options. */
@@ -232,7 +370,7 @@ export declare function invokeSync(module: string, functionName: string, args: L
  * A runner whose calls take `options` as defaults: limits a call does not set, and globals
  * under the call's own (a call's `globals` are merged over the runner's, name by name).
  */
-export declare function createRunner(options?: CallOptions): Runner
+export declare function createRunner(options?: RunnerOptions): Runner
 
 /**
  * Resolves once the backend can run scripts. In Node it is already resolved; in browsers
@@ -240,7 +378,7 @@ export declare function createRunner(options?: CallOptions): Runner
  */
 export declare const ready: Promise<void>
 
-export interface WorkerRunnerOptions extends CallOptions {
+export interface WorkerRunnerOptions extends RunnerOptions {
   /** How many workers (default: browsers, the cores but one, 1 to 4; Node, 2). */
   workers?: number
   /**
@@ -256,6 +394,7 @@ export interface WorkerRunner {
   runLua(code: string, scriptId: string, options?: CallOptions & { arguments?: LuaInput[] }): Promise<string>
   invoke(module: string, functionName: string, args: LuaInput[] | undefined, options: RunOptions): Promise<RunResult>
   readonly stateStore: StateBackend | undefined
+  readonly stats: { conflicts: number; retries: number }
   /** Ends the workers; calls not yet over reject. */
   terminate(): void
 }

@@ -46,9 +46,12 @@ function createWorkerRunner(options) {
   return require('./lib/worker-pool.mjs').createWorkerRunner(spawnWorkerThread, 2, options)
 }
 
-// State stores: SqliteStore loads better-sqlite3 (an optional peer dependency) when made.
+// State stores: SqliteStore, PostgresStore and RedisStore load better-sqlite3, pg and redis
+// (optional peer dependencies) when one is made.
 const { MemoryStore, StateStore } = require('./lib/state.mjs')
 const { SqliteStore } = require('./lib/sqlite-store.mjs')
+const { PostgresStore } = require('./lib/postgres-store.mjs')
+const { RedisStore } = require('./lib/redis-store.mjs')
 
 // `ready` matches the browser entry, where the wasm module loads asynchronously.
-module.exports = { ...createApi(loadBackend()), createWorkerRunner, MemoryStore, StateStore, SqliteStore, ready: Promise.resolve() }
+module.exports = { ...createApi(loadBackend()), createWorkerRunner, MemoryStore, StateStore, SqliteStore, PostgresStore, RedisStore, ready: Promise.resolve() }

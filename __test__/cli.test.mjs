@@ -1,7 +1,7 @@
 // The command line, run as a child process on the backend of the test project
 // (PUBWIKI_LUA_BACKEND), as a user runs `npx pubwiki-lua`.
 import { describe, expect, it } from 'vitest'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -105,6 +105,29 @@ describe(`command line (${backend})`, () => {
     const unopenable = pubwiki(['--state', join('no', 'such', 'dir', 'state.db'), '-e', 'print(1)'])
     expect(unopenable.status).toBe(66)
     expect(unopenable.stderr).toMatch(/^pubwiki-lua: cannot open the state file/)
+  })
+
+  it('keeps State in PostgreSQL or Redis with --state postgres://... or redis://...', async () => {
+    const { startPostgres, startRedis } = await import('../scripts/test-servers.mjs')
+    const [pg, redis] = await Promise.all([startPostgres(), startRedis()])
+    try {
+      const counter = 'local n = (State.get("runs") or 0) + 1 State.set("runs", n) print("run " .. n) if ... == "fail" then error("no") end'
+      for (const url of [pg.url, redis.url]) {
+        const run = (args) => new Promise((resolve) => {
+          const child = spawn(process.execPath, [cli, '--state', url, '-e', counter, ...args], { cwd: folder, env: process.env })
+          let stdout = ''
+          let stderr = ''
+          child.stdout.on('data', (data) => (stdout += data))
+          child.stderr.on('data', (data) => (stderr += data))
+          child.on('exit', (status) => resolve({ status, stdout, stderr }))
+        })
+        expect(await run([])).toEqual({ status: 0, stdout: 'run 1\n', stderr: '' })
+        expect((await run(['fail'])).status).toBe(1)
+        expect(await run([])).toEqual({ status: 0, stdout: 'run 2\n', stderr: '' })
+      }
+    } finally {
+      await Promise.all([pg.stop(), redis.stop()])
+    }
   })
 
   it('checks files and folders without running them', () => {

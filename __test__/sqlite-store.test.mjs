@@ -67,6 +67,36 @@ describe('SqliteStore', () => {
     store.close()
   })
 
+  it('opens a file of the first schema (no versions, no usage) and migrates it in place', async () => {
+    // The file as the first version of SqliteStore made it (its exact schema), with entries.
+    const path = newPath()
+    const old = new Database(path)
+    old.pragma('journal_mode = WAL')
+    old.exec(`CREATE TABLE IF NOT EXISTS pubwiki_state (
+      scope TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, expires_at INTEGER,
+      PRIMARY KEY (scope, key)) WITHOUT ROWID`)
+    const put = old.prepare('INSERT INTO pubwiki_state (scope, key, value, expires_at) VALUES (?, ?, ?, ?)')
+    const { encodeStored } = await import('../lib/state-codec.mjs')
+    put.run('Module:Counter', 'visits', encodeStored(41), null)
+    put.run('', 'global.events.boss', encodeStored({ name: 'dragon' }), null)
+    old.close()
+    const store = new lua.SqliteStore(path)
+    expect(store.get('Module:Counter', 'visits')).toBe(41)
+    // Usage counted from what was there (old shared keys count under owner '').
+    expect(store.usage('Module:Counter')).toEqual({ bytes: 6 + encodeStored(41).length, keys: 1 })
+    expect(store.usage('').keys).toBe(1)
+    const runner = lua.createRunner({ state: { store, namespaces: { 'global.events': { shared: true, read: true, write: true } } }, retries: 100 })
+    await Promise.all(Array.from({ length: 20 }, () => runner.run('State.set("visits", (State.get("visits") or 0) + 1)', { scriptId: 'Module:Counter' })))
+    expect(store.get('Module:Counter', 'visits')).toBe(61)
+    expect((await runner.run('return State.get("global.events.boss").name', { scriptId: 'Page' })).values).toEqual(['dragon'])
+    store.close()
+    // Opened again (already migrated): as it was.
+    const again = new lua.SqliteStore(path)
+    expect(again.get('Module:Counter', 'visits')).toBe(61)
+    expect(again.usage('Module:Counter').keys).toBe(1)
+    again.close()
+  })
+
   it('explains a path that is not one', () => {
     expect(() => new lua.SqliteStore('')).toThrow(TypeError)
     expect(() => new lua.SqliteStore(join(folder, 'no', 'such', 'dir', 'x.db'))).toThrow()

@@ -22,7 +22,8 @@
 //                          host_sync,host_sync_direct,host_async,host_args,host_args_unread,
 //                          module_cached,module_uncached,invoke,state_memory,state_sqlite,
 //                          state_memory_distinct,state_sqlite_distinct,state_memory_sync,
-//                          state_sqlite_sync,ttfr,rss,browser,size
+//                          state_sqlite_sync,state_shared (bench/state.mjs: Postgres, Redis),
+//                          ttfr,rss,browser,size
 //   BENCH_OUT=path         results file (default bench/results.json)
 //   PUBWIKI_LUA_WASM_FILE  wasm file of the pubwiki wasm build (else searched for)
 //   BENCH_PUBWIKI_PACKAGE  path of the pubwiki-lua package (default: the repo)
@@ -410,6 +411,13 @@ async function main() {
     log(`wrote ${path.relative(process.cwd(), svgPath)}`);
   } catch (e) {
     log(`chart not rendered: ${e.message}`);
+  }
+  // State on every store, with PostgreSQL and redis-server started here (bench/state.mjs).
+  if (wants('state_shared')) {
+    const { stateBench, renderStateTable } = await import('./state.mjs');
+    const rows = await stateBench();
+    fs.writeFileSync(path.join(path.dirname(cfg.out), 'state-results.json'), JSON.stringify(rows, null, 2) + '\n');
+    console.log(`\nState on each store (native backend; medians of one run):\n\n${renderStateTable(rows)}`);
   }
 }
 

@@ -21,8 +21,9 @@ reach it as ... and as the table arg (arg[0] is the script's name).
 options:
   --modules DIR          where require finds modules (repeatable; see the README for the
                          rule: Module:Util.lua, Util.lua, util.lua, util/init.lua)
-  --state FILE           give the script State, kept in the SQLite file FILE (made if
-                         missing; needs the package better-sqlite3)
+  --state FILE|URL       give the script State, kept in the SQLite file FILE (made if
+                         missing; needs the package better-sqlite3), or in PostgreSQL
+                         (postgres://...; needs pg) or Redis (redis://...; needs redis)
   --json                 print { output, values } as JSON instead of the output
   --values               print each return value after the output, one per line
   --time-limit MS        time limit in milliseconds (default 7000)
@@ -89,7 +90,7 @@ function parseArguments(argv) {
         break
       case '--state':
         options.state = value(arg)
-        if (options.state === '') throw usage('pubwiki-lua: --state must name a file')
+        if (options.state === '') throw usage('pubwiki-lua: --state must name a file or a postgres:// or redis:// URL')
         break
       case '--json':
         options.json = true
@@ -268,15 +269,20 @@ async function main(argv) {
     }
     return 1
   } finally {
-    store?.close()
+    await store?.close()
   }
 }
 
-function openStore(lua, file) {
+// A SQLite file, or a database server's URL (its connection is made by the first State
+// request; a server that does not answer is a Lua error there).
+function openStore(lua, target) {
   try {
-    return new lua.SqliteStore(file)
+    if (/^postgres(ql)?:\/\//.test(target)) return new lua.PostgresStore(target, { max: 2 })
+    if (/^rediss?:\/\//.test(target)) return new lua.RedisStore(target)
+    return new lua.SqliteStore(target)
   } catch (error) {
-    throw new CommandError(`pubwiki-lua: cannot open the state file ${file}: ${error.message}`, EX_NOINPUT)
+    const what = /^[a-z]+:\/\//.test(target) ? 'store' : 'file'
+    throw new CommandError(`pubwiki-lua: cannot open the state ${what} ${target}: ${error.message}`, EX_NOINPUT)
   }
 }
 

@@ -7,13 +7,14 @@
 import { Bridge, depthOfNewCall, drive } from './bridge.mjs'
 import { callObject, failedOutcome } from './call.mjs'
 import { DEFAULT_LIMITS, MAX_NESTING, TOO_DEEP } from './core-constants.mjs'
+import { DEFAULT_RETRIES, attempts, attemptsSync, checkRetries, checkRetryHostCalls } from './retry.mjs'
 import { MemoryStore, StateSession, checkState } from './state.mjs'
 import { describe, isPlainObject, isThenable } from './util.mjs'
 import { decodeValues, encodeArguments, encodeGlobals, functionTable } from './wire.mjs'
 
 const LIMITS = ['memoryLimit', 'timeLimit', 'outputLimit']
-const SHARED_OPTIONS = [...LIMITS, 'globals', 'modules', 'state']
-const RUNNER_OPTIONS = [...SHARED_OPTIONS, 'preload']
+const SHARED_OPTIONS = [...LIMITS, 'globals', 'modules', 'state', 'retries']
+const RUNNER_OPTIONS = [...SHARED_OPTIONS, 'preload', 'retryHostCalls']
 const CALL_OPTIONS = ['scriptId', 'arguments', ...SHARED_OPTIONS]
 const RUN_LUA_OPTIONS = ['arguments', ...SHARED_OPTIONS]
 const INVOKE_OPTIONS = ['scriptId', ...SHARED_OPTIONS]
@@ -25,7 +26,7 @@ class LuaError extends Error {
   constructor(outcome, scriptId, cause) {
     super(outcome.message, cause === undefined ? undefined : { cause })
     this.name = 'LuaError'
-    /** 'syntax' | 'runtime' | 'memory' | 'timeout' | 'output' */
+    /** 'syntax' | 'runtime' | 'memory' | 'timeout' | 'output' | 'conflict' | 'quota' */
     this.kind = outcome.kind
     this.scriptId = scriptId
     /** Everything the script printed before the error. */
@@ -79,7 +80,16 @@ function checkOptions(options, allowed, name) {
     throw new TypeError(`${name}.preload must be an array of module names, got ${describe(preload)}`)
   }
   if (preload?.length && modules === undefined) throw new TypeError(`${name}.preload needs the modules option, which gives their sources`)
-  return { limits, globals, modules, arguments: options.arguments, state: checkState(options.state, name), preload }
+  return {
+    limits,
+    globals,
+    modules,
+    arguments: options.arguments,
+    state: checkState(options.state, name),
+    preload,
+    retries: checkRetries(options.retries, name),
+    retryHostCalls: checkRetryHostCalls(options.retryHostCalls, name),
+  }
 }
 
 /**
@@ -167,10 +177,12 @@ export function createApi(backend) {
     const chunkArguments = invoke ? invoke.args : own.arguments
     const encodedArguments = chunkArguments && encodeArguments(chunkArguments, functions, limit)
     const state = runner.state(own.state)
-    const session = state && new StateSession(state.store, scriptId, state.namespaces, {
+    const newSession = () => state && new StateSession(state.store, scriptId, state.namespaces, {
       replyLimit: limit,
       writeLimit: limits.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
+      quota: state.quota,
     })
+    const session = newSession()
     // Without host functions, modules, arguments or State the call runs alone (the quick path).
     const alone = functions.list.length === 0 && !resolveModule && !encodedArguments && !session
     const call = callObject({
@@ -183,30 +195,50 @@ export function createApi(backend) {
       state: Boolean(session),
       synchronous,
     })
-    return {
+    const prepared = {
       call,
+      scriptId,
       bridge: alone ? undefined : new Bridge(functions, limit, resolveModule, session, depth),
       session,
       runner,
+      // After a State conflict (lib/retry.mjs): how often it may run again, and a fresh
+      // session and bridge for the next attempt.
+      retry: { retries: own.retries ?? defaults.retries ?? DEFAULT_RETRIES, hostCalls: defaults.retryHostCalls === true },
+      attempt: 0,
+      // Every attempt runs within the call's one time limit.
+      deadline: Date.now() + (limits.timeLimit ?? DEFAULT_LIMITS.timeLimit),
+      renew() {
+        prepared.session = newSession()
+        prepared.bridge = new Bridge(functions, limit, resolveModule, prepared.session, depth)
+        prepared.call = { ...call, timeLimit: Math.max(1, prepared.deadline - Date.now()) }
+      },
     }
+    return prepared
   }
 
   function settle(outcome, prepared) {
-    if (!outcome.ok) throw new LuaError(outcome, prepared.call.scriptId, prepared.bridge?.cause(outcome))
+    if (!outcome.ok) throw new LuaError(outcome, prepared.scriptId, prepared.bridge?.cause(outcome))
     return { output: outcome.output, values: decodeValues(outcome.values) }
   }
 
   function unsaved(prepared, error) {
     const message = error instanceof Error ? error.message : String(error)
-    return new Error(`pubwiki-lua: the state written by ${prepared.call.scriptId} could not be saved: ${message}`, { cause: error })
+    return new Error(`pubwiki-lua: the state written by ${prepared.scriptId} could not be saved: ${message}`, { cause: error })
   }
 
   // A call that succeeded commits its State writes (one store transaction); one that
-  // failed drops them with its session.
-  async function commit(outcome, prepared) {
-    if (!outcome.ok || !prepared.session) return
+  // failed drops them with its session. Gives the store's verdict (lib/retry.mjs).
+  async function commit(prepared) {
     try {
-      await prepared.session.commit()
+      return await prepared.session.commit()
+    } catch (error) {
+      throw unsaved(prepared, error)
+    }
+  }
+
+  function commitSync(prepared) {
+    try {
+      return prepared.session.commit()
     } catch (error) {
       throw unsaved(prepared, error)
     }
@@ -220,9 +252,8 @@ export function createApi(backend) {
     await backend.ready
     const native = await prepared.runner.native()
     if (!prepared.bridge) return settle(await backend.runAsync(prepared.call, native), prepared)
-    const outcome = await drive(backend.startCall(prepared.call, native, prepared.bridge), prepared.bridge)
-    await commit(outcome, prepared)
-    return settle(outcome, prepared)
+    const attempt = (prepared) => drive(backend.startCall(prepared.call, native, prepared.bridge), prepared.bridge)
+    return settle(await attempts(prepared, attempt, () => commit(prepared), prepared.runner.stats), prepared)
   }
 
   function executeSync(prepared) {
@@ -234,17 +265,13 @@ export function createApi(backend) {
     if (prepared.session && prepared.session.store.synchronous !== true) {
       throw new TypeError('a synchronous call needs a synchronous state store (MemoryStore, SqliteStore): use run, runLua or invoke')
     }
-    const outcome = backend.startCall(prepared.call, native, prepared.bridge).resumeSync(undefined)
-    // A synchronous call never waits (the core refuses), so it is over after one slice.
-    if (typeof outcome === 'number') throw new Error('pubwiki-lua: a synchronous call waited')
-    if (outcome.ok && prepared.session) {
-      try {
-        prepared.session.commit()
-      } catch (error) {
-        throw unsaved(prepared, error)
-      }
+    const attempt = (prepared) => {
+      const outcome = backend.startCall(prepared.call, native, prepared.bridge).resumeSync(undefined)
+      // A synchronous call never waits (the core refuses), so it is over after one slice.
+      if (typeof outcome === 'number') throw new Error('pubwiki-lua: a synchronous call waited')
+      return outcome
     }
-    return settle(outcome, prepared)
+    return settle(attemptsSync(prepared, attempt, () => commitSync(prepared), prepared.runner.stats), prepared)
   }
 
   function runner(options) {
@@ -268,12 +295,18 @@ export function createApi(backend) {
     const defaultStore = () => (memoryStore ??= new MemoryStore())
     const self = {
       options,
+      // Conflicts of its calls' commits, and re-runs after them (lib/retry.mjs).
+      stats: { conflicts: 0, retries: 0 },
       native: () => native ?? makeNative(),
       // The State of a call with `own` state options: { store, namespaces }, or undefined.
       state(own) {
         const given = options.state
         if (!own && !given) return undefined
-        return { store: own?.store ?? given?.store ?? defaultStore(), namespaces: own?.namespaces ?? given?.namespaces }
+        return {
+          store: own?.store ?? given?.store ?? defaultStore(),
+          namespaces: own?.namespaces ?? given?.namespaces,
+          quota: own?.quota ?? given?.quota,
+        }
       },
     }
     const runOptions = (options) => {
@@ -299,6 +332,10 @@ export function createApi(backend) {
       /** The store of the runner's State (its MemoryStore for `state: true`), or undefined. */
       get stateStore() {
         return options.state ? (options.state.store ?? defaultStore()) : undefined
+      },
+      /** How many of its calls' commits conflicted, and how many calls ran again after one. */
+      get stats() {
+        return { ...self.stats }
       },
       /** Runs `code`; resolves to `{ output, values }`. */
       async run(code, options) {
@@ -326,7 +363,7 @@ export function createApi(backend) {
 
   // The top-level functions: a runner without defaults (a call's `state: true` there uses
   // its MemoryStore, which only those calls reach).
-  const { stateStore: _, ...direct } = runner(NO_OPTIONS)
+  const { stateStore: _, stats: __, ...direct } = runner(NO_OPTIONS)
 
   return {
     backend: backend.name,

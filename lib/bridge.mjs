@@ -68,6 +68,8 @@ export class Bridge {
     this.state = state
     this.errors = new Map()
     this.nextErrorId = 1
+    /** Whether the call has called a host function (not module sources, not State). */
+    this.calledHost = false
     /** The reply to the request the call may wait for: a promise of reply bytes. */
     this.pending = null
     /** The same reply once it has come (`wait.reply`), to resume without a timer. */
@@ -105,6 +107,8 @@ export class Bridge {
     if (index === STATE) return this.stateRequest(bytes, argsStart, replyStart, capacity, refresh)
     // A module's source is asked for as a call of function MODULE_SOURCE with its name.
     const module = index === MODULE_SOURCE
+    // A host function's call could be seen: the call may not be run again unasked (lib/retry.mjs).
+    if (!module) this.calledHost = true
     const fn = module ? this.resolveModule : this.functions.list[index]
     const root = module ? 'modules()' : (this.roots[index] ??= `${this.functions.names[index]}()`)
     let args

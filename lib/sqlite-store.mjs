@@ -14,9 +14,20 @@
 // may share the file: writes take the database lock (`BEGIN IMMEDIATE`), waiting for it up
 // to `busyTimeout` ms; synchronous=NORMAL is durable against a process crash (what WAL
 // needs for commits to be whole), a power cut may lose the last commits, never tear one.
+//
+// Serializable calls: each entry has a version, from a counter in pubwiki_meta that every
+// commit bumps once (commits hold the write lock, so versions only grow and are never
+// reused: a key deleted and written again has a new one). A commit checks the versions a
+// call read, inside its BEGIN IMMEDIATE transaction, before writing: no other writer can
+// come between, so checking in JS is as good as in SQL, and costs a lookup by primary key
+// (~2 µs) per key read. pubwiki_usage keeps each (scope, owner)'s bytes and keys, updated
+// by the same transaction, for quotas.
+//
+// Files made by the first version (pubwiki_state without version and owner) are migrated
+// when opened: the columns are added (version 0, owner ''), the usage counted once.
 
 import { createRequire } from 'node:module'
-import { StateStore } from './state.mjs'
+import { NO_CONDITIONS, StateStore, add, conflictText, deltaOf, entrySize, quotaText, sameEntries } from './state.mjs'
 
 const require = createRequire(import.meta.url)
 
@@ -34,8 +45,41 @@ const SCHEMA = `
     key TEXT NOT NULL,
     value BLOB NOT NULL,
     expires_at INTEGER,
+    version INTEGER NOT NULL DEFAULT 0,
+    owner TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (scope, key)
-  ) WITHOUT ROWID`
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS pubwiki_usage (
+    scope TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    keys INTEGER NOT NULL,
+    PRIMARY KEY (scope, owner)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS pubwiki_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT OR IGNORE INTO pubwiki_meta (name, value) VALUES ('version', 0);`
+
+/** The entry's size as usage counts it (key's UTF-8 bytes and value's), in SQL. */
+const SIZE = 'length(CAST(key AS BLOB)) + length(value)'
+
+// Makes the tables, or brings a file of the first schema (no version, no owner, no usage)
+// up to this one, in one write transaction (another process may be opening it too).
+function setUpSchema(db) {
+  db.transaction(() => {
+    const columns = db.prepare("SELECT name FROM pragma_table_info('pubwiki_state')").pluck().all()
+    const old = columns.length > 0 && !columns.includes('version')
+    if (old) {
+      db.exec(`ALTER TABLE pubwiki_state ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE pubwiki_state ADD COLUMN owner TEXT NOT NULL DEFAULT ''`)
+    }
+    const counted = db.prepare("SELECT name FROM sqlite_master WHERE name = 'pubwiki_usage'").get()
+    db.exec(SCHEMA)
+    if (!counted) {
+      db.exec(`INSERT INTO pubwiki_usage (scope, owner, bytes, keys)
+        SELECT scope, owner, sum(${SIZE}), count(*) FROM pubwiki_state GROUP BY scope, owner`)
+    }
+  }).immediate()
+}
 
 /**
  * Runs `setUp` again while the database is busy, for up to `timeout` ms. SQLite's busy
@@ -61,11 +105,7 @@ const PURGE_EVERY = 256
 
 export class SqliteStore extends StateStore {
   #db
-  #read
-  #list
-  #put
-  #remove
-  #purge
+  #sql
   #commit
   #commits = 0
 
@@ -82,56 +122,124 @@ export class SqliteStore extends StateStore {
     untilNotBusy(busyTimeout, () => {
       db.pragma('journal_mode = WAL')
       db.pragma('synchronous = NORMAL')
-      db.exec(SCHEMA)
+      setUpSchema(db)
     })
     this.#db = db
-    this.#read = db.prepare('SELECT value FROM pubwiki_state WHERE scope = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)').pluck()
-    // The keys from `prefix` on, in order, until one does not start with it (list() stops
-    // there): a range of the primary key. Not LIKE, which ignores case and reads % and _,
-    // nor substr/length, which stop at a NUL (a key may hold one).
-    this.#list = db
-      .prepare('SELECT key, value, expires_at FROM pubwiki_state WHERE scope = ? AND key >= ? ORDER BY key')
-      .raw()
-    this.#put = db.prepare('INSERT OR REPLACE INTO pubwiki_state (scope, key, value, expires_at) VALUES (?, ?, ?, ?)')
-    this.#remove = db.prepare('DELETE FROM pubwiki_state WHERE scope = ? AND key = ?')
-    this.#purge = db.prepare('DELETE FROM pubwiki_state WHERE expires_at IS NOT NULL AND expires_at <= ?')
-    // One transaction for every write of a call: all or none.
-    this.#commit = db.transaction((writes) => {
-      for (const { scope, key, value, expiresAt } of writes) {
-        if (value === null) this.#remove.run(scope, key)
-        else this.#put.run(scope, key, value, expiresAt ?? null)
-      }
-    })
+    const live = '(expires_at IS NULL OR expires_at > ?)'
+    this.#sql = {
+      read: db.prepare(`SELECT value, version FROM pubwiki_state WHERE scope = ? AND key = ? AND ${live}`),
+      version: db.prepare(`SELECT version FROM pubwiki_state WHERE scope = ? AND key = ? AND ${live}`).pluck(),
+      // The row as it is, expired or not (usage counts it until it is purged).
+      row: db.prepare(`SELECT owner, ${SIZE} AS size FROM pubwiki_state WHERE scope = ? AND key = ?`),
+      // The keys from `prefix` on, in order, until one does not start with it (list()
+      // stops there): a range of the primary key. Not LIKE, which ignores case and reads %
+      // and _, nor substr/length, which stop at a NUL (a key may hold one).
+      list: db.prepare('SELECT key, value, expires_at, version FROM pubwiki_state WHERE scope = ? AND key >= ? ORDER BY key').raw(),
+      put: db.prepare('INSERT OR REPLACE INTO pubwiki_state (scope, key, value, expires_at, version, owner) VALUES (?, ?, ?, ?, ?, ?)'),
+      remove: db.prepare('DELETE FROM pubwiki_state WHERE scope = ? AND key = ?'),
+      bump: db.prepare("UPDATE pubwiki_meta SET value = value + 1 WHERE name = 'version' RETURNING value").pluck(),
+      count: db.prepare(`INSERT INTO pubwiki_usage (scope, owner, bytes, keys) VALUES (?, ?, ?, ?)
+        ON CONFLICT (scope, owner) DO UPDATE SET bytes = bytes + excluded.bytes, keys = keys + excluded.keys`),
+      usage: db.prepare('SELECT bytes, keys FROM pubwiki_usage WHERE scope = ? AND owner = ?'),
+      usageAll: db.prepare('SELECT coalesce(sum(bytes), 0) AS bytes, coalesce(sum(keys), 0) AS keys FROM pubwiki_usage WHERE scope = ?'),
+      expired: db.prepare(`SELECT scope, key, owner, ${SIZE} AS size FROM pubwiki_state WHERE expires_at IS NOT NULL AND expires_at <= ?`),
+      expiredIn: db.prepare(`SELECT scope, key, owner, ${SIZE} AS size FROM pubwiki_state WHERE scope = ? AND expires_at IS NOT NULL AND expires_at <= ?`),
+    }
+    // One transaction for every write of a call: all or none, after its checks.
+    this.#commit = db.transaction((writes, conditions) => this.#apply(writes, conditions))
   }
 
   get synchronous() {
     return true
   }
 
-  read(scope, key) {
-    return this.#read.get(scope, key, Date.now())
+  readVersion(scope, key) {
+    return this.#sql.read.get(scope, key, Date.now())
   }
 
-  list(scope, prefix) {
+  read(scope, key) {
+    return this.#sql.read.get(scope, key, Date.now())?.value
+  }
+
+  listVersions(scope, prefix) {
     const now = Date.now()
     const found = []
-    for (const [key, value, expiresAt] of this.#list.iterate(scope, prefix)) {
+    for (const [key, value, expiresAt, version] of this.#sql.list.iterate(scope, prefix)) {
       if (!key.startsWith(prefix)) break
-      if (expiresAt === null || expiresAt > now) found.push([key, value])
+      if (expiresAt === null || expiresAt > now) found.push([key, value, version])
     }
     return found
   }
 
-  commit(writes) {
+  list(scope, prefix) {
+    return this.listVersions(scope, prefix).map(([key, value]) => [key, value])
+  }
+
+  usage(scope, owner) {
+    if (owner === undefined) return { ...this.#sql.usageAll.get(scope) }
+    return { ...(this.#sql.usage.get(scope, owner) ?? { bytes: 0, keys: 0 }) }
+  }
+
+  commit(writes, conditions = NO_CONDITIONS) {
     // IMMEDIATE: take the write lock first, so two processes' commits queue on busyTimeout
     // instead of one failing with SQLITE_BUSY when it upgrades a read lock.
-    this.#commit.immediate(writes)
-    if (++this.#commits % PURGE_EVERY === 0) this.purge()
+    const result = this.#commit.immediate(writes, conditions)
+    if (writes.length && ++this.#commits % PURGE_EVERY === 0) this.purge()
+    return result
+  }
+
+  // Inside the transaction: the checks, then the writes.
+  #apply(writes, conditions) {
+    const sql = this.#sql
+    const now = Date.now()
+    for (const { scope, key, version } of conditions.reads) {
+      if ((sql.version.get(scope, key, now) ?? null) !== version) return { conflict: conflictText(scope, `key '${key}'`) }
+    }
+    for (const { scope, prefix, entries } of conditions.lists) {
+      const found = this.listVersions(scope, prefix).map(([key, , version]) => [key, version])
+      if (!sameEntries(entries, found)) return { conflict: conflictText(scope, `the list of '${prefix}'`) }
+    }
+    if (writes.length === 0) return undefined
+    const deltas = new Map()
+    const olds = writes.map(({ scope, key, value, owner = '' }) => {
+      const old = sql.row.get(scope, key)
+      if (old) add(deltas, scope, old.owner, -old.size, -1)
+      if (value !== null) add(deltas, scope, owner, entrySize(key, value), 1)
+      return old
+    })
+    for (const quota of conditions.quotas) {
+      let text = quotaText(quota, this.usage(quota.scope, quota.owner), deltaOf(deltas, quota.scope, quota.owner))
+      if (text) {
+        // Expired entries count until purged: purge the scope's, and look again.
+        this.#purgeRows(sql.expiredIn.all(quota.scope, now))
+        text = quotaText(quota, this.usage(quota.scope, quota.owner), deltaOf(deltas, quota.scope, quota.owner))
+        if (text) return { quota: text }
+      }
+    }
+    const version = sql.bump.get()
+    writes.forEach(({ scope, key, value, expiresAt, owner = '' }, i) => {
+      const old = olds[i]
+      if (old && sql.row.get(scope, key)) sql.count.run(scope, old.owner, -old.size, -1)
+      if (value === null) {
+        sql.remove.run(scope, key)
+        return
+      }
+      sql.put.run(scope, key, value, expiresAt ?? null, version, owner)
+      sql.count.run(scope, owner, entrySize(key, value), 1)
+    })
+    return undefined
+  }
+
+  #purgeRows(rows) {
+    for (const { scope, key, owner, size } of rows) {
+      this.#sql.remove.run(scope, key)
+      this.#sql.count.run(scope, owner, -size, -1)
+    }
   }
 
   /** Deletes the expired entries now (reads never see them either way). */
   purge() {
-    this.#purge.run(Date.now())
+    this.#db.transaction(() => this.#purgeRows(this.#sql.expired.all(Date.now()))).immediate()
   }
 
   /** Closes the database; the store cannot be used after. */

@@ -261,6 +261,10 @@ export function createWorkerRunner(spawn, defaultWorkers, options = {}) {
     invoke: runner.invoke,
     /** The store of the runner's State, if it has one (see createRunner). */
     stateStore: runner.stateStore,
+    /** Conflicts of its calls' State commits, and re-runs (see createRunner). */
+    get stats() {
+      return runner.stats
+    },
     /** Ends the workers; calls not yet over reject. */
     terminate: () => pool.terminate(),
   })

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Every test: lint and format (scripts/lint.sh), the core's cargo tests, the wasm loader's node tests, the Vitest suite
-# against each backend, then the browser tests in Chromium (vitest.browser.config.mjs).
+# Every test: lint and format (scripts/lint.sh), the core's cargo tests, the wasm loader's
+# node tests, the Vitest suite against each backend (the State tests start their own
+# PostgreSQL and redis-server), then the browser tests in Chromium
+# (vitest.browser.config.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +10,8 @@ bash scripts/build.sh
 bash scripts/lint.sh
 bash scripts/install-browser.sh
 bash scripts/install-lua-reference.sh
+# PostgreSQL and redis-server, which the State tests start on loopback ports of their own.
+bash scripts/install-servers.sh
 cargo test --release -p pubwiki-lua-core --features fault-injection
 node --test crates/wasm/test/
 # One backend after the other: wall-time tests (parallelism, time limits) must not share

@@ -1,7 +1,7 @@
 // `State` through the public API, wherever it runs: imported by __test__/state.test.mjs
 // (Node, once per backend: MemoryStore, SqliteStore, an async custom store) and by
 // __test__/browser/state.test.mjs (Chromium: MemoryStore, IndexedDbStore, the custom one).
-// `stores` is a list of { name, make() -> a fresh, empty store }.
+// `stores` is a list of { name, make() -> a fresh, empty store (or a promise of one) }.
 import { describe, expect, it } from 'vitest'
 import { failure } from './api-suite.mjs'
 
@@ -33,6 +33,89 @@ export function asyncCustomStore() {
         if (write.value === null) entries.delete(id(write.scope, write.key))
         else entries.set(id(write.scope, write.key), { ...write })
       }
+    },
+  }
+}
+
+/**
+ * A host's own store of the serializable protocol (README: versions, checked commits,
+ * usage), every method answering later: what a networked database would do in one
+ * transaction, done at once here (nothing runs between its checks and its writes).
+ */
+export function asyncVersionedStore() {
+  const entries = new Map()
+  const usage = new Map()
+  let clock = 0
+  const id = (scope, key) => JSON.stringify([scope, key])
+  const live = (entry) => entry && (entry.expiresAt === null || entry.expiresAt > Date.now())
+  const size = (key, value) => new TextEncoder().encode(key).length + value.length
+  const count = (scope, owner, bytes, keys) => {
+    const u = usage.get(id(scope, owner)) ?? { bytes: 0, keys: 0 }
+    usage.set(id(scope, owner), { bytes: u.bytes + bytes, keys: u.keys + keys })
+  }
+  const listNow = (scope, prefix) => [...entries.values()]
+    .filter((e) => e.scope === scope && e.key.startsWith(prefix) && live(e))
+    .sort((a, b) => (a.key < b.key ? -1 : 1))
+  return {
+    commits: [],
+    async read(scope, key) {
+      return (await this.readVersion(scope, key))?.value
+    },
+    async list(scope, prefix) {
+      return (await this.listVersions(scope, prefix)).map(([key, value]) => [key, value])
+    },
+    async readVersion(scope, key) {
+      await tick()
+      const entry = entries.get(id(scope, key))
+      return live(entry) ? { value: entry.value, version: entry.version } : undefined
+    },
+    async listVersions(scope, prefix) {
+      await tick()
+      return listNow(scope, prefix).map((e) => [e.key, e.value, e.version])
+    },
+    async usage(scope, owner) {
+      await tick()
+      if (owner !== undefined) return usage.get(id(scope, owner)) ?? { bytes: 0, keys: 0 }
+      const all = { bytes: 0, keys: 0 }
+      for (const [name, u] of usage) if (JSON.parse(name)[0] === scope) (all.bytes += u.bytes), (all.keys += u.keys)
+      return all
+    },
+    async commit(writes, { reads = [], lists = [], quotas = [] } = {}) {
+      await tick()
+      for (const r of reads) {
+        const entry = entries.get(id(r.scope, r.key))
+        if ((live(entry) ? entry.version : null) !== r.version) return { conflict: `key '${r.key}' changed` }
+      }
+      for (const l of lists) {
+        const now = listNow(l.scope, l.prefix).map((e) => [e.key, e.version])
+        if (JSON.stringify(now) !== JSON.stringify(l.entries)) return { conflict: `the list of '${l.prefix}' changed` }
+      }
+      for (const q of quotas) {
+        let bytes = 0
+        let keys = 0
+        for (const w of writes) {
+          const old = entries.get(id(w.scope, w.key))
+          if (old && old.scope === q.scope && old.owner === q.owner) (bytes -= old.size), keys--
+          if (w.value !== null && w.scope === q.scope && w.owner === q.owner) (bytes += size(w.key, w.value)), keys++
+        }
+        const u = usage.get(id(q.scope, q.owner)) ?? { bytes: 0, keys: 0 }
+        if ((q.bytes !== null && bytes > 0 && u.bytes + bytes > q.bytes) || (q.keys !== null && keys > 0 && u.keys + keys > q.keys)) {
+          return { quota: `State: the call's writes would pass the quota of ${q.owner || q.scope}` }
+        }
+      }
+      if (writes.length) this.commits.push(writes.length)
+      clock++
+      for (const w of writes) {
+        const old = entries.get(id(w.scope, w.key))
+        if (old) count(old.scope, old.owner, -old.size, -1)
+        if (w.value === null) entries.delete(id(w.scope, w.key))
+        else {
+          const entry = { ...w, owner: w.owner ?? '', version: clock, size: size(w.key, w.value) }
+          entries.set(id(w.scope, w.key), entry)
+          count(w.scope, entry.owner, entry.size, 1)
+        }
+      }
+      return undefined
     },
   }
 }
@@ -87,18 +170,18 @@ export function stateSuite(lua, stores) {
     })
   })
 
-  for (const { name, make } of stores) {
+  for (const { name, make, lww } of stores) {
     describe(`State on ${name}`, () => {
-      const runner = (namespaces) => {
-        const store = make()
-        return { store, lua: createRunner({ state: { store, namespaces } }) }
+      const runner = async (namespaces, options = {}) => {
+        const store = await make()
+        return { store, lua: createRunner({ ...options, state: { store, namespaces, ...options.state } }) }
       }
       // The host's view of a stored value (a store without StateStore's methods: through a
       // script).
       const stored = async (lua, scriptId, key) => (await lua.run('return State.get(...)', { scriptId, arguments: [key] })).values[0]
 
       it('round-trips every value type, integers and floats apart, any bytes', async () => {
-        const { lua } = runner()
+        const { lua } = await runner()
         const value = `{
           nothing = nil, yes = true, no = false, int = 42, big = math.maxinteger, small = math.mininteger,
           float = 2.0, half = 0.5, inf = math.huge, ninf = -math.huge, bytes = "a\\0b\\255\\1",
@@ -132,7 +215,7 @@ export function stateSuite(lua, stores) {
       })
 
       it('refuses values and keys that cannot be stored, as catchable Lua errors', async () => {
-        const { lua } = runner()
+        const { lua } = await runner()
         const cases = {
           'a function': 'State.set("k", print)',
           'a coroutine': 'State.set("k", coroutine.create(print))',
@@ -157,7 +240,7 @@ export function stateSuite(lua, stores) {
       })
 
       it('keeps each script\'s keys its own, whatever the key', async () => {
-        const { lua } = runner()
+        const { lua } = await runner()
         const hostile = ['../B/x', 'B/x', '/x', 'x\0B', 'B\0x', 'B', '', '\0', '%', 'x']
         await lua.run(
           `for _, key in ipairs(...) do if key ~= "" then State.set(key, "from A") end end`,
@@ -184,7 +267,7 @@ export function stateSuite(lua, stores) {
           'global.trash': { shared: true, read: true, write: false, delete: true },
           'global.events.secret': { shared: true, read: scriptId === 'Admin', write: scriptId === 'Admin', delete: false },
         })
-        const { lua } = runner(namespaces)
+        const { lua } = await runner(namespaces)
         await lua.run('State.set("global.events", "list") State.set("global.events.boss", "dragon") State.set("global.events.secret.code", 7)', { scriptId: 'Admin' })
         // A reader sees the shared keys, unprefixed, and not the inner namespace it may not read.
         const read = await lua.run('return State.get("global.events.boss"), State.get("global.events"), State.list("global.events")', { scriptId: 'Reader' })
@@ -226,7 +309,7 @@ export function stateSuite(lua, stores) {
           ['the output limit', 'while true do io.write("xxxxxxxx") end', { outputLimit: 1000 }, 'output'],
           ['an error caught and raised again', 'local ok, err = pcall(error, "inner") error(err)', {}, 'runtime'],
         ])('a call ending with %s leaves none of its 100 keys', async (_, end, limits, kind) => {
-          const { lua } = runner()
+          const { lua } = await runner()
           await lua.run('State.set("keep", "yes")', { scriptId: 's' })
           const error = await failure(lua.run(`${SET_100} assert(State.get("n100") == 100) ${end}`, { scriptId: 's', ...limits }))
           expect(error).toBeInstanceOf(LuaError)
@@ -235,7 +318,7 @@ export function stateSuite(lua, stores) {
         })
 
         it('a call that succeeds leaves all of them, its own reads seeing them first', async () => {
-          const { lua, store } = runner()
+          const { lua, store } = await runner()
           await lua.run('State.set("keep", "yes")', { scriptId: 's' })
           const { values } = await lua.run(`${SET_100} State.set("n1", "last") return State.get("n1"), State.get("keep"), State.get("keep", "gone")`, { scriptId: 's' })
           expect(values).toEqual(['last', null, 'gone'])
@@ -245,7 +328,7 @@ export function stateSuite(lua, stores) {
       })
 
       it('hides keys after their TTL', async () => {
-        const { lua } = runner()
+        const { lua } = await runner()
         await lua.run('State.set("short", "soon gone", 0.05) State.set("long", "stays", 60)', { scriptId: 's' })
         expect((await lua.run('return State.get("short"), State.get("long")', { scriptId: 's' })).values).toEqual(['soon gone', 'stays'])
         await tick(80)
@@ -257,7 +340,7 @@ export function stateSuite(lua, stores) {
       })
 
       it('loses none of 1000 concurrent calls\' writes to distinct keys', async () => {
-        const { lua } = runner()
+        const { lua } = await runner()
         const calls = Array.from({ length: 1000 }, (_, i) =>
           lua.run('local i = ... State.set("n" .. i, i) return State.get("n" .. i)', { scriptId: `s${i % 10}`, arguments: [i] }))
         const results = await Promise.all(calls)
@@ -270,7 +353,7 @@ export function stateSuite(lua, stores) {
       })
 
       it('shows no call the writes of another that has not ended', async () => {
-        const { lua } = runner()
+        const { lua } = await runner()
         await lua.run('State.set("k", "old")', { scriptId: 's' })
         let started
         const running = new Promise((resolve) => (started = resolve))
@@ -288,17 +371,27 @@ export function stateSuite(lua, stores) {
       })
 
       it('gives a call the value of its first read of a key for every read, and later calls the last commit', async () => {
-        const { lua } = runner()
+        const { lua, store } = await runner()
         await lua.run('State.set("k", 1)', { scriptId: 's' })
         // While the call waits, another one commits a new value.
         const other = () => lua.run('State.set("k", 2)', { scriptId: 's' })
-        const { values } = await lua.run('local first = State.get("k") other() return first, State.get("k"), State.get("fresh")', { scriptId: 's', globals: { other } })
-        expect(values).toEqual([1, 1, null])
+        const code = 'local first = State.get("k") other() return first, State.get("k"), State.get("fresh")'
+        if (typeof store.readVersion !== 'function') {
+          // The three-method protocol: read-committed, repeatable per key.
+          expect((await lua.run(code, { scriptId: 's', globals: { other } })).values).toEqual([1, 1, null])
+        } else {
+          // Serializable: what it read changed before its end, and it called its host, so it
+          // is not run again: a conflict.
+          const error = await failure(lua.run(code, { scriptId: 's', globals: { other } }))
+          expect(error).toBeInstanceOf(LuaError)
+          expect(error.kind).toBe('conflict')
+          expect(error.message).toMatch(/^s: State: key 'k'.* changed.* \(and it called a host function, so it was not run again\)$/)
+        }
         expect(await stored(lua, 's', 'k')).toBe(2)
       })
 
       it('never shows a torn value to concurrent calls writing one key', async () => {
-        const { lua } = runner({ shared: { shared: true, read: true, write: true } })
+        const { lua } = await runner({ shared: { shared: true, read: true, write: true } })
         // Each call writes a value whose 50 fields all say who wrote it, after checking the
         // value it read is whole.
         const code = `
@@ -308,13 +401,172 @@ export function stateSuite(lua, stores) {
           local v = {} for i = 1, 50 do v[i] = me end
           State.set("shared", v)
           return old and old[1]`
-        await Promise.all(Array.from({ length: 200 }, (_, i) => lua.run(code, { scriptId: `w${i}`, arguments: [i] })))
+        const results = await Promise.all(Array.from({ length: 200 }, (_, i) => lua.run(code, { scriptId: `w${i}`, arguments: [i], retries: 10_000, timeLimit: 120_000 })))
         const last = await stored(lua, 'w0', 'shared')
         expect(new Set(last).size).toBe(1)
+        if (typeof lua.stateStore.readVersion === 'function') {
+          // Serializable: the writes form one chain, each call having read its predecessor's.
+          const before = results.map(({ values }) => values[0])
+          expect(new Set(before).size).toBe(200)
+          expect(before.filter((v) => v === null).length).toBe(1)
+        }
       })
 
+      if (!lww) {
+        describe('serializable calls', () => {
+          const INCREMENT = 'State.set("visits", (State.get("visits") or 0) + 1)'
+
+          it('counts exactly with many calls in flight, each committing once', async () => {
+            // (All of a call's attempts share its time limit: 100 calls on one key take a while.)
+            const { lua } = await runner(undefined, { retries: 10_000, timeLimit: 120_000 })
+            await Promise.all(Array.from({ length: 100 }, () => lua.run(INCREMENT, { scriptId: 'Counter' })))
+            expect(await stored(lua, 'Counter', 'visits')).toBe(100)
+            expect(lua.stats.retries).toBe(lua.stats.conflicts)
+          })
+
+          it('never makes blind writes conflict, nor keys a call did not read', async () => {
+            const { lua } = await runner()
+            await Promise.all(Array.from({ length: 50 }, (_, i) => lua.run('State.set("k", ...) State.set("k" .. ..., 1)', { scriptId: 's', arguments: [i] })))
+            // Each reads its own key and writes a shared one without reading it.
+            await Promise.all(Array.from({ length: 50 }, (_, i) => lua.run('local n = ... State.set("own" .. n, (State.get("own" .. n) or 0) + 1) State.set("last", n)', { scriptId: 's', arguments: [i] })))
+            expect(lua.stats).toEqual({ conflicts: 0, retries: 0 })
+          })
+
+          // A resolver runs once per attempt and is the runner's own (asking it again is
+          // invisible): here it commits a change the first time, under the call's feet.
+          const meddling = (lua, code) => {
+            let times = 0
+            return () => {
+              times++
+              return times === 1 ? lua.run(code, { scriptId: 's' }).then(() => 'return 1') : 'return 1'
+            }
+          }
+
+          it('runs a call again after a conflict, with output and values of the attempt that committed', async () => {
+            const { lua } = await runner()
+            await lua.run('State.set("n", 1)', { scriptId: 's' })
+            const modules = meddling(lua, 'State.set("n", 10)')
+            const { output, values } = await lua.run('local n = State.get("n") print("saw", n) require("m") State.set("n", n + 1) return n', { scriptId: 's', modules })
+            expect(output).toBe('saw\t10\n')
+            expect(values).toEqual([10])
+            expect(await stored(lua, 's', 'n')).toBe(11)
+            expect(lua.stats).toEqual({ conflicts: 1, retries: 1 })
+          })
+
+          it('notices keys a list returned changing, and keys added under its prefix', async () => {
+            const { lua } = await runner()
+            await lua.run('State.set("p.a", 1)', { scriptId: 's' })
+            const modules = meddling(lua, 'State.set("p.b", 2)')
+            const { values } = await lua.run('local n = 0 for k in pairs(State.list("p.")) do n = n + 1 end require("m") State.set("count", n) return n', { scriptId: 's', modules })
+            expect(values).toEqual([2])
+            expect(lua.stats.conflicts).toBe(1)
+          })
+
+          it('rejects with kind conflict when retries are spent or a host function was called, unless the host allows it', async () => {
+            const { lua, store } = await runner()
+            await lua.run('State.set("n", 1)', { scriptId: 's' })
+            const none = await failure(lua.run('local n = State.get("n") require("m") State.set("n", n + 1)', { scriptId: 's', retries: 0, modules: meddling(lua, 'State.set("n", 5)') }))
+            expect(none).toBeInstanceOf(LuaError)
+            expect(none.kind).toBe('conflict')
+            expect(none.message).toMatch(/^s: State: key 'n'.* changed.* \(after 1 attempts\)$/)
+            expect(await stored(lua, 's', 'n')).toBe(5)
+            let calls = 0
+            const bump = () => (++calls === 1 ? lua.run('State.set("n", 7)', { scriptId: 's' }) : undefined)
+            const code = 'local n = State.get("n") bump() State.set("n", n + 1) return n'
+            const seen = await failure(lua.run(code, { scriptId: 's', globals: { bump } }))
+            expect(seen.kind).toBe('conflict')
+            expect(seen.message).toMatch(/it called a host function, so it was not run again/)
+            expect(await stored(lua, 's', 'n')).toBe(7)
+            calls = 0
+            const repeatable = createRunner({ state: { store }, retryHostCalls: true })
+            expect((await repeatable.run(code, { scriptId: 's', globals: { bump } })).values).toEqual([7])
+            expect(calls).toBe(2)
+            expect(await stored(lua, 's', 'n')).toBe(8)
+          })
+
+          it('runs every attempt within the call\'s one time limit', async () => {
+            const { lua } = await runner()
+            await lua.run('State.set("n", 1)', { scriptId: 's' })
+            // Every attempt conflicts: the resolver commits a change under each.
+            let n = 1
+            const modules = () => lua.run('State.set("n", ...)', { scriptId: 's', arguments: [++n] }).then(() => 'return 1')
+            const started = Date.now()
+            const error = await failure(lua.run('local n = State.get("n") require("m") State.set("n", n + 1)', { scriptId: 's', modules, retries: 1_000_000, timeLimit: 300 }))
+            // (The attempt running at the deadline may end with it instead.)
+            expect(['conflict', 'timeout']).toContain(error.kind)
+            if (error.kind === 'conflict') expect(error.message).toMatch(/at the end of its time limit\)$/)
+            expect(Date.now() - started).toBeLessThan(30_000)
+          })
+
+          it('counts a failed call that read a changed state as a conflict, and runs it again', async () => {
+            const { lua } = await runner()
+            await lua.run('State.set("a", 50) State.set("b", 50)', { scriptId: 's' })
+            // Between its reads of a and b another call moves 10 from a to b: the first
+            // attempt sees a sum of 110, which no commit made, and fails on it.
+            let times = 0
+            const modules = () => (++times === 1 ? lua.run('State.set("a", State.get("a") - 10) State.set("b", State.get("b") + 10)', { scriptId: 's' }).then(() => 'return 1') : 'return 1')
+            const { values } = await lua.run('local a = State.get("a") require("m") local b = State.get("b") assert(a + b == 100, "sum " .. (a + b)) return a, b', { scriptId: 's', modules })
+            expect(values).toEqual([40, 60])
+            expect(lua.stats.retries).toBe(1)
+          })
+
+          it('asks the store nothing for a call that reads and writes nothing, and no check for one read', async () => {
+            const { lua, store } = await runner()
+            await lua.run('State.set("k", 1)', { scriptId: 's' })
+            const asked = []
+            const spy = new Proxy(store, {
+              get(target, name) {
+                const value = Reflect.get(target, name, target)
+                return typeof value === 'function' ? (...args) => (asked.push(name), value.apply(target, args)) : value
+              },
+            })
+            const quiet = createRunner({ state: { store: spy } })
+            await quiet.run('return 1 + 1', { scriptId: 's' })
+            expect(asked).toEqual([])
+            await quiet.run('return State.get("k"), State.get("k")', { scriptId: 's' })
+            expect(asked).toEqual(['readVersion'])
+            asked.length = 0
+            await quiet.run('return State.get("k"), State.get("other")', { scriptId: 's' })
+            // (A store with a read cache has k from the call before: it reads only the other,
+            // and checks the cached one at the end.)
+            expect(asked).toEqual(store.readCache ? ['readVersion', 'commit'] : ['readVersion', 'readVersion', 'commit'])
+          })
+
+          it('holds scopes to quotas: a catchable error at the set, a quota LuaError at the commit', async () => {
+            const namespaces = { 'global.board': { shared: true, read: true, write: true, delete: true, quota: { keys: 2 } } }
+            const { lua, store } = await runner(namespaces, { state: { quota: { bytes: 64 } } })
+            const { values } = await lua.run(`
+              State.set("a", string.rep("x", 30))
+              local ok, err = pcall(State.set, "b", string.rep("y", 40))
+              State.set("a", string.rep("x", 20)) -- smaller: fine
+              State.set("global.board.1", 1) State.set("global.board.2", 2)
+              local ok2, err2 = pcall(State.set, "global.board.3", 3)
+              State.delete("global.board.1")
+              State.set("global.board.3", 3)
+              return err, err2`, { scriptId: 's' })
+            expect(values[0]).toBe("s:3: State.set: the call's writes would take the keys of s to 76 bytes, past its quota of 64")
+            expect(values[1]).toBe("s:6: State.set: the call's writes would take namespace 'global.board' to 3 keys, past its quota of 2")
+            expect(await store.usage('s')).toEqual({ bytes: 23, keys: 1 })
+            expect(await store.usage('', 'global.board')).toEqual({ bytes: 46, keys: 2 })
+            // Two calls each within the quota as they saw it: the second to commit passes it.
+            let release
+            const gate = new Promise((resolve) => (release = resolve))
+            const first = lua.run('State.set("c", string.rep("z", 30)) wait()', { scriptId: 's', globals: { wait: () => gate } })
+            await tick(20)
+            await lua.run('State.set("d", string.rep("w", 30))', { scriptId: 's' })
+            release()
+            const error = await failure(first)
+            expect(error).toBeInstanceOf(LuaError)
+            expect(error.kind).toBe('quota')
+            expect(error.message).toMatch(/^s: State: the call's writes would .*quota/)
+            expect(await stored(lua, 's', 'c')).toBe(null)
+            expect(await store.usage('s')).toEqual({ bytes: 56, keys: 2 })
+          })
+        })
+      }
+
       it('keeps limits while a script uses State, even caught with pcall', async () => {
-        const { lua } = runner()
+        const { lua } = await runner()
         await lua.run('State.set("big", string.rep("x", 1 << 20))', { scriptId: 's' })
         const slow = await failure(lua.run('while true do pcall(State.get, "k") pcall(State.set, "k", 1) end', { scriptId: 's', timeLimit: 150 }))
         expect(slow.kind).toBe('timeout')
@@ -335,7 +587,7 @@ export function stateSuite(lua, stores) {
       })
 
       it('works in invoked module functions (keys of the call\'s scriptId)', async () => {
-        const { lua } = runner()
+        const { lua } = await runner()
         const modules = { 'Module:Counter': 'return { hit = function(by) State.set("hits", (State.get("hits") or 0) + by) return State.get("hits") end }' }
         expect((await lua.invoke('Module:Counter', 'hit', [2], { scriptId: 'Page', modules })).values).toEqual([2])
         expect((await lua.invoke('Module:Counter', 'hit', [3], { scriptId: 'Page', modules })).values).toEqual([5])
@@ -378,6 +630,25 @@ export function stateSuite(lua, stores) {
         await failure(workers.run('State.set("n", 100) error("no")', { scriptId: 's' }))
         expect(store.get('s', 'n')).toBe(2)
         expect(workers.stateStore).toBe(store)
+      } finally {
+        workers.terminate()
+      }
+    })
+
+    it('runs a call again after a conflict, the store staying on the calling thread', async () => {
+      const store = new MemoryStore()
+      const workers = createWorkerRunner({ workers: 2, state: { store }, retries: 1000 })
+      try {
+        await Promise.all(Array.from({ length: 30 }, () => workers.run('State.set("n", (State.get("n") or 0) + 1)', { scriptId: 's' })))
+        expect(store.get('s', 'n')).toBe(30)
+        // A conflict made for sure: the module resolver commits under the first attempt.
+        let times = 0
+        const modules = () => (++times === 1 ? (store.set('s', 'n', 100), 'return 1') : 'return 1')
+        const before = workers.stats.retries
+        const { values } = await workers.run('local n = State.get("n") require("m") State.set("n", n + 1) return n', { scriptId: 's', modules })
+        expect(values).toEqual([100])
+        expect(store.get('s', 'n')).toBe(101)
+        expect(workers.stats.retries).toBe(before + 1)
       } finally {
         workers.terminate()
       }

@@ -1,7 +1,7 @@
 // What a TypeScript user writes: index.d.ts must accept it under --strict
 // (__test__/types.test.mjs compiles this file; nothing runs it).
-import { createRunner, createWorkerRunner, IndexedDbStore, LuaError, MemoryStore, run, SqliteStore, StateStore } from 'pubwiki-lua'
-import type { LuaValue, Namespaces, RunResult, StateBackend, StateWrite } from 'pubwiki-lua'
+import { createRunner, createWorkerRunner, IndexedDbStore, LuaError, MemoryStore, PostgresStore, RedisStore, run, SqliteStore, StateStore } from 'pubwiki-lua'
+import type { LuaValue, Namespaces, RunResult, StateBackend, StateUsage, StateWrite, VersionedStateBackend } from 'pubwiki-lua'
 
 const namespaces = (scriptId: string): Namespaces => ({ 'global.events': { shared: true, read: true, write: scriptId === 'Admin' } })
 const sqlite = new SqliteStore('state.db', { busyTimeout: 1000 })
@@ -23,6 +23,18 @@ const custom: StateBackend = {
 createRunner({ state: { store: custom } })
 createWorkerRunner({ workers: 1, state: true }).stateStore
 
+// Stores on servers shared by processes; retries, quotas, usage.
+const shared = createRunner({
+  retries: 5,
+  retryHostCalls: true,
+  state: { store: new PostgresStore('postgres://localhost/wiki', { table: 'state', schema: 'public' }), quota: { bytes: 1 << 20, keys: 1000 },
+    namespaces: { 'global.board': { shared: true, read: true, write: true, quota: { keys: 50 } } } },
+})
+const conflicts: number = shared.stats.conflicts
+const redis = new RedisStore('redis://localhost:6379', { prefix: 'wiki', hashTag: 'single' })
+const versioned: VersionedStateBackend = redis
+const memoryUsage: StateUsage = new MemoryStore().usage('s', '')
+
 async function usage(): Promise<void> {
   const result: RunResult = await lua.run('return State.get("k")', { scriptId: 'Module:X', arguments: [1, 'two', { three: [3] }] })
   const idb: StateStore = new IndexedDbStore('db')
@@ -30,7 +42,8 @@ async function usage(): Promise<void> {
   try {
     await run('error("x")', { scriptId: 's', globals: { f: async (x) => x } })
   } catch (error) {
-    if (error instanceof LuaError) console.log(error.kind, error.output, result.values, visits, entries)
+    if (error instanceof LuaError) console.log(error.kind === 'conflict' || error.kind === 'quota', error.output, result.values, visits, entries)
+    console.log(conflicts, versioned, memoryUsage, await redis.usage(''), await shared.run('return 1', { scriptId: 's', retries: 0 }))
   }
 }
 void usage

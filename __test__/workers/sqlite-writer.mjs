@@ -25,7 +25,7 @@ if (mode === 'hammer') {
     return old and old.writer`
   let seenOther = 0
   for (let i = 1; i <= Number(calls); i++) {
-    const { values } = lua.runSync(code, { scriptId: 'Module:Hammer', arguments: [name, i] })
+    const { values } = lua.runSync(code, { scriptId: "Module:Hammer", arguments: [name, i], retries: 1000 })
     if (typeof values[0] === 'string' && !values[0].startsWith(name)) seenOther++
   }
   process.stdout.write(JSON.stringify({ done: Number(calls), seenOther }))
