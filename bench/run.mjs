@@ -20,7 +20,8 @@
 //   BENCH_RUNTIMES=a,b     subset of c,native,wasm,wasmoon,fengari,quickjs
 //   BENCH_WORKLOADS=a,b    subset of call,call_sync,call_par2,call_par4,fib,print,sort,
 //                          host_sync,host_sync_direct,host_async,host_args,host_args_unread,
-//                          module_cached,module_uncached,invoke,state_memory,state_sqlite,
+//                          module_cached,module_uncached,invoke,invoke_sync,invoke_preloaded,
+//                          invoke_preloaded_sync,page,page_sync,state_memory,state_sqlite,
 //                          state_memory_distinct,state_sqlite_distinct,state_memory_sync,
 //                          state_sqlite_sync,state_shared (bench/state.mjs: Postgres, Redis),
 //                          ttfr,rss,browser,size

@@ -30,8 +30,8 @@ export const RUNTIMES = [
   // Same C reference plus a no-op count hook every 1000 instructions, the
   // mechanism pubwiki-lua's time limit uses; shows the hook's own cost.
   { id: 'c_hook', label: 'C + count hook', kind: 'c', hookCount: 1000, noRss: true },
-  { id: 'native', label: 'pubwiki native', kind: 'js', backend: 'native', parallel: true, host: ['sync', 'async', 'args', 'module', 'invoke', 'state'] },
-  { id: 'wasm', label: 'pubwiki wasm', kind: 'js', backend: 'wasm', wasm: true, host: ['sync', 'async', 'args', 'module', 'invoke', 'state'] },
+  { id: 'native', label: 'pubwiki native', kind: 'js', backend: 'native', parallel: true, host: ['sync', 'async', 'args', 'module', 'invoke', 'preload', 'state'] },
+  { id: 'wasm', label: 'pubwiki wasm', kind: 'js', backend: 'wasm', wasm: true, host: ['sync', 'async', 'args', 'module', 'invoke', 'preload', 'state'] },
   { id: 'wasmoon', label: 'wasmoon', kind: 'js', wasm: true, host: ['sync', 'async', 'args'] },
   { id: 'fengari', label: 'fengari (5.3)', kind: 'js', host: ['sync'] },
   // A JS engine in wasm, for the host-call rows only: the cost of calling the host from a
@@ -60,6 +60,14 @@ const IGNORE_ARGS = 'return 500500';
 const BIG_MODULE_FUNCTIONS = 2000;
 const BIG_MODULE = `local M = {}\n${Array.from({ length: BIG_MODULE_FUNCTIONS }, (_, i) => `function M.f${i}(x) local y = x + ${i} return y * 2 - ${i} end`).join('\n')}\nreturn M`;
 const SMALL_MODULE = 'local p = {} function p.main(n) return n + 1 end return p';
+// Ten small modules rendering a box from their arguments, for a page of 100 invokes.
+const PAGE_MODULES = Object.fromEntries(Array.from({ length: 10 }, (_, m) => [`Box${m}`, `local p = {}
+function p.render(i, title, opts)
+  local parts = { "<div class=box${m}>", title, " #", tostring(i) }
+  parts[#parts + 1] = "<" .. opts.tag .. ">" .. opts.n .. "</" .. opts.tag .. ">"
+  return table.concat(parts), opts.n
+end
+return p`]));
 // 100 keys read 10 times each (a call reads a key from the store once), or 1,000 keys.
 const stateWork = (distinct) => `local s = 0
 for i = 1, 1000 do s = s + State.get(${distinct ? '"d" .. i' : '"k" .. i % 100'}) end
@@ -140,11 +148,33 @@ async function loadPubwiki(backend) {
     for (let i = 0; i < calls; i++) r = await (uncached ? mod.createRunner({ modules, ...opts }) : runner).run(code, { scriptId });
     return luaToString(r.values[0]);
   };
-  host.invoke = async (calls) => {
+  host.invoke = async (calls, sync) => {
     const runner = mod.createRunner({ modules: { Small: SMALL_MODULE }, ...opts });
     let r;
-    for (let i = 0; i < calls; i++) r = await runner.invoke('Small', 'main', [i], { scriptId });
+    for (let i = 0; i < calls; i++) r = sync ? runner.invokeSync('Small', 'main', [i], { scriptId }) : await runner.invoke('Small', 'main', [i], { scriptId });
     return luaToString(r.values[0]);
+  };
+  // invoke of the big module's function, the module preloaded into the runner's image.
+  host.preloaded = async (calls, sync) => {
+    const runner = mod.createRunner({ modules: { Big: BIG_MODULE }, preload: ['Big'], ...opts });
+    const fn = `f${BIG_MODULE_FUNCTIONS - 1}`;
+    let r;
+    for (let i = 0; i < calls; i++) r = sync ? runner.invokeSync('Big', fn, [1], { scriptId }) : await runner.invoke('Big', fn, [1], { scriptId });
+    return luaToString(r.values[0]);
+  };
+  // A page of 100 invokes of 10 small modules, each with arguments (a wiki page's #invokes).
+  host.page = async (pages, sync) => {
+    const runner = mod.createRunner({ modules: PAGE_MODULES, ...opts });
+    let sum = 0;
+    for (let page = 0; page < pages; page++) {
+      sum = 0;
+      for (let i = 0; i < 100; i++) {
+        const args = [i, 'Title', { n: i, tag: 'b' }];
+        const r = sync ? runner.invokeSync(`Box${i % 10}`, 'render', args, { scriptId }) : await runner.invoke(`Box${i % 10}`, 'render', args, { scriptId });
+        sum += r.values[1];
+      }
+    }
+    return String(sum);
   };
   // State (pubwiki only): a call reading 1,000 keys and writing 100 (one commit), on a
   // MemoryStore or on a SqliteStore in a fresh file; the keys are written once before.

@@ -9,6 +9,8 @@ const HOST_ASYNC_N = 10000;
 const HOST_ARGS_CALLS = 200;
 const MODULE_CALLS = 100;
 const INVOKE_CALLS = 2000;
+const PRELOADED_CALLS = 500;
+const PAGES = 20;
 const STATE_CALLS = 100;
 const sumTo = (n) => String((n * (n + 1)) / 2);
 
@@ -42,6 +44,9 @@ const EXPECT = {
   // f1999(1) = (1 + 1999) * 2 - 1999
   host_module: { result: '2001' },
   host_invoke: { result: String(INVOKE_CALLS) },
+  host_preloaded: { result: '2001' },
+  // Each page: the sum of 0..99.
+  host_page: { result: '4950' },
   // 1,000 gets of k(i % 100), whose value is i % 100 (or of d(i), the same): 10 * (0 + ... + 99).
   host_state: { result: '49500' },
 };
@@ -85,6 +90,11 @@ export function measurements(cfg) {
     { id: 'module_cached', workload: 'host_module', label: 'a call requiring a 100 KB module, runner cache (pubwiki)', unit: 'us', iters: MODULE_CALLS, only: (rt) => rt.host?.includes('module') },
     { id: 'module_uncached', workload: 'host_module', label: '  same, parsed every call (a new runner each)', unit: 'us', iters: MODULE_CALLS, unread: true, only: (rt) => rt.host?.includes('module') },
     { id: 'invoke', workload: 'host_invoke', label: 'invoke of a small module function (pubwiki)', unit: 'us', iters: INVOKE_CALLS, only: (rt) => rt.host?.includes('invoke') },
+    { id: 'invoke_sync', workload: 'host_invoke', label: '  same, invokeSync()', unit: 'us', iters: INVOKE_CALLS, sync: true, only: (rt) => rt.host?.includes('invoke') },
+    { id: 'invoke_preloaded', workload: 'host_preloaded', label: 'invoke of a function of a preloaded 100 KB module (pubwiki)', unit: 'us', iters: PRELOADED_CALLS, only: (rt) => rt.host?.includes('preload') },
+    { id: 'invoke_preloaded_sync', workload: 'host_preloaded', label: '  same, invokeSync()', unit: 'us', iters: PRELOADED_CALLS, sync: true, only: (rt) => rt.host?.includes('preload') },
+    { id: 'page', workload: 'host_page', label: 'a page of 100 invokes of small modules with arguments, per page (pubwiki)', unit: 'us', iters: PAGES, only: (rt) => rt.host?.includes('invoke') },
+    { id: 'page_sync', workload: 'host_page', label: '  same, invokeSync()', unit: 'us', iters: PAGES, sync: true, only: (rt) => rt.host?.includes('invoke') },
     { id: 'state_memory', workload: 'host_state', label: 'a call doing 1,000 State.get + 100 State.set, MemoryStore (pubwiki)', unit: 'us', iters: STATE_CALLS, variant: 'memory', only: (rt) => rt.host?.includes('state') },
     { id: 'state_sqlite', workload: 'host_state', label: '  same, SqliteStore (a WAL file; one commit per call)', unit: 'us', iters: STATE_CALLS, variant: 'sqlite', only: (rt) => rt.host?.includes('state') },
     { id: 'state_memory_distinct', workload: 'host_state', label: '  same, 1,000 distinct keys, MemoryStore', unit: 'us', iters: STATE_CALLS, variant: 'memory-distinct', only: (rt) => rt.host?.includes('state') },

@@ -160,6 +160,22 @@ impl Heap {
             })
     }
 
+    /// The free blocks (address, size), in no order: memory that is carved but holds
+    /// nothing but its free list's link.
+    pub fn free_blocks(&self) -> Vec<(usize, usize)> {
+        let mut blocks = Vec::new();
+        for (class, &head) in self.cursor.free.iter().enumerate() {
+            let size = class_size(class);
+            let mut block = head;
+            while !block.is_null() {
+                blocks.push((block as usize, size));
+                // SAFETY: a free block begins with the next one's address.
+                block = unsafe { (block as *const *mut u8).read() };
+            }
+        }
+        blocks
+    }
+
     /// Bytes of chunks the heap holds, spares included.
     pub fn held(&self) -> usize {
         self.chunks.iter().map(|chunk| chunk.size).sum()

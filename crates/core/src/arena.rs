@@ -40,11 +40,19 @@ pub(crate) struct Arena {
     image: Image,
 }
 
-/// The bytes of the chunks a built state occupied, and the allocator's cursor then.
+/// The bytes of the chunks a built state occupied, and the allocator's cursor then. Free
+/// blocks are left out but for their first word (the link of their free list): building a
+/// state leaves garbage (a module's source, the parser's buffers), and a collected state
+/// with a 100 KB module is ~650 KB of blocks in ~1.2 MB carved.
 struct Image {
-    chunks: Vec<Box<[u8]>>,
+    /// Where each run of kept bytes goes, and its length (in `bytes`, one after the other).
+    runs: Vec<(*mut u8, usize)>,
+    bytes: Box<[u8]>,
     cursor: Cursor,
 }
+
+/// Free blocks smaller than this are copied whole (a run of their own would cost more).
+const SKIP_FREE: usize = 256;
 
 // SAFETY: the state is used by one thread at a time (the one running the call that holds
 // the arena), and nothing in it refers to the thread that made it.
@@ -68,7 +76,8 @@ impl Arena {
             heap,
             state,
             image: Image {
-                chunks: Vec::new(),
+                runs: Vec::new(),
+                bytes: Box::new([]),
                 cursor: Cursor::EMPTY,
             },
         })
@@ -78,12 +87,29 @@ impl Arena {
     pub unsafe fn snapshot(&mut self) {
         ffi::lua_settop(self.state, 0);
         ffi::lua_gc(self.state, ffi::LUA_GCCOLLECT, 0);
+        let mut free = self.heap.free_blocks();
+        free.retain(|&(_, size)| size >= SKIP_FREE);
+        free.sort_unstable();
+        let mut runs = Vec::new();
+        for (start, length) in self.heap.carved() {
+            let (mut at, end) = (start as usize, start as usize + length);
+            // The free blocks in this chunk, each cut out of the run but for its link.
+            let first = free.partition_point(|&(block, _)| block < at);
+            for &(block, size) in free[first..].iter().take_while(|&&(block, _)| block < end) {
+                let kept = block + std::mem::size_of::<usize>();
+                runs.push((at as *mut u8, kept - at));
+                at = block + size;
+            }
+            runs.push((at as *mut u8, end - at));
+        }
+        runs.retain(|&(_, length)| length > 0);
+        let mut bytes = Vec::with_capacity(runs.iter().map(|&(_, length)| length).sum());
+        for &(start, length) in &runs {
+            bytes.extend_from_slice(std::slice::from_raw_parts(start, length));
+        }
         self.image = Image {
-            chunks: self
-                .heap
-                .carved()
-                .map(|(start, length)| std::slice::from_raw_parts(start, length).into())
-                .collect(),
+            runs,
+            bytes: bytes.into_boxed_slice(),
             cursor: self.heap.cursor,
         };
     }
@@ -91,8 +117,10 @@ impl Arena {
     /// The state as the image has it, for `call`.
     pub unsafe fn restore(&mut self, call: *mut CallState) {
         self.heap.cursor = self.image.cursor;
-        for ((start, _), bytes) in self.heap.carved().zip(&self.image.chunks) {
-            ptr::copy_nonoverlapping(bytes.as_ptr(), start, bytes.len());
+        let mut from = self.image.bytes.as_ptr();
+        for &(start, length) in &self.image.runs {
+            ptr::copy_nonoverlapping(from, start, length);
+            from = from.add(length);
         }
         self.heap.call = call.cast();
     }
@@ -114,12 +142,6 @@ impl Arena {
 
     /// Bytes of memory the arena holds: its heap's chunks and its image.
     pub fn held(&self) -> usize {
-        self.heap.held()
-            + self
-                .image
-                .chunks
-                .iter()
-                .map(|chunk| chunk.len())
-                .sum::<usize>()
+        self.heap.held() + self.image.bytes.len()
     }
 }
