@@ -77,6 +77,13 @@ export interface RunnerOptions extends CallOptions {
    * functions are safe to repeat). Default false.
    */
   retryHostCalls?: boolean
+  /**
+   * Modules (names in `modules`) run, in order, into the image every call of the runner
+   * starts from: `require` of them costs nothing, and what a call changes in them is gone
+   * at the next call. They must be pure while they load (no host function, no `State`, no
+   * `require` outside this list). See README, Modules.
+   */
+  preload?: string[]
 }
 
 /** A quota of a scope: bytes (keys' UTF-8 bytes and values') and keys, each optional. */

@@ -21,6 +21,7 @@ const custom: StateBackend = {
   },
 }
 createRunner({ state: { store: custom } })
+createRunner({ modules: { 'Module:Util': 'return {}' }, preload: ['Module:Util'] })
 createWorkerRunner({ workers: 1, state: true }).stateStore
 
 // Stores on servers shared by processes; retries, quotas, usage.
