@@ -87,18 +87,38 @@ impl Arena {
     pub unsafe fn snapshot(&mut self) {
         ffi::lua_settop(self.state, 0);
         ffi::lua_gc(self.state, ffi::LUA_GCCOLLECT, 0);
-        let mut free = self.heap.free_blocks();
-        free.retain(|&(_, size)| size >= SKIP_FREE);
-        free.sort_unstable();
+        let carved: Vec<(*mut u8, usize)> = self.heap.carved().collect();
+        // The free blocks worth leaving out, marked in a bitmap of 16-byte granules per chunk
+        // (addresses in order without sorting), each with its size written in its second
+        // word (a word the image leaves out).
+        let mut marks: Vec<Vec<u64>> = carved
+            .iter()
+            .map(|&(_, length)| vec![0; length / 1024 + 1])
+            .collect();
+        for (block, size) in self.heap.free_blocks() {
+            let chunk = carved.iter().position(|&(start, length)| {
+                (start as usize..start as usize + length).contains(&block)
+            });
+            if let (true, Some(chunk)) = (size >= SKIP_FREE, chunk) {
+                let granule = (block - carved[chunk].0 as usize) / 16;
+                marks[chunk][granule / 64] |= 1 << (granule % 64);
+                (block as *mut usize).add(1).write(size);
+            }
+        }
         let mut runs = Vec::new();
-        for (start, length) in self.heap.carved() {
+        for (&(start, length), marks) in carved.iter().zip(&marks) {
             let (mut at, end) = (start as usize, start as usize + length);
-            // The free blocks in this chunk, each cut out of the run but for its link.
-            let first = free.partition_point(|&(block, _)| block < at);
-            for &(block, size) in free[first..].iter().take_while(|&&(block, _)| block < end) {
-                let kept = block + std::mem::size_of::<usize>();
-                runs.push((at as *mut u8, kept - at));
-                at = block + size;
+            for (word_index, &word) in marks.iter().enumerate() {
+                let mut word = word;
+                while word != 0 {
+                    let granule = word_index * 64 + word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    let block = start as usize + granule * 16;
+                    let size = (block as *const usize).add(1).read();
+                    // Its link is kept, the rest left out.
+                    runs.push((at as *mut u8, block + std::mem::size_of::<usize>() - at));
+                    at = block + size;
+                }
             }
             runs.push((at as *mut u8, end - at));
         }
