@@ -15,9 +15,10 @@
 //!
 //! Modules, bottom up (each uses only modules above it):
 //! - plain types: `lua` (the state pointer, stack helpers), `limits`, `wire` (the value
-//!   format), `outcome`, `request` (what a call asks its host), `module_cache`, `call_spec`;
-//! - what a call owns: `alloc` (its memory budget), `call_state` (reached from every C
-//!   function), `running` (the call on this thread);
+//!   format), `outcome`, `request` (what a call asks its host), `module_cache`;
+//! - what a call owns: `alloc` (its Lua state's heap, with the memory limit), `call_state`
+//!   (reached from every C function), `arena` (a state and the image a call restores it
+//!   from), `pool` (arenas ready for calls), `running` (the call on this thread);
 //! - limits: `interrupt` (how a limit ends a call), `watchdog` (native) and `fuel` (wasm)
 //!   (when);
 //! - values: `numbers` (Lua's number formats), `convert` (Lua stack <-> wire);
@@ -25,7 +26,7 @@
 //!   (`require`), `state_library` (the scripts' `State`);
 //! - the script's libraries: `pattern` (Lua patterns), `table` (the table functions),
 //!   `sandbox` (the global environment);
-//! - `runner`: the call.
+//! - `call_spec` (what a call is, as drivers describe it) and `runner` (the call).
 
 mod lua;
 mod limits;
@@ -37,7 +38,6 @@ mod alloc;
 mod call_state;
 mod arena;
 mod pool;
-mod call_spec;
 mod running;
 mod interrupt;
 #[cfg(not(target_family = "wasm"))]
@@ -53,6 +53,7 @@ mod state_library;
 mod pattern;
 mod table;
 mod sandbox;
+mod call_spec;
 mod runner;
 
 pub use call_spec::{CallSpec, Entry};
