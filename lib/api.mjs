@@ -44,6 +44,9 @@ function checkScriptId(scriptId) {
   if (scriptId === '') throw new TypeError('scriptId must not be empty')
 }
 
+/** The function table of a call given no globals or arguments (wire.mjs functionTable). */
+const NO_FUNCTIONS = Object.freeze({ list: Object.freeze([]), names: Object.freeze([]), indexOf: new Map() })
+
 const NO_OPTIONS = Object.freeze({ limits: Object.freeze({}), globals: undefined, modules: undefined, state: undefined })
 
 // Checks an options object; returns { limits: { memoryLimit, timeLimit, outputLimit },
@@ -165,13 +168,14 @@ export function createApi(backend) {
     const depth = depthOfNewCall()
     if (depth > MAX_NESTING) throw tooDeep(scriptId)
     const defaults = runner.options
-    const limits = { ...defaults.limits, ...own.limits }
+    const limits = own.limits === NO_OPTIONS.limits ? defaults.limits : { ...defaults.limits, ...own.limits }
     const context = { scriptId }
     const base = resolveGlobals(defaults.globals, context, 'runner')
     const extra = resolveGlobals(own.globals, context, name)
     const globals = base && extra ? { ...base, ...extra } : (base ?? extra)
     const resolveModule = chainResolvers(resolverOf(own.modules, context), resolverOf(defaults.modules, context))
-    const functions = functionTable()
+    // (A call given no values has no host functions: no table to make.)
+    const functions = globals === undefined && !(invoke ? invoke.args : own.arguments) ? NO_FUNCTIONS : functionTable()
     const limit = encodeLimit(limits.memoryLimit)
     const encodedGlobals = globals === undefined ? undefined : encodeGlobals(globals, functions, limit)
     const chunkArguments = invoke ? invoke.args : own.arguments
