@@ -55,6 +55,7 @@ const { RedisStore } = require('./lib/redis-store.mjs')
 // Triple stores (`triples`): N3TripleStore loads n3 (an optional peer dependency) when the
 // first is made without a Store of the host's.
 const { N3TripleStore, TripleStore, dataFactory } = require('./lib/triples.mjs')
+const { SqliteTripleStore } = require('./lib/sqlite-triple-store.mjs')
 
 N3TripleStore.makeStore = () => {
   let n3
@@ -77,6 +78,7 @@ module.exports = {
   RedisStore,
   TripleStore,
   N3TripleStore,
+  SqliteTripleStore,
   dataFactory,
   ready: Promise.resolve(),
 }

@@ -466,7 +466,7 @@ function checkedValue(value) {
  * An RDF/JS Stream (an event emitter of 'data', 'end' and 'error', readable with read())
  * of quads that come as an array or a promise of one.
  */
-class QuadStream {
+export class QuadStream {
   #listeners = new Map()
   #quads = null
   #ended = false
