@@ -159,3 +159,25 @@ describe('persistent and RDF/JS triple stores', () => {
     })
   })
 })
+
+describe('triples in a worker runner', () => {
+  it('runs scripts in workers against a store that stays on this thread', async () => {
+    const store = new lua.N3TripleStore()
+    const workers = lua.createWorkerRunner({ workers: 2, triples: store })
+    try {
+      const calls = Array.from({ length: 20 }, (_, i) => workers.run(`
+        local i = ...
+        State.insert('call:' .. i, 'n', i)
+        State.set('counter', 'last', i)
+        return #State.query({ subject = 'call:' .. i }), State.get('call:' .. i, 'n')`, { scriptId: `Module:W${i}`, arguments: [i] }))
+      const results = await Promise.all(calls)
+      results.forEach(({ values }, i) => expect(values).toEqual([1, i]))
+      expect((await store.query({ predicate: 'n' })).length).toBe(20)
+      expect((await store.query({ subject: 'counter' })).length).toBe(1)
+      await expect(workers.run("State.insert('ghost', 'n', 1) error('no')", { scriptId: 'Module:W' })).rejects.toMatchObject({ kind: 'runtime' })
+      expect(await store.query({ subject: 'ghost' })).toEqual([])
+    } finally {
+      workers.terminate()
+    }
+  })
+})
