@@ -25,7 +25,7 @@
 
 import { isPlainObject, isThenable } from './util.mjs'
 import { REPLY_VALUES } from './reply.mjs'
-import { Decoder, Encoder, TAG, TOO_BIG } from './wire.mjs'
+import { Decoder, TAG, TOO_BIG, encoder } from './wire.mjs'
 
 /** An object's kind, as crates/core/src/triples_library.rs numbers them. */
 const KIND = Object.freeze({ IRI: 0, STRING: 1, INTEGER: 2, DOUBLE: 3, BOOLEAN: 4, JSON: 5, NIL: 6 })
@@ -141,8 +141,12 @@ function kindOfTerm(term) {
   if (term.termType === 'NamedNode') return [KIND.IRI, term.value]
   if (term.termType === 'BlankNode') return [KIND.IRI, `_:${term.value}`]
   if (term.termType !== 'Literal') return [KIND.STRING, term.value]
-  const value = term.value
-  switch (term.datatype?.value) {
+  return kindOfLiteral(term.value, term.datatype?.value)
+}
+
+/** [kind, lexical] of a literal of `datatype` (an IRI) with lexical form `value`. */
+function kindOfLiteral(value, datatype) {
+  switch (datatype) {
     case XSD_INTEGER:
     case `${XSD}int`:
     case `${XSD}long`:
@@ -305,8 +309,7 @@ const OVERSIZED = Uint8Array.of(REPLY_VALUES, 1, TAG.OVERSIZED)
 /** The reply of rows, or OVERSIZED past `limit` bytes (they could not fit in the call). */
 function rowsReply(rows, limit) {
   if (rows.length === 0) return NO_ROWS
-  const e = new Encoder()
-  e.limit = limit
+  const e = encoder(null, limit, 'State.query()')
   try {
     e.u8(REPLY_VALUES)
     e.varint(rows.length * 4)
@@ -323,6 +326,8 @@ function rowsReply(rows, limit) {
   } catch (error) {
     if (error === TOO_BIG) return OVERSIZED
     throw error
+  } finally {
+    e.finish()
   }
 }
 
@@ -555,6 +560,8 @@ export class N3TripleStore extends TripleStore {
   /** In Node, how a Store is made when none is given (set by index.js). */
   static makeStore = null
 
+  #ids = new Map()
+
   constructor(store) {
     super()
     if (store === undefined) {
@@ -576,31 +583,64 @@ export class N3TripleStore extends TripleStore {
     return this.store.size
   }
 
-  rows(s, p, object, graphs) {
-    const st = s === null ? null : namedNode(s)
-    const pt = p === null ? null : namedNode(p)
-    const ot = object === null ? null : objectTerm(object[0], object[1])
-    const rows = []
-    for (const graph of graphs) {
-      for (const quad of this.store.getQuads(st, pt, ot, graphTerm(graph))) rows.push(rowOfQuad(quad, graph))
+  // The n3 Store's own ids of terms (strings, which it takes in place of terms: no term
+  // object is made per quad), or a term where a string would not be read as an IRI.
+  #iri(iri) {
+    return MARKED.test(iri) ? namedNode(iri) : iri
+  }
+
+  #object(kind, lexical) {
+    if (kind === KIND.IRI) return this.#iri(lexical)
+    if (kind === KIND.STRING) return `"${lexical}"`
+    let suffix = this.#ids.get(kind)
+    if (!suffix) this.#ids.set(kind, (suffix = `"^^${DATATYPE_OF[kind]}`))
+    return `"${lexical}${suffix}`
+  }
+
+  #graph(graph) {
+    return graph === '' ? '' : this.#iri(graph)
+  }
+
+  // Rows of the quads matching (`graph` undefined: every graph).
+  #rows(s, p, object, graph, rows) {
+    const quads = this.store.getQuads(s === null ? null : this.#iri(s), p === null ? null : this.#iri(p), object === null ? null : this.#object(object[0], object[1]), graph === undefined ? null : this.#graph(graph))
+    for (const quad of quads) {
+      const term = quad.object
+      const id = term.id
+      let kind, lexical
+      if (typeof id !== 'string') [kind, lexical] = kindOfTerm(term)
+      else if (term.termType === 'NamedNode') [kind, lexical] = [KIND.IRI, term.value]
+      else if (term.termType !== 'Literal') [kind, lexical] = kindOfTerm(term)
+      else {
+        // "lexical", "lexical"^^datatype or "lexical"@language
+        const end = id.lastIndexOf('"')
+        const value = id.slice(1, end)
+        if (end === id.length - 1) [kind, lexical] = [KIND.STRING, value]
+        else if (id[end + 1] === '@') [kind, lexical] = [KIND.STRING, value]
+        else [kind, lexical] = kindOfLiteral(value, id.slice(end + 3))
+      }
+      rows.push([quad.subject.value, quad.predicate.value, kind, lexical, graph ?? graphName(quad.graph)])
     }
     return rows
   }
 
+  rows(s, p, object, graphs) {
+    const rows = []
+    for (const graph of graphs) this.#rows(s, p, object, graph, rows)
+    return rows
+  }
+
   quadRows(s, p, object, graph) {
-    const quads = this.store.getQuads(s === null ? null : namedNode(s), p === null ? null : namedNode(p), object === null ? null : objectTerm(object[0], object[1]), graph === undefined ? null : graphTerm(graph))
-    return quads.map((quad) => rowOfQuad(quad, graphName(quad.graph)))
+    return this.#rows(s, p, object, graph, [])
   }
 
   apply(graph, deletes, inserts) {
-    const g = graphTerm(graph)
+    const g = this.#graph(graph)
     for (const [s, p, kind, lexical] of deletes) {
-      const found = this.store.getQuads(namedNode(s), namedNode(p), kind === null ? null : objectTerm(kind, lexical), g)
+      const found = this.store.getQuads(this.#iri(s), this.#iri(p), kind === null ? null : this.#object(kind, lexical), g)
       if (found.length) this.store.removeQuads(found)
     }
-    for (const [s, p, kind, lexical] of inserts) {
-      this.store.addQuad(new QuadTerm(namedNode(s), namedNode(p), objectTerm(kind, lexical), g))
-    }
+    for (const [s, p, kind, lexical] of inserts) this.store.addQuad(this.#iri(s), this.#iri(p), this.#object(kind, lexical), g)
   }
 
   match(subject, predicate, object, graph) {
@@ -608,10 +648,9 @@ export class N3TripleStore extends TripleStore {
   }
 }
 
-function rowOfQuad(quad, graph) {
-  const [kind, lexical] = kindOfTerm(quad.object)
-  return [quad.subject.value, quad.predicate.value, kind, lexical, graph]
-}
+// Strings that an n3 Store would not read as IRIs (blank nodes, literals, variables, ...).
+const MARKED = /^[?_"[.<]/
+
 
 // ---------------------------------------------------------------------------------------
 // The option and the session.
@@ -779,6 +818,8 @@ export class TriplesSession {
   /** The triples matching: the store's, less the call's deletes, plus its inserts; sorted, distinct. */
   query(s, p, object) {
     return then(this.store.rows(s, p, object, this.readGraphs), (stored) => {
+      // One row, nothing of the call's own to merge: nothing to sort or make distinct.
+      if (stored.length <= 1 && this.inserted.size === 0) return stored.length && !this.deleted(stored[0]) ? stored : []
       const seen = new Set()
       const rows = []
       const add = (row) => {
