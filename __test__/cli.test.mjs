@@ -179,7 +179,7 @@ describe('README', () => {
       cwd: work, encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, timeout: 60_000,
     })
     // Each `# comment` in the block says what its line prints.
-    expect(result.stdout).toBe('Hello, wiki!\nHello, a!\n2\n{"output":"hi\\n","values":[1,{"x":2}]}\n2\n1\nstatus 0\n')
+    expect(result.stdout).toBe('Hello, wiki!\nHello, a!\n2\n{"output":"hi\\n","values":[1,{"x":2}]}\n2\n1\n1\nstatus 0\n')
     expect(result.stderr).toMatch(/^pubwiki-lua: timeout error: \(command line\):1: time limit exceeded \(100 ms\)/)
   })
 })
