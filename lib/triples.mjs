@@ -702,6 +702,11 @@ function graphsOf(graphs, scriptId, adapter) {
 
 const rowKey = (s, p, kind, lexical) => `${s}\0${p}\0${kind}\0${lexical}`
 
+// What a buffered write counts against the call's memory limit: its strings (UTF-16 in JS)
+// and about what its entries in the session's maps take.
+const insertSize = (s, p, lexical) => 2 * (s.length + p.length + lexical.length) + 64
+const deleteSize = insertSize
+
 /** One call's view of the triples: its writes, waiting for its end, merged into what it reads. */
 export class TriplesSession {
   /**
@@ -736,16 +741,24 @@ export class TriplesSession {
       case 'insert':
         this.insert('insert', args[1], args[2], args[3], args[4])
         return DONE
-      case 'batchInsert':
+      case 'batchInsert': {
+        // All or nothing: the bounds are checked for the whole batch first.
+        let size = 0
+        for (let i = 1; i < args.length; i += 4) size += insertSize(args[i], args[i + 1], args[i + 3])
+        this.fits('batchInsert', size)
         this.count('batchInsert', (args.length - 1) / 4)
         for (let i = 1; i < args.length; i += 4) this.insert('batchInsert', args[i], args[i + 1], args[i + 2], args[i + 3], false)
         return DONE
+      }
       case 'delete':
         this.delete('delete', args[1], args[2], args[3] ?? null, args[4] ?? null)
         return DONE
       case 'set':
+        // Checked first, so that a refused set deletes nothing either.
+        this.fits('set', deleteSize(args[1], args[2], '') + insertSize(args[1], args[2], args[4]))
+        this.count('set', 1)
         this.delete('set', args[1], args[2], null, null, false)
-        this.insert('set', args[1], args[2], args[3], args[4])
+        this.insert('set', args[1], args[2], args[3], args[4], false)
         return DONE
       case 'query':
         return then(this.query(args[1], args[2], args[3] === null ? null : [args[3], args[4]]), (rows) => rowsReply(rows, this.replyLimit))
@@ -764,11 +777,16 @@ export class TriplesSession {
     this.writes += n
   }
 
-  // Counts bytes of buffered writes against the call's memory limit.
-  bytes(op, n) {
+  // Whether `n` more bytes of buffered writes fit in the call's memory limit (else an error).
+  fits(op, n) {
     if (this.writeBytes + n > this.writeLimit) {
       throw new Error(`State.${op}: the call's writes would pass its memory limit (${this.writeLimit} bytes)`)
     }
+  }
+
+  // Counts bytes of buffered writes against the call's memory limit.
+  bytes(op, n) {
+    this.fits(op, n)
     this.writeBytes += n
   }
 
@@ -776,7 +794,7 @@ export class TriplesSession {
     if (counted) this.count(op, 1)
     const key = rowKey(s, p, kind, lexical)
     if (this.inserted.has(key)) return
-    this.bytes(op, 2 * (s.length + p.length + lexical.length) + 64)
+    this.bytes(op, insertSize(s, p, lexical))
     this.inserted.set(key, [s, p, kind, lexical])
     const pair = `${s}\0${p}`
     let keys = this.insertedByPair.get(pair)
@@ -799,11 +817,11 @@ export class TriplesSession {
     const deleted = this.deletes.get(pair)
     if (deleted?.all) return
     if (kind === null) {
-      this.bytes(op, 2 * (s.length + p.length) + 64)
+      this.bytes(op, deleteSize(s, p, ''))
       this.deletes.set(pair, { s, p, all: true })
       return
     }
-    this.bytes(op, 2 * (s.length + p.length + lexical.length) + 64)
+    this.bytes(op, deleteSize(s, p, lexical))
     if (deleted) deleted.objects.set(`${kind}\0${lexical}`, [kind, lexical])
     else this.deletes.set(pair, { s, p, all: false, objects: new Map([[`${kind}\0${lexical}`, [kind, lexical]]]) })
   }

@@ -412,10 +412,14 @@ export function triplesSuite(lua, stores) {
     it('bounds what a call writes (maxWrites) and what a query gives (the memory limit)', async () => {
       const { store, lua: runner } = await fresh({ maxWrites: 10 })
       const { values } = await runner.run(`
-        for i = 1, 10 do State.insert('s', 'p', i) end
+        for i = 1, 9 do State.insert('s', 'p', i) end
+        -- A batch or a set that would pass the bound writes none of itself.
+        local batch = pcall(State.batchInsert, { { subject = 'b', predicate = 'p', object = 1 }, { subject = 'b', predicate = 'p', object = 2 } })
+        State.insert('s', 'p', 10)
+        local set = pcall(State.set, 's', 'p', 0)
         local ok, err = pcall(State.insert, 's', 'p', 11)
-        return ok, (err:gsub('^.-:%d+: ', ''))`, { scriptId: 'Module:Many' })
-      expect(values).toEqual([false, 'State.insert: a call may write at most 10 triples (inserted or deleted)'])
+        return batch, set, #State.query({ subject = 's' }), #State.query({ subject = 'b' }), ok, (err:gsub('^.-:%d+: ', ''))`, { scriptId: 'Module:Many' })
+      expect(values).toEqual([false, false, 10, 0, false, 'State.insert: a call may write at most 10 triples (inserted or deleted)'])
       expect((await all(store)).length).toBe(10)
       const big = lua.createRunner({ triples: store })
       await big.run("for i = 1, 40 do State.insert('big', 'p', string.rep('x', 100000) .. i) end", { scriptId: 'Module:Big' })
