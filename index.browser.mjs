@@ -3,7 +3,9 @@
 // that calls them: use a Web Worker to keep a page responsive during long scripts.
 import { createApi } from './lib/api.mjs'
 import { IndexedDbStore } from './lib/indexeddb-store.mjs'
+import { IndexedDbTripleStore } from './lib/indexeddb-triple-store.mjs'
 import { MemoryStore, StateStore } from './lib/state.mjs'
+import { N3TripleStore, TripleStore, dataFactory } from './lib/triples.mjs'
 import { createWorkerRunner as createPool } from './lib/worker-pool.mjs'
 import { load } from './wasm/web.mjs'
 
@@ -29,6 +31,8 @@ const api = createApi({
 export const { run, runSync, runLua, runLuaSync, invoke, invokeSync, createRunner, LuaError, backend } = api
 // State stores (lib/state.mjs): SqliteStore is Node's.
 export { IndexedDbStore, MemoryStore, StateStore }
+// Triple stores (lib/triples.mjs): in browsers an N3TripleStore takes the host's n3 Store.
+export { IndexedDbTripleStore, N3TripleStore, TripleStore, dataFactory }
 
 // Worker runners: the wasm backend in Web Workers (lib/worker-pool.mjs). The worker script
 // is referenced as `new URL(..., import.meta.url)`, which Vite and webpack 5 bundle as a
@@ -57,4 +61,4 @@ export function createWorkerRunner(options) {
   return createPool(spawnWebWorker, defaultWorkers, options)
 }
 
-export default { ...api, createWorkerRunner, MemoryStore, StateStore, IndexedDbStore }
+export default { ...api, createWorkerRunner, MemoryStore, StateStore, IndexedDbStore, IndexedDbTripleStore, N3TripleStore, TripleStore, dataFactory }

@@ -62,6 +62,12 @@ export interface CallOptions extends Limits {
    */
   state?: true | StateOptions
   /**
+   * Gives the script `State` as RDF triples (`State.insert`, `delete`, `query`,
+   * `batchInsert`, `set`, `get`): a triple store, or `{ store, graphs, maxWrites }` (a
+   * call's own fields override its runner's). Not with `state` (a TypeError).
+   */
+  triples?: TripleBackend | TriplesOptions
+  /**
    * How many times a call whose State commit conflicted (another commit changed what it
    * read) is run again, when nobody could have seen it run (it called no host function,
    * unless the runner's `retryHostCalls`). Default 3. Past that it rejects with a LuaError
@@ -296,6 +302,124 @@ export declare class RedisStore extends ServerStore {
   constructor(client: string | object, options?: { prefix?: string; hashTag?: 'scope' | 'single'; readCache?: boolean | number })
   /** The client it uses. */
   readonly client: any
+}
+
+/** A triple as scripts and the other library's RDFStore see it: the object in JS values. */
+export interface Triple {
+  subject: string
+  predicate: string
+  /** A string (a named node if it starts with `resource://`), number, boolean, or array/object. */
+  object: any
+}
+
+/** A pattern: fields null or absent are wildcards. */
+export interface TriplePattern {
+  subject?: string | null
+  predicate?: string | null
+  object?: any
+}
+
+/**
+ * A triple store of the host's: the `RDFStore` interface of the library pubwiki-lua grew
+ * from, every method sync or async. With `transaction`, a call's writes go through one
+ * transaction; with `batchDelete`/`batchInsert`, one batch each.
+ */
+export interface RDFStore {
+  insert(subject: string, predicate: string, object: any): void | PromiseLike<void>
+  delete(subject: string, predicate: string, object?: any): void | PromiseLike<void>
+  query(pattern: TriplePattern): Triple[] | PromiseLike<Triple[]>
+  batchInsert?(triples: Triple[]): void | PromiseLike<void>
+  batchDelete?(patterns: TriplePattern[]): void | PromiseLike<void>
+  transaction?<T>(callback: () => T | PromiseLike<T>): T | PromiseLike<T>
+  /** true: never returns a promise (then `runSync` can use it); default: guessed from async methods. */
+  synchronous?: boolean
+}
+
+export type TripleBackend = RDFStore | TripleStore
+
+/** The graphs of a script: where its triples go, and which graphs it reads ('' is the default graph). */
+export interface TripleGraphs {
+  write?: string
+  read?: string[]
+}
+
+export interface TriplesOptions {
+  store?: TripleBackend
+  /** Isolation: the graphs of each script (default: everyone writes and reads the default graph). Needs a TripleStore. */
+  graphs?: (scriptId: string) => TripleGraphs
+  /** Triples a call may insert or delete (default 100000). */
+  maxWrites?: number
+}
+
+/** RDF/JS terms and quads (https://rdf.js.org/data-model-spec/), as this package's stores give them. */
+export interface RdfTerm {
+  termType: 'NamedNode' | 'BlankNode' | 'Literal' | 'Variable' | 'DefaultGraph' | 'Quad'
+  value: string
+  language?: string
+  datatype?: RdfTerm
+  equals(other: RdfTerm | null | undefined): boolean
+}
+
+export interface RdfQuad extends RdfTerm {
+  subject: RdfTerm
+  predicate: RdfTerm
+  object: RdfTerm
+  graph: RdfTerm
+}
+
+/** An RDF/JS DataFactory. */
+export declare const dataFactory: {
+  namedNode(value: string): RdfTerm
+  blankNode(value?: string): RdfTerm
+  variable(value: string): RdfTerm
+  literal(value: string, languageOrDatatype?: string | RdfTerm): RdfTerm
+  defaultGraph(): RdfTerm
+  quad(subject: RdfTerm, predicate: RdfTerm, object: RdfTerm, graph?: RdfTerm): RdfQuad
+}
+
+/**
+ * This package's triple stores: the RDFStore methods for hosts (JS values; `graph` names a
+ * graph, '' the default one), and RDF/JS `getQuads` and `match` (a source for SPARQL engines).
+ */
+export declare abstract class TripleStore {
+  readonly synchronous: boolean
+  insert(subject: string, predicate: string, object: any, graph?: string): void | Promise<void>
+  delete(subject: string, predicate: string, object?: any, graph?: string): void | Promise<void>
+  batchInsert(triples: Triple[], graph?: string): void | Promise<void>
+  batchDelete(patterns: TriplePattern[], graph?: string): void | Promise<void>
+  /** Matching triples, in the order scripts get them. */
+  query(pattern?: TriplePattern, graph?: string): Triple[] | Promise<Triple[]>
+  getQuads(subject?: RdfTerm | null, predicate?: RdfTerm | null, object?: RdfTerm | null, graph?: RdfTerm | null): RdfQuad[] | Promise<RdfQuad[]>
+  /** An RDF/JS Stream of the quads matching. */
+  match(subject?: RdfTerm | null, predicate?: RdfTerm | null, object?: RdfTerm | null, graph?: RdfTerm | null): any
+}
+
+/** Triples in memory on N3.js (an n3 `Store`: the host's, or in Node one made here; needs `npm install n3`). Synchronous. */
+export declare class N3TripleStore extends TripleStore {
+  constructor(store?: any)
+  /** The n3 Store. */
+  readonly store: any
+  readonly size: number
+  query(pattern?: TriplePattern, graph?: string): Triple[]
+  insert(subject: string, predicate: string, object: any, graph?: string): void
+}
+
+/** Triples in a SQLite file (Node; needs `npm install better-sqlite3`). Synchronous. */
+export declare class SqliteTripleStore extends TripleStore {
+  constructor(path: string, options?: { busyTimeout?: number })
+  readonly size: number
+  /** The better-sqlite3 Database (table pubwiki_triples). */
+  readonly database: any
+  query(pattern?: TriplePattern, graph?: string): Triple[]
+  insert(subject: string, predicate: string, object: any, graph?: string): void
+  close(): void
+}
+
+/** Triples in IndexedDB (browsers). Asynchronous. */
+export declare class IndexedDbTripleStore extends TripleStore {
+  constructor(name: string)
+  query(pattern?: TriplePattern, graph?: string): Promise<Triple[]>
+  close(): Promise<void>
 }
 
 export interface RunOptions extends CallOptions {

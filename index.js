@@ -52,6 +52,33 @@ const { MemoryStore, StateStore } = require('./lib/state.mjs')
 const { SqliteStore } = require('./lib/sqlite-store.mjs')
 const { PostgresStore } = require('./lib/postgres-store.mjs')
 const { RedisStore } = require('./lib/redis-store.mjs')
+// Triple stores (`triples`): N3TripleStore loads n3 (an optional peer dependency) when the
+// first is made without a Store of the host's.
+const { N3TripleStore, TripleStore, dataFactory } = require('./lib/triples.mjs')
+const { SqliteTripleStore } = require('./lib/sqlite-triple-store.mjs')
+
+N3TripleStore.makeStore = () => {
+  let n3
+  try {
+    n3 = require('n3')
+  } catch (error) {
+    throw new Error('pubwiki-lua: N3TripleStore needs the package n3 (1.x): npm install n3', { cause: error })
+  }
+  return new n3.Store()
+}
 
 // `ready` matches the browser entry, where the wasm module loads asynchronously.
-module.exports = { ...createApi(loadBackend()), createWorkerRunner, MemoryStore, StateStore, SqliteStore, PostgresStore, RedisStore, ready: Promise.resolve() }
+module.exports = {
+  ...createApi(loadBackend()),
+  createWorkerRunner,
+  MemoryStore,
+  StateStore,
+  SqliteStore,
+  PostgresStore,
+  RedisStore,
+  TripleStore,
+  N3TripleStore,
+  SqliteTripleStore,
+  dataFactory,
+  ready: Promise.resolve(),
+}

@@ -107,6 +107,17 @@ describe(`command line (${backend})`, () => {
     expect(unopenable.stderr).toMatch(/^pubwiki-lua: cannot open the state file/)
   })
 
+  it('keeps State as RDF triples in a SQLite file with --triples, committed only by calls that succeed', () => {
+    const counter = "local n = (State.get('cli', 'runs') or 0) + 1 State.set('cli', 'runs', n) State.insert('run:' .. n, 'at', n) print('run ' .. n, #State.query({ predicate = 'at' })) if ... == 'fail' then error('no') end"
+    expect(pubwiki(['--triples', 'triples.db', '-e', counter]).stdout).toBe('run 1\t1\n')
+    expect(pubwiki(['--triples', 'triples.db', '-e', counter, 'fail']).status).toBe(1)
+    expect(pubwiki(['--triples', 'triples.db', '-e', counter])).toEqual({ status: 0, stdout: 'run 2\t2\n', stderr: '' })
+    expect(pubwiki(['--triples', 'triples.db', '--state', 'state.db', '-e', 'print(1)']).status).toBe(64)
+    const unopenable = pubwiki(['--triples', join('no', 'such', 'dir', 'triples.db'), '-e', 'print(1)'])
+    expect(unopenable.status).toBe(66)
+    expect(unopenable.stderr).toMatch(/^pubwiki-lua: cannot open the triples file/)
+  })
+
   it('keeps State in PostgreSQL or Redis with --state postgres://... or redis://...', async () => {
     const { startPostgres, startRedis } = await import('../scripts/test-servers.mjs')
     const [pg, redis] = await Promise.all([startPostgres(), startRedis()])
@@ -168,7 +179,7 @@ describe('README', () => {
       cwd: work, encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, timeout: 60_000,
     })
     // Each `# comment` in the block says what its line prints.
-    expect(result.stdout).toBe('Hello, wiki!\nHello, a!\n2\n{"output":"hi\\n","values":[1,{"x":2}]}\n2\n1\nstatus 0\n')
+    expect(result.stdout).toBe('Hello, wiki!\nHello, a!\n2\n{"output":"hi\\n","values":[1,{"x":2}]}\n2\n1\n1\nstatus 0\n')
     expect(result.stderr).toMatch(/^pubwiki-lua: timeout error: \(command line\):1: time limit exceeded \(100 ms\)/)
   })
 })

@@ -24,6 +24,7 @@
 //                          invoke_preloaded_sync,page,page_sync,state_memory,state_sqlite,
 //                          state_memory_distinct,state_sqlite_distinct,state_memory_sync,
 //                          state_sqlite_sync,state_shared (bench/state.mjs: Postgres, Redis),
+//                          triples (bench/triples.mjs: the triple stores),
 //                          ttfr,rss,browser,size
 //   BENCH_OUT=path         results file (default bench/results.json)
 //   PUBWIKI_LUA_WASM_FILE  wasm file of the pubwiki wasm build (else searched for)
@@ -419,6 +420,13 @@ async function main() {
     const rows = await stateBench();
     fs.writeFileSync(path.join(path.dirname(cfg.out), 'state-results.json'), JSON.stringify(rows, null, 2) + '\n');
     console.log(`\nState on each store (native backend; medians of one run):\n\n${renderStateTable(rows)}`);
+  }
+  // State as RDF triples on each built-in store, beside the stores' libraries (bench/triples.mjs).
+  if (wants('triples')) {
+    const { triplesBench, renderTriplesTable } = await import('./triples.mjs');
+    const rows = await triplesBench();
+    fs.writeFileSync(path.join(path.dirname(cfg.out), 'triples-results.json'), JSON.stringify(rows, null, 2) + '\n');
+    console.log(`\nTriples on each store (native backend; medians):\n\n${renderTriplesTable(rows)}`);
   }
 }
 

@@ -24,6 +24,9 @@ options:
   --state FILE|URL       give the script State, kept in the SQLite file FILE (made if
                          missing; needs the package better-sqlite3), or in PostgreSQL
                          (postgres://...; needs pg) or Redis (redis://...; needs redis)
+  --triples FILE         give the script State as RDF triples (State.insert, query, ...),
+                         kept in the SQLite file FILE (made if missing; needs the package
+                         better-sqlite3); not with --state
   --json                 print { output, values } as JSON instead of the output
   --values               print each return value after the output, one per line
   --time-limit MS        time limit in milliseconds (default 7000)
@@ -91,6 +94,10 @@ function parseArguments(argv) {
       case '--state':
         options.state = value(arg)
         if (options.state === '') throw usage('pubwiki-lua: --state must name a file or a postgres:// or redis:// URL')
+        break
+      case '--triples':
+        options.triples = value(arg)
+        if (options.triples === '') throw usage('pubwiki-lua: --triples must name a file')
         break
       case '--json':
         options.json = true
@@ -242,7 +249,9 @@ async function main(argv) {
   const { code, name } = readScript(options)
   const modules = options.modules.length ? moduleResolver(options.modules) : undefined
   const arg = new Map([[0, options.file ?? name], ...options.scriptArgs.map((value, i) => [i + 1, value])])
+  if (options.state !== undefined && options.triples !== undefined) throw usage('pubwiki-lua: --state and --triples both give the script State: use one')
   const store = options.state === undefined ? undefined : openStore(lua, options.state)
+  const triples = options.triples === undefined ? undefined : openTriples(lua, options.triples)
   try {
     const { output, values } = await lua.run(code, {
       scriptId: name,
@@ -251,6 +260,7 @@ async function main(argv) {
       globals: { arg },
       arguments: options.scriptArgs,
       state: store && { store },
+      triples,
     })
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ output, values })}\n`)
@@ -270,6 +280,16 @@ async function main(argv) {
     return 1
   } finally {
     await store?.close()
+    triples?.close()
+  }
+}
+
+// A SQLite file of triples.
+function openTriples(lua, file) {
+  try {
+    return new lua.SqliteTripleStore(file)
+  } catch (error) {
+    throw new CommandError(`pubwiki-lua: cannot open the triples file ${file}: ${error.message}`, EX_NOINPUT)
   }
 }
 

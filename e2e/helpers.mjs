@@ -69,15 +69,20 @@ export async function show(browser, url) {
 
 /**
  * The visit counter (State in IndexedDB) of the page at `url`, loaded, reloaded, and
- * loaded in a second tab of the same browser profile: [1, 2, 3] if the values survive.
+ * loaded in a second tab of the same browser profile: [1, 2, 3] if the values survive
+ * (each the count of both counters, key/value and triples, or both when they differ).
  */
 export async function visitsAcrossReloads(browser, url) {
   const context = await browser.newContext()
   try {
     const page = await context.newPage()
+    const counted = async (page) => {
+      const [visits, triples] = [await page.textContent('#visits'), await page.textContent('#triples')]
+      return visits === triples ? Number(visits) : `visits ${visits}, triples ${triples}`
+    }
     const visits = async () => {
       await page.waitForSelector('body[data-state]', { timeout: 30_000 })
-      return Number(await page.textContent('#visits'))
+      return counted(page)
     }
     await page.goto(url)
     const first = await visits()
@@ -87,7 +92,7 @@ export async function visitsAcrossReloads(browser, url) {
     await page.close()
     await tab.goto(url)
     await tab.waitForSelector('body[data-state]', { timeout: 30_000 })
-    return [first, second, Number(await tab.textContent('#visits'))]
+    return [first, second, await counted(tab)]
   } finally {
     await context.close()
   }

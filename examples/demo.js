@@ -1,10 +1,11 @@
 // Runs examples/demo.lua through pubwiki-lua: a module that requires a helper module
 // (examples/row.lua), reads its arguments, waits for an async host function, calls a
-// sync one and keeps a counter in State (a SQLite file); then shows what failing calls give.
+// sync one and keeps a counter in State (a SQLite file); then shows what failing calls give,
+// and the page's facts kept as RDF triples (State as triples, another SQLite file).
 const { mkdtempSync, readFileSync, rmSync } = require('node:fs')
 const { tmpdir } = require('node:os')
 const { join } = require('node:path')
-const { createRunner, backend, LuaError, SqliteStore } = require('..')
+const { createRunner, backend, LuaError, SqliteStore, SqliteTripleStore } = require('..')
 
 // Where scripts keep State: a SQLite database (a fresh one for the demo).
 const folder = mkdtempSync(join(tmpdir(), 'pubwiki-demo-'))
@@ -64,6 +65,24 @@ async function main() {
     if (!(error instanceof LuaError)) throw error
     console.log(`and another (${error.kind}): ${error.message}`)
     console.log(`  output kept: ${JSON.stringify(error.output)}`)
+  }
+
+  // The page's facts as RDF triples (the `triples` option), queried back by the script.
+  const triples = new SqliteTripleStore(join(folder, 'wiki-triples.db'))
+  try {
+    const facts = createRunner({ triples })
+    const { output: listed } = await facts.run(`
+      State.batchInsert({
+        { subject = 'resource://page:Lua', predicate = 'year', object = 1993 },
+        { subject = 'resource://page:Lua', predicate = 'designedBy', object = 'resource://person:Roberto_Ierusalimschy' },
+        { subject = 'resource://page:Lua', predicate = 'paradigms', object = { 'procedural', 'functional' } },
+      })
+      for _, t in ipairs(State.query({ subject = 'resource://page:Lua' })) do
+        print(t.predicate, type(t.object) == 'table' and table.concat(t.object, ', ') or t.object)
+      end`, { scriptId: 'Module:Facts' })
+    console.log(`\nand its facts as RDF triples (${triples.constructor.name}, ${triples.size} stored):\n${listed}`)
+  } finally {
+    triples.close()
   }
 }
 

@@ -9,11 +9,12 @@ import { callObject, failedOutcome } from './call.mjs'
 import { DEFAULT_LIMITS, MAX_NESTING, TOO_DEEP } from './core-constants.mjs'
 import { DEFAULT_RETRIES, attempts, attemptsSync, checkRetries, checkRetryHostCalls } from './retry.mjs'
 import { MemoryStore, StateSession, checkState } from './state.mjs'
+import { TriplesSession, checkTriples } from './triples.mjs'
 import { describe, isPlainObject, isThenable } from './util.mjs'
 import { decodeValues, encodeArguments, encodeGlobals, functionTable } from './wire.mjs'
 
 const LIMITS = ['memoryLimit', 'timeLimit', 'outputLimit']
-const SHARED_OPTIONS = [...LIMITS, 'globals', 'modules', 'state', 'retries']
+const SHARED_OPTIONS = [...LIMITS, 'globals', 'modules', 'state', 'triples', 'retries']
 const RUNNER_OPTIONS = [...SHARED_OPTIONS, 'preload', 'retryHostCalls']
 const CALL_OPTIONS = ['scriptId', 'arguments', ...SHARED_OPTIONS]
 const RUN_LUA_OPTIONS = ['arguments', ...SHARED_OPTIONS]
@@ -35,6 +36,11 @@ class LuaError extends Error {
   }
 }
 
+/** `state` and `triples` both give scripts `State`: a call has one or the other. */
+function bothStates(name) {
+  return new TypeError(`${name}: state and triples both give scripts State; a call may have one of them, not both`)
+}
+
 function checkString(value, name) {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${describe(value)}`)
 }
@@ -47,7 +53,7 @@ function checkScriptId(scriptId) {
 /** The function table of a call given no globals or arguments (wire.mjs functionTable). */
 const NO_FUNCTIONS = Object.freeze({ list: Object.freeze([]), names: Object.freeze([]), indexOf: new Map() })
 
-const NO_OPTIONS = Object.freeze({ limits: Object.freeze({}), globals: undefined, modules: undefined, state: undefined })
+const NO_OPTIONS = Object.freeze({ limits: Object.freeze({}), globals: undefined, modules: undefined, state: undefined, triples: undefined })
 
 // Checks an options object; returns { limits: { memoryLimit, timeLimit, outputLimit },
 // globals, modules, arguments, state }, with undefined for what it does not set.
@@ -83,12 +89,14 @@ function checkOptions(options, allowed, name) {
     throw new TypeError(`${name}.preload must be an array of module names, got ${describe(preload)}`)
   }
   if (preload?.length && modules === undefined) throw new TypeError(`${name}.preload needs the modules option, which gives their sources`)
+  if (options.state !== undefined && options.triples !== undefined) throw bothStates(name)
   return {
     limits,
     globals,
     modules,
     arguments: options.arguments,
     state: checkState(options.state, name),
+    triples: checkTriples(options.triples, name),
     preload,
     retries: checkRetries(options.retries, name),
     retryHostCalls: checkRetryHostCalls(options.retryHostCalls, name),
@@ -181,11 +189,16 @@ export function createApi(backend) {
     const chunkArguments = invoke ? invoke.args : own.arguments
     const encodedArguments = chunkArguments && encodeArguments(chunkArguments, functions, limit)
     const state = runner.state(own.state)
-    const newSession = () => state && new StateSession(state.store, scriptId, state.namespaces, {
-      replyLimit: limit,
-      writeLimit: limits.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
-      quota: state.quota,
-    })
+    const triples = runner.triples(own.triples)
+    if (state && triples) throw bothStates(name)
+    const writeLimit = limits.memoryLimit ?? DEFAULT_MEMORY_LIMIT
+    const newSession = () => triples
+      ? new TriplesSession(triples, scriptId, { replyLimit: limit, writeLimit })
+      : state && new StateSession(state.store, scriptId, state.namespaces, {
+        replyLimit: limit,
+        writeLimit,
+        quota: state.quota,
+      })
     const session = newSession()
     // Without host functions, modules, arguments or State the call runs alone (the quick path).
     const alone = functions.list.length === 0 && !resolveModule && !encodedArguments && !session
@@ -196,7 +209,8 @@ export function createApi(backend) {
       limits,
       globals: encodedGlobals,
       args: encodedArguments,
-      state: Boolean(session),
+      state: Boolean(state),
+      triples: Boolean(triples),
       synchronous,
     })
     const prepared = {
@@ -311,6 +325,14 @@ export function createApi(backend) {
           namespaces: own?.namespaces ?? given?.namespaces,
           quota: own?.quota ?? given?.quota,
         }
+      },
+      // The triples of a call with `own` triples options: { store, graphs, maxWrites }, or undefined.
+      triples(own) {
+        const given = options.triples
+        if (!own && !given) return undefined
+        const store = own?.store ?? given?.store
+        if (!store) throw new TypeError('triples needs a store: { store } (or the store itself), per runner or per call')
+        return { store, graphs: own?.graphs ?? given?.graphs, maxWrites: own?.maxWrites ?? given?.maxWrites }
       },
     }
     const runOptions = (options) => {

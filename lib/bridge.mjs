@@ -13,6 +13,7 @@ import {
   MODULE_SOURCE,
   REPLY_PENDING,
   STATE,
+  TRIPLES,
   copyReplyInto,
   encodeErrorInto,
   encodeResultInto,
@@ -104,7 +105,7 @@ export class Bridge {
   }
 
   answerRequest(index, bytes, argsStart, replyStart, capacity, refresh) {
-    if (index === STATE) return this.stateRequest(bytes, argsStart, replyStart, capacity, refresh)
+    if (index === STATE || index === TRIPLES) return this.stateRequest(index, bytes, argsStart, replyStart, capacity, refresh)
     // A module's source is asked for as a call of function MODULE_SOURCE with its name.
     const module = index === MODULE_SOURCE
     // A host function's call could be seen: the call may not be run again unasked (lib/retry.mjs).
@@ -148,13 +149,14 @@ export class Bridge {
     return 1
   }
 
-  // A request of `State`, which the call's session answers (a reply it made whole).
-  stateRequest(bytes, argsStart, replyStart, capacity, refresh) {
+  // A request of `State` (key/value, or triples: lib/triples.mjs), which the call's session
+  // answers (a reply it made whole).
+  stateRequest(index, bytes, argsStart, replyStart, capacity, refresh) {
     let reply
     try {
       try {
-        if (!this.state) throw new Error('State is not available in this call')
-        reply = this.state.request(decodeStateRequest(bytes, argsStart))
+        if (!this.state || (this.state.triples === true) !== (index === TRIPLES)) throw new Error('State is not available in this call')
+        reply = index === TRIPLES ? this.state.request(bytes, argsStart) : this.state.request(decodeStateRequest(bytes, argsStart))
       } finally {
         if (refresh) bytes = refresh()
       }

@@ -35,6 +35,8 @@ import { INTERNAL_ERROR } from './core-constants.mjs'
  * @property {Uint8Array | undefined} globals a wire TABLE of names to values
  * @property {Uint8Array | undefined} arguments wire values: the entry's `...`
  * @property {boolean} state the script has `State`, which the bridge answers
+ * @property {boolean} triples the script has `State` as RDF triples (lib/triples.mjs), which
+ *   the bridge answers; never with `state`
  * @property {boolean} synchronous the host answers at once (runSync, invokeSync)
  */
 
@@ -43,7 +45,7 @@ import { INTERNAL_ERROR } from './core-constants.mjs'
  * backends read fastest).
  * @returns {CallObject}
  */
-export function callObject({ scriptId, code, invoke, limits, globals, args, state, synchronous }) {
+export function callObject({ scriptId, code, invoke, limits, globals, args, state, triples, synchronous }) {
   return {
     scriptId,
     code: invoke ? undefined : code,
@@ -55,6 +57,7 @@ export function callObject({ scriptId, code, invoke, limits, globals, args, stat
     globals,
     arguments: args,
     state,
+    triples,
     synchronous,
   }
 }

@@ -13,6 +13,8 @@ export const REPLY_PENDING = 2
 export const MODULE_SOURCE = 0xffffffff
 /** The function number of `State`'s requests (crates/core/src/request.rs `STATE`). */
 export const STATE = 0xfffffffe
+/** The function number of the triples `State`'s requests (crates/core/src/request.rs `TRIPLES`). */
+export const TRIPLES = 0xfffffffd
 
 // A reply that did not fit where it was asked to go (see finishReply).
 let spill = null

@@ -23,8 +23,9 @@
 import { createApi } from './api.mjs'
 import { failedOutcome } from './call.mjs'
 import { DEFAULT_LIMITS } from './core-constants.mjs'
-import { MODULE_SOURCE, STATE } from './reply.mjs'
+import { MODULE_SOURCE, STATE, TRIPLES } from './reply.mjs'
 import { decodeStateRequest } from './state-codec.mjs'
+import { Decoder } from './wire.mjs'
 
 /** How long past a call's time left a worker may take before it is replaced. */
 const margin = (ms) => 1000 + ms / 10
@@ -50,6 +51,7 @@ class WorkerCall {
   asked({ index, args }) {
     if (index === MODULE_SOURCE) return
     if (index === STATE && ['get', 'list'].includes(decodeStateRequest(args, 0).op)) return
+    if (index === TRIPLES && ['get', 'query'].includes(tripleOp(args))) return
     this.unseen = false
   }
 
@@ -80,6 +82,13 @@ class WorkerCall {
   resumeSync() {
     synchronousCall()
   }
+}
+
+/** The op of a request of the triples `State` (its first value). */
+function tripleOp(args) {
+  const decoder = new Decoder(args, 0)
+  decoder.varint()
+  return decoder.value()
 }
 
 function synchronousCall() {

@@ -2,10 +2,11 @@
 // (__test__/hostile.test.mjs, once per backend) and by the browser test
 // (__test__/browser/hostile.test.mjs, in Chromium). Whatever a script does, the call ends
 // with a LuaError of the right kind within its limit, the partial output is kept, and the
-// next call works. `lua` is the package's API object.
+// next call works. `lua` is the package's API object; `tripleStore()` makes an empty triple
+// store (default: an N3TripleStore, which in browsers needs an n3 Store: pass one).
 import { describe, expect, it } from 'vitest'
 
-export function hostileSuite(lua) {
+export function hostileSuite(lua, { tripleStore = () => new lua.N3TripleStore() } = {}) {
   const { run, runLua, LuaError, MemoryStore } = lua
   const TIME = 200
   const MEMORY = 8 * 1024 * 1024
@@ -373,6 +374,58 @@ export function hostileSuite(lua) {
       const trap = 'setmetatable({ real = 1 }, { __index = function() error("index ran") end, __pairs = function() error("pairs ran") end, __len = function() error("len ran") end })'
       const output = await runLua(`State.set("t", ${trap}) local t = State.get("t") print(t.real, getmetatable(t), t.missing)`, 'hostile', options)
       expect(output).toBe('1\tnil\tnil\n')
+    })
+  })
+
+  describe('State as triples', () => {
+    const triples = (more = {}) => ({ triples: { store: tripleStore(), ...more } })
+    const stored = async (options) => (await options.triples.store.query({})).length
+
+    it.each([
+      ['insert in a loop, caught', 'while true do pcall(State.insert, "s", "p", 1) end', 'timeout'],
+      ['inserts past maxWrites', 'local i = 0 while true do i = i + 1 State.insert("s", "p", i) end', 'runtime'],
+      ['inserts past maxWrites, caught', 'local i = 0 while true do i = i + 1 pcall(State.insert, "s", "p", i) end', 'timeout'],
+      ['big objects in a loop', 'local i = 0 while true do i = i + 1 State.insert("s", "p" .. i, string.rep("x", 1 << 20)) end', 'runtime'],
+      ['big objects in a loop, caught', 'local i = 0 while true do i = i + 1 pcall(State.insert, "s", "p" .. i, string.rep("x", 1 << 20)) end', 'timeout'],
+      ['batches in a loop, caught', 'local b = {} for i = 1, 100 do b[i] = { subject = "s", predicate = "p", object = i } end while true do pcall(State.batchInsert, b) end', 'timeout'],
+      ['queries in a loop, caught', 'State.insert("s", "p", 1) while true do pcall(State.query, {}) end', 'timeout'],
+      ['query results too big, caught', 'State.insert("big", "p", string.rep("x", 6 << 20)) local t = {} while true do t[#t + 1] = pcall(State.query, {}) and State.query({}) end', 'memory'],
+      ['get of an object too big, caught', 'State.insert("big", "p", string.rep("x", 6 << 20)) local t = {} while true do t[#t + 1] = State.get("big", "p") end', 'memory'],
+    ])('%s ends with the right error and writes nothing', async (_, code, kind) => {
+      const options = triples({ maxWrites: 1000 })
+      await expectEnds(code, kind, options)
+      expect(await stored(options)).toBe(0)
+    })
+
+    it('refuses values that share structure, nest deep, contain themselves or are huge, as Lua errors', async () => {
+      const options = triples()
+      const { values } = await run(`
+        local function e(...) local ok, err = pcall(...) return ok, (tostring(err):gsub('^.-:%d+: ', '')) end
+        local t = {} for i = 1, 30 do t = { t, t } end
+        local deep = {} for i = 1, 200 do deep = { deep } end
+        local cycle = { x = {} } cycle.x.y = cycle
+        local _, dag = e(State.insert, 's', 'p', t)
+        local _, nested = e(State.insert, 's', 'p', deep)
+        local _, cyclic = e(State.batchInsert, { { subject = 's', predicate = 'p', object = cycle } })
+        local _, huge = e(State.insert, string.rep('s', 1 << 20), 'p', 1)
+        return dag, nested, cyclic, huge`, { scriptId: 'hostile', memoryLimit: MEMORY, timeLimit: 2000, ...options })
+      expect(values).toEqual([
+        `bad argument #3 to 'State.insert' (object cannot be stored: it would take more than the memory limit (${MEMORY} bytes))`,
+        "bad argument #3 to 'State.insert' (object cannot be stored: tables nested deeper than 100 levels)",
+        "bad argument #1 to 'State.batchInsert' (triple #1: its object cannot be stored: a table that contains itself)",
+        "bad argument #1 to 'State.insert' (a subject is a non-empty UTF-8 string of at most 4096 bytes, got string)",
+      ])
+      expect(await stored(options)).toBe(0)
+    })
+
+    it('a store that never answers ends the call at its time limit; one that throws is a Lua error', async () => {
+      const never = { insert() {}, delete() {}, query: () => new Promise(() => {}) }
+      await expectEnds('State.query({})', 'timeout', { triples: never })
+      const broken = { insert() {}, delete() {}, query: async () => { throw new Error('database down') } }
+      const { values } = await run('local ok, err = pcall(State.get, "s", "p") return ok, err', { scriptId: 'hostile', triples: broken })
+      expect(values).toEqual([false, 'hostile:1: database down'])
+      const liar = { insert() {}, delete() {}, query: () => [{ subject: 42, predicate: 'p', object: 1 }] }
+      await expect(runLua('State.query({})', 'hostile', { triples: liar })).rejects.toThrow(/subject or predicate is not a string/)
     })
   })
 

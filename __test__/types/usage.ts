@@ -1,7 +1,7 @@
 // What a TypeScript user writes: index.d.ts must accept it under --strict
 // (__test__/types.test.mjs compiles this file; nothing runs it).
-import { createRunner, createWorkerRunner, IndexedDbStore, LuaError, MemoryStore, PostgresStore, RedisStore, run, SqliteStore, StateStore } from 'pubwiki-lua'
-import type { LuaValue, Namespaces, RunResult, StateBackend, StateUsage, StateWrite, VersionedStateBackend } from 'pubwiki-lua'
+import { createRunner, createWorkerRunner, dataFactory, IndexedDbStore, IndexedDbTripleStore, LuaError, MemoryStore, N3TripleStore, PostgresStore, RedisStore, run, SqliteStore, SqliteTripleStore, StateStore, TripleStore } from 'pubwiki-lua'
+import type { LuaValue, Namespaces, RDFStore, RdfQuad, RunResult, StateBackend, StateUsage, StateWrite, Triple, TriplePattern, VersionedStateBackend } from 'pubwiki-lua'
 
 const namespaces = (scriptId: string): Namespaces => ({ 'global.events': { shared: true, read: true, write: scriptId === 'Admin' } })
 const sqlite = new SqliteStore('state.db', { busyTimeout: 1000 })
@@ -48,3 +48,21 @@ async function usage(): Promise<void> {
   }
 }
 void usage
+
+// State as RDF triples: this package's stores, and an RDFStore of the host's.
+const triples = new N3TripleStore()
+const rdf = createRunner({ triples: { store: triples, graphs: (scriptId) => ({ write: `urn:${scriptId}`, read: [`urn:${scriptId}`, ''] }), maxWrites: 1000 } })
+const hostStore: RDFStore = {
+  async insert(subject, predicate, object) { void [subject, predicate, object] },
+  async delete() {},
+  async query(pattern: TriplePattern): Promise<Triple[]> { return [{ subject: pattern.subject ?? 's', predicate: 'p', object: 1 }] },
+}
+async function tripleUsage(): Promise<void> {
+  await rdf.run("State.insert('book:1984', 'title', '1984')", { scriptId: 'Module:Books' })
+  await createRunner().run('return State.get("s", "p")', { scriptId: 'x', triples: hostStore })
+  const found: Triple[] = triples.query({ subject: 'book:1984' })
+  const quads: RdfQuad[] = await new SqliteTripleStore('triples.db').getQuads(dataFactory.namedNode('book:1984'), null, null, null)
+  const idb: TripleStore = new IndexedDbTripleStore('triples')
+  console.log(found, quads, await idb.query({ predicate: 'title' }))
+}
+void tripleUsage

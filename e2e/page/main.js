@@ -1,6 +1,6 @@
 // What a user writes: import the package by name, run scripts, show what they print. The
 // page script of every app in e2e/ (the tests copy it where each bundler looks for it).
-import { createRunner, createWorkerRunner, IndexedDbStore, runLua, LuaError } from 'pubwiki-lua'
+import { createRunner, createWorkerRunner, IndexedDbStore, IndexedDbTripleStore, runLua, LuaError } from 'pubwiki-lua'
 
 const script = `
 local squares = {}
@@ -30,6 +30,10 @@ async function main() {
   const lua = createRunner({ state: { store: new IndexedDbStore('vite-app') } })
   const { values } = await lua.run('State.set("visits", (State.get("visits") or 0) + 1) return State.get("visits")', { scriptId: 'Module:Counter' })
   document.querySelector('#visits').textContent = String(values[0])
+  // The same count as RDF triples in IndexedDB (the triples option).
+  const rdf = createRunner({ triples: new IndexedDbTripleStore('vite-app-triples') })
+  const counted = await rdf.run("State.set('page:home', 'visits', (State.get('page:home', 'visits') or 0) + 1) return State.get('page:home', 'visits')", { scriptId: 'Module:Counter' })
+  document.querySelector('#triples').textContent = String(counted.values[0])
 }
 
 main().then(

@@ -31,6 +31,9 @@ pub struct CallSpec {
     pub arguments: Option<Vec<u8>>,
     /// The script gets `State`, whose requests its host answers (state_library.rs).
     pub state: bool,
+    /// The script gets `State` as RDF triples (triples_library.rs), whose requests its host
+    /// answers; never with `state` (both are `State`).
+    pub triples: bool,
     /// The host answers every request at once: a `PENDING` reply is a Lua error.
     pub synchronous: bool,
     /// The runner's compiled modules, shared by its calls (module_cache.rs).
@@ -62,6 +65,7 @@ impl CallSpec {
             globals: None,
             arguments: None,
             state: false,
+            triples: false,
             synchronous: false,
             module_cache: None,
             pool: None,
@@ -85,6 +89,11 @@ impl CallSpec {
 
     pub fn with_state(mut self) -> CallSpec {
         self.state = true;
+        self
+    }
+
+    pub fn with_triples(mut self) -> CallSpec {
+        self.triples = true;
         self
     }
 

@@ -90,6 +90,8 @@ pub(crate) struct CallState {
     pub loading: Vec<Vec<u8>>,
     /// Whether the script gets `State` (script_state.rs).
     pub has_state: bool,
+    /// Whether the script gets `State` as RDF triples (triples_library.rs).
+    pub has_triples: bool,
 }
 
 impl CallState {
@@ -127,6 +129,7 @@ impl CallState {
             module_dump: None,
             loading: Vec::new(),
             has_state: false,
+            has_triples: false,
         }
     }
 }

@@ -23,7 +23,8 @@
 //!   (when);
 //! - values: `numbers` (Lua's number formats), `convert` (Lua stack <-> wire);
 //! - the ways out: `waiting` (asking the host, suspending), `host_function`, `modules`
-//!   (`require`), `state_library` (the scripts' `State`);
+//!   (`require`), `state_library` (the scripts' `State`) and `triples_library` (`State` as
+//!   RDF triples);
 //! - the script's libraries: `pattern` (Lua patterns), `table` (the table functions),
 //!   `sandbox` (the global environment);
 //! - `call_spec` (what a call is, as drivers describe it) and `runner` (the call).
@@ -50,6 +51,7 @@ mod waiting;
 mod host_function;
 mod modules;
 mod state_library;
+mod triples_library;
 mod pattern;
 mod table;
 mod sandbox;
@@ -64,7 +66,7 @@ pub use limits::{Clock, Limits};
 pub use module_cache::{ModuleCache, DEFAULT_CACHE_BYTES};
 pub use outcome::{ErrorKind, RunError, RunOutput, INTERNAL_ERROR};
 pub use pool::{ArenaPool, MAX_IDLE as MAX_IDLE_ARENAS, SPARE_BYTES};
-pub use request::{Deadline, Host, NoHost, Request, MODULE_SOURCE, STATE};
+pub use request::{Deadline, Host, NoHost, Request, MODULE_SOURCE, STATE, TRIPLES};
 pub use runner::{run_with_clock, too_deep, Call, Step};
 pub use running::MAX_NESTING;
 pub use wire::{LuaValue, Values};

@@ -39,6 +39,9 @@ pub const MODULE_SOURCE: u32 = u32::MAX;
 /// The function number of `State`'s requests to the host (script_state.rs).
 pub const STATE: u32 = u32::MAX - 1;
 
+/// The function number of the triples `State`'s requests to the host (triples_library.rs).
+pub const TRIPLES: u32 = u32::MAX - 2;
+
 impl Request<'_> {
     /// The request as a call of a host function: its number (`MODULE_SOURCE` for a
     /// module's source), its wire arguments, and whether the call can wait here.

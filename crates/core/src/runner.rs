@@ -28,7 +28,7 @@ use crate::pool::ArenaPool;
 use crate::request::{Deadline, Host, Request};
 use crate::running::{self, MAX_NESTING};
 use crate::wire::{error_reply, Reader, Values, Writer, REPLY_VALUES};
-use crate::{host_function, modules, sandbox, state_library};
+use crate::{host_function, modules, sandbox, state_library, triples_library};
 
 /// What a slice of a call came to.
 #[derive(Debug)]
@@ -116,6 +116,7 @@ impl Call {
     pub fn new(spec: CallSpec, clock: Clock) -> Call {
         let mut call = Box::new(CallState::new(clock, &spec.limits, &C_FUNCTIONS));
         call.has_state = spec.state;
+        call.has_triples = spec.triples && !spec.state;
         call.host_can_wait = !spec.synchronous;
         call.module_cache = spec.module_cache;
         Call {
@@ -575,13 +576,17 @@ unsafe extern "C-unwind" fn install_globals(state: Lua) -> c_int {
 }
 
 /// What a call sets up in its restored state before its globals (see arena.rs): its own
-/// `math.random` seed, and `State`. Runs under `lua_pcall` (it allocates).
+/// `math.random` seed, and `State` (key/value or triples). Runs under `lua_pcall` (it allocates).
 unsafe extern "C-unwind" fn set_up_call(state: Lua) -> c_int {
     let call = call_state(state);
     sandbox::reseed(state, call_seed(call.clock));
     if call.has_state {
         ffi::lua_pushglobaltable(state);
         state_library::open(state);
+        ffi::lua_pop(state, 1);
+    } else if call.has_triples {
+        ffi::lua_pushglobaltable(state);
+        triples_library::open(state);
         ffi::lua_pop(state, 1);
     }
     0

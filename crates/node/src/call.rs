@@ -52,6 +52,7 @@ impl FromNapiValue for JsCall {
             globals: field.bytes(c"globals")?,
             arguments: field.bytes(c"arguments")?,
             state: field.flag(c"state")?,
+            triples: field.flag(c"triples")?,
             synchronous: field.flag(c"synchronous")?,
             module_cache: None,
             pool: None,

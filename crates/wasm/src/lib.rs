@@ -109,6 +109,8 @@ extern "C" {
     fn state(this: &JsCall) -> Option<bool>;
     #[wasm_bindgen(method, getter)]
     fn synchronous(this: &JsCall) -> Option<bool>;
+    #[wasm_bindgen(method, getter)]
+    fn triples(this: &JsCall) -> Option<bool>;
 }
 
 impl JsCall {
@@ -131,6 +133,7 @@ impl JsCall {
             globals: self.globals(),
             arguments: self.arguments(),
             state: self.state() == Some(true),
+            triples: self.triples() == Some(true),
             synchronous: self.synchronous() == Some(true),
             module_cache: None,
             pool: None,

@@ -1,0 +1,183 @@
+// `State` as RDF triples in Node, once per backend (shared/triples-suite.mjs): on the
+// in-memory N3TripleStore, a SqliteTripleStore file, and async stores of the other
+// library's `RDFStore` interface (a host's own, and its example's Quadstore store), used as
+// they are; then what only Node has: a file that outlives its process, SPARQL over the
+// stores with Comunica, N-Quads and Turtle out of them with N3's Writer.
+import { afterAll, describe, expect, it } from 'vitest'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { QueryEngine } from '@comunica/query-sparql-rdfjs-lite'
+import { Writer } from 'n3'
+import { QuadstoreRdfStore } from './shared/quadstore-rdf-store.mjs'
+import { asyncRdfStore, triplesSuite } from './shared/triples-suite.mjs'
+
+const require = createRequire(import.meta.url)
+const lua = require('..')
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+const folder = mkdtempSync(join(tmpdir(), 'pubwiki-triples-'))
+const opened = []
+let files = 0
+const sqliteStore = () => {
+  const store = new lua.SqliteTripleStore(join(folder, `triples-${files++}.db`))
+  opened.push(store)
+  return store
+}
+
+afterAll(() => {
+  for (const store of opened) store.close()
+  rmSync(folder, { recursive: true, force: true })
+})
+
+triplesSuite(lua, [
+  { name: 'an N3TripleStore', make: () => new lua.N3TripleStore(), graphs: true, terms: true },
+  { name: 'a SqliteTripleStore', make: sqliteStore, graphs: true, terms: true },
+  { name: "an async RDFStore of the host's own (batches, transaction)", make: () => asyncRdfStore(), values: true },
+  { name: "an async RDFStore of the host's own (insert, delete, query only)", make: () => asyncRdfStore({ transaction: false }), values: true },
+  { name: "the other library's example store (Quadstore on memory-level)", make: () => QuadstoreRdfStore.create(), lossy: true },
+])
+
+describe('triples on RDFStores of the host', () => {
+  it('commits through transaction, with one batch of deletes and one of inserts', async () => {
+    const store = asyncRdfStore()
+    const runner = lua.createRunner({ triples: store })
+    await runner.run("State.insert('a', 'b', 1) State.insert('a', 'c', 2) State.delete('x', 'y') State.set('a', 'd', 3)", { scriptId: 'Module:T' })
+    expect(store.log).toEqual(['transaction', 'batchDelete', 'batchInsert'])
+    expect(store.all()).toEqual([{ subject: 'a', predicate: 'b', object: 1 }, { subject: 'a', predicate: 'c', object: 2 }, { subject: 'a', predicate: 'd', object: 3 }])
+  })
+
+  it('a call that only reads writes nothing; a failed commit rejects the call with the cause', async () => {
+    const store = asyncRdfStore()
+    store.batchInsert = async () => {
+      throw new Error('disk full')
+    }
+    const runner = lua.createRunner({ triples: store })
+    await runner.run("return State.query({})", { scriptId: 'Module:T' })
+    expect(store.log).toEqual(['query'])
+    const failed = runner.run("State.insert('a', 'b', 1)", { scriptId: 'Module:T' })
+    await expect(failed).rejects.toThrow(/the state written by Module:T could not be saved: disk full/)
+    expect(store.all()).toEqual([])
+  })
+
+  it('runSync works with a synchronous store, and refuses an async one', () => {
+    const store = new lua.N3TripleStore()
+    const runner = lua.createRunner({ triples: store })
+    expect(runner.runSync("State.insert('s', 'p', 1) return State.get('s', 'p')", { scriptId: 'Module:S' }).values).toEqual([1])
+    expect(store.size).toBe(1)
+    expect(() => lua.createRunner({ triples: asyncRdfStore() }).runSync('return 1', { scriptId: 'Module:S' })).toThrow(TypeError)
+  })
+})
+
+describe('persistent and RDF/JS triple stores', () => {
+  it('SqliteTripleStore: a second process finds the triples the first wrote', () => {
+    const file = join(folder, 'restart.db')
+    const script = (code) => `
+      const lua = require(${JSON.stringify(root)})
+      const store = new lua.SqliteTripleStore(${JSON.stringify(file)})
+      lua.createRunner({ triples: store }).run(${JSON.stringify(code)}, { scriptId: 'Module:Books' })
+        .then(({ output }) => { process.stdout.write(output); store.close() })`
+    const run = (code) => execFileSync(process.execPath, ['-e', script(code)], { encoding: 'utf8', env: process.env })
+    expect(run("State.insert('book:1984', 'title', '1984') State.set('book:1984', 'year', 1949) print('written')")).toBe('written\n')
+    expect(run("State.set('book:1984', 'year', 1950) for _, t in ipairs(State.query({ subject = 'book:1984' })) do print(t.predicate, t.object) end")).toBe('title\t1984\nyear\t1950\n')
+    expect(run("print(State.get('book:1984', 'year'), math.type(State.get('book:1984', 'year')))")).toBe('1950\tinteger\n')
+  })
+
+  describe.each([
+    { name: 'N3TripleStore', make: () => new lua.N3TripleStore() },
+    { name: 'SqliteTripleStore', make: sqliteStore },
+  ])('$name speaks RDF/JS', ({ make }) => {
+    const fill = async (store) => {
+      await lua.createRunner({ triples: store }).run(`State.batchInsert({
+        { subject = 'resource://book:1984', predicate = 'dc:title', object = '1984' },
+        { subject = 'resource://book:1984', predicate = 'dc:date', object = 1949 },
+        { subject = 'resource://book:bnw', predicate = 'dc:title', object = 'Brave New World' },
+        { subject = 'resource://book:bnw', predicate = 'dc:date', object = 1932 },
+        { subject = 'resource://book:bnw', predicate = 'dc:creator', object = 'resource://person:huxley' },
+        { subject = 'resource://person:huxley', predicate = 'foaf:name', object = 'Aldous Huxley' },
+        { subject = 'resource://book:bnw', predicate = 'ex:rating', object = 4.5 },
+        { subject = 'resource://book:bnw', predicate = 'ex:tags', object = { 'classic', 'dystopian' } },
+      })`, { scriptId: 'Module:Books' })
+      return store
+    }
+
+    it('answers SPARQL through Comunica', async () => {
+      const store = await fill(await make())
+      const engine = new QueryEngine()
+      const query = `SELECT ?title ?name WHERE {
+        ?book <dc:title> ?title ; <dc:date> ?year ; <dc:creator> ?author .
+        ?author <foaf:name> ?name .
+        FILTER(?year < 1940)
+      }`
+      const bindings = await (await engine.queryBindings(query, { sources: [store] })).toArray()
+      expect(bindings.map((b) => [b.get('title').value, b.get('name').value])).toEqual([['Brave New World', 'Aldous Huxley']])
+      const count = await (await engine.queryBindings('SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }', { sources: [store] })).toArray()
+      expect(count[0].get('n').value).toBe('8')
+    })
+
+    it('exports N-Quads and Turtle with N3\'s Writer', async () => {
+      const store = await fill(await make())
+      const write = (format) => new Promise((resolve, reject) => {
+        Promise.resolve(store.getQuads(null, null, null, null)).then((quads) => {
+          const writer = new Writer({ format })
+          writer.addQuads(quads)
+          writer.end((error, text) => (error ? reject(error) : resolve(text)))
+        })
+      })
+      const nquads = (await write('N-Quads')).split('\n').filter(Boolean).sort()
+      expect(nquads).toContain('<resource://book:1984> <dc:date> "1949"^^<http://www.w3.org/2001/XMLSchema#integer> .')
+      expect(nquads).toContain('<resource://book:bnw> <dc:creator> <resource://person:huxley> .')
+      expect(nquads).toContain('<resource://book:bnw> <ex:rating> "4.5"^^<http://www.w3.org/2001/XMLSchema#double> .')
+      expect(nquads).toContain('<resource://book:bnw> <ex:tags> "[\\"classic\\",\\"dystopian\\"]"^^<http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON> .')
+      expect(nquads.length).toBe(8)
+      const turtle = await write('Turtle')
+      expect(turtle).toContain('<resource://book:1984>')
+      expect(turtle).toMatch(/"Aldous Huxley"/)
+    })
+
+    it('reads triples a host wrote as RDF (typed literals, language tags) as Lua values', async () => {
+      const store = await make()
+      const { namedNode, literal } = lua.dataFactory
+      const s = namedNode('resource://x')
+      await store.insert('resource://x', 'plain', 'text')
+      if (store.store) {
+        // N3: the host's own quads, in its Store.
+        const n3 = store.store
+        n3.addQuad(s, namedNode('lang'), literal('bonjour', 'fr'))
+        n3.addQuad(s, namedNode('short'), literal('7', namedNode('http://www.w3.org/2001/XMLSchema#short')))
+        n3.addQuad(s, namedNode('decimal'), literal('2.50', namedNode('http://www.w3.org/2001/XMLSchema#decimal')))
+      } else {
+        await store.batchInsert([{ subject: 'resource://x', predicate: 'lang', object: 'bonjour' }, { subject: 'resource://x', predicate: 'short', object: 7 }, { subject: 'resource://x', predicate: 'decimal', object: 2.5 }])
+      }
+      const { values } = await lua.createRunner({ triples: store }).run(`
+        local x = 'resource://x'
+        return State.get(x, 'plain'), State.get(x, 'lang'), State.get(x, 'short'), math.type(State.get(x, 'short')), State.get(x, 'decimal'), math.type(State.get(x, 'decimal'))`, { scriptId: 'Module:X' })
+      expect(values).toEqual(['text', 'bonjour', 7, 'integer', 2.5, 'float'])
+    })
+  })
+})
+
+describe('triples in a worker runner', () => {
+  it('runs scripts in workers against a store that stays on this thread', async () => {
+    const store = new lua.N3TripleStore()
+    const workers = lua.createWorkerRunner({ workers: 2, triples: store })
+    try {
+      const calls = Array.from({ length: 20 }, (_, i) => workers.run(`
+        local i = ...
+        State.insert('call:' .. i, 'n', i)
+        State.set('counter', 'last', i)
+        return #State.query({ subject = 'call:' .. i }), State.get('call:' .. i, 'n')`, { scriptId: `Module:W${i}`, arguments: [i] }))
+      const results = await Promise.all(calls)
+      results.forEach(({ values }, i) => expect(values).toEqual([1, i]))
+      expect((await store.query({ predicate: 'n' })).length).toBe(20)
+      expect((await store.query({ subject: 'counter' })).length).toBe(1)
+      await expect(workers.run("State.insert('ghost', 'n', 1) error('no')", { scriptId: 'Module:W' })).rejects.toMatchObject({ kind: 'runtime' })
+      expect(await store.query({ subject: 'ghost' })).toEqual([])
+    } finally {
+      workers.terminate()
+    }
+  })
+})

@@ -1,0 +1,224 @@
+#!/usr/bin/env node
+// The Triples section of the benchmark (bench/run.mjs runs it after State; `node
+// bench/triples.mjs` runs it alone): per built-in triple store (N3TripleStore,
+// SqliteTripleStore on a file), on the backend of this process (PUBWIKI_LUA_BACKEND,
+// default native),
+//   - 10k State.insert in one call (one commit of 10k triples), against the same 10k
+//     triples added directly with the store's library (n3: Store.addQuad with the same
+//     terms; better-sqlite3: one transaction of 10k prepared INSERTs);
+//   - 1k calls each doing 10 State.query by subject (over those 10k triples), with `run`
+//     and with `runSync`, against the same 10k queries directly (Store.getQuads; a prepared
+//     SELECT);
+// and beside them Quadstore (on memory-level, and on classic-level: LevelDB files) doing
+// the same directly, which is how the built-in stores were chosen (see the README).
+// IndexedDbTripleStore is browsers' only: not measured here. Medians of ROUNDS rounds;
+// nothing asserts on time.
+import fs from 'node:fs'
+import { createRequire } from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const require = createRequire(import.meta.url)
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
+const ROOT = path.join(BENCH_DIR, '..')
+const QUICK = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true'
+const ROUNDS = QUICK ? 3 : 5
+const INSERTS = 10_000
+const CALLS = QUICK ? 300 : 1000
+const QUERIES = 10
+const log = (...a) => console.error('[bench triples]', ...a)
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+const INSERT_CODE = `for i = 1, ${INSERTS} do State.insert('item:' .. i, 'n', i) end`
+const QUERY_CODE = `
+  local base = ...
+  local sum = 0
+  for j = 1, ${QUERIES} do
+    local found = State.query({ subject = 'item:' .. (base + j) })
+    sum = sum + found[1].object
+  end
+  return sum`
+// The subjects each call asks for: spread over the 10k.
+const baseOf = (call) => (call * 7919) % (INSERTS - QUERIES)
+
+async function timeMs(f) {
+  const t = performance.now()
+  await f()
+  return performance.now() - t
+}
+
+// The pubwiki side for one store: { insert, queries, queriesSync } medians in ms.
+async function ours(lua, makeStore) {
+  const insert = []
+  const queries = []
+  const queriesSync = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const store = makeStore(round)
+    const runner = lua.createRunner({ triples: store })
+    insert.push(await timeMs(() => runner.run(INSERT_CODE, { scriptId: 'Module:Bench' })))
+    const check = await runner.run(QUERY_CODE, { scriptId: 'Module:Bench', arguments: [0] })
+    if (check.values[0] !== (QUERIES * (QUERIES + 1)) / 2) throw new Error(`wrong result ${check.values[0]}`)
+    queries.push(await timeMs(async () => {
+      for (let call = 0; call < CALLS; call++) await runner.run(QUERY_CODE, { scriptId: 'Module:Bench', arguments: [baseOf(call)] })
+    }))
+    queriesSync.push(await timeMs(() => {
+      for (let call = 0; call < CALLS; call++) runner.runSync(QUERY_CODE, { scriptId: 'Module:Bench', arguments: [baseOf(call)] })
+    }))
+    store.close?.()
+  }
+  return { insert: median(insert), queries: median(queries), queriesSync: median(queriesSync) }
+}
+
+// The same work on n3 directly: the terms our store makes, addQuad and getQuads.
+function rawN3() {
+  const { Store, DataFactory } = require('n3')
+  const { namedNode, literal, quad, defaultGraph } = DataFactory
+  const integer = namedNode('http://www.w3.org/2001/XMLSchema#integer')
+  const n = namedNode('n')
+  const insert = []
+  const queries = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const store = new Store()
+    insert.push(timeSync(() => {
+      for (let i = 1; i <= INSERTS; i++) store.addQuad(quad(namedNode(`item:${i}`), n, literal(String(i), integer), defaultGraph()))
+    }))
+    queries.push(timeSync(() => {
+      for (let call = 0; call < CALLS; call++) {
+        let sum = 0
+        for (let j = 1; j <= QUERIES; j++) sum += Number(store.getQuads(namedNode(`item:${baseOf(call) + j}`), null, null, defaultGraph())[0].object.value)
+        if (sum <= 0) throw new Error('wrong')
+      }
+    }))
+  }
+  return { insert: median(insert), queries: median(queries) }
+}
+
+function timeSync(f) {
+  const t = performance.now()
+  f()
+  return performance.now() - t
+}
+
+// The same work on better-sqlite3 directly, on the same schema.
+function rawSqlite(folder) {
+  const Database = require('better-sqlite3')
+  const insert = []
+  const queries = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const db = new Database(path.join(folder, `raw-${round}.db`))
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.exec(`CREATE TABLE t (g TEXT NOT NULL, s TEXT NOT NULL, p TEXT NOT NULL, k INTEGER NOT NULL, o TEXT NOT NULL, PRIMARY KEY (g, s, p, k, o)) WITHOUT ROWID;
+      CREATE INDEX t_pos ON t (g, p, k, o, s); CREATE INDEX t_osp ON t (g, k, o, s, p);`)
+    const put = db.prepare('INSERT OR IGNORE INTO t VALUES (?, ?, ?, ?, ?)')
+    const all = db.transaction(() => {
+      for (let i = 1; i <= INSERTS; i++) put.run('', `item:${i}`, 'n', 2, String(i))
+    })
+    insert.push(timeSync(() => all.immediate()))
+    const select = db.prepare('SELECT s, p, k, o, g FROM t WHERE g IN (?) AND s = ?').raw()
+    queries.push(timeSync(() => {
+      for (let call = 0; call < CALLS; call++) {
+        let sum = 0
+        for (let j = 1; j <= QUERIES; j++) sum += Number(select.all('', `item:${baseOf(call) + j}`)[0][3])
+        if (sum <= 0) throw new Error('wrong')
+      }
+    }))
+    db.close()
+  }
+  return { insert: median(insert), queries: median(queries) }
+}
+
+// Quadstore directly, on a level backend: multiPut of the 10k quads, get by subject.
+async function rawQuadstore(makeBackend) {
+  const { Quadstore } = require('quadstore')
+  const { DataFactory } = require('n3')
+  const { namedNode, literal, quad, defaultGraph } = DataFactory
+  const integer = namedNode('http://www.w3.org/2001/XMLSchema#integer')
+  const n = namedNode('n')
+  const insert = []
+  const queries = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const store = new Quadstore({ backend: makeBackend(round), dataFactory: DataFactory })
+    await store.open()
+    const quads = []
+    insert.push(await timeMs(async () => {
+      for (let i = 1; i <= INSERTS; i++) quads.push(quad(namedNode(`item:${i}`), n, literal(String(i), integer), defaultGraph()))
+      await store.multiPut(quads)
+    }))
+    queries.push(await timeMs(async () => {
+      for (let call = 0; call < CALLS; call++) {
+        let sum = 0
+        for (let j = 1; j <= QUERIES; j++) {
+          const { items } = await store.get({ subject: namedNode(`item:${baseOf(call) + j}`), graph: defaultGraph() })
+          sum += Number(items[0].object.value)
+        }
+        if (sum <= 0) throw new Error('wrong')
+      }
+    }))
+    await store.close()
+  }
+  return { insert: median(insert), queries: median(queries) }
+}
+
+/** Rows of the Triples table (and what the README's figures come from). */
+export async function triplesBench() {
+  process.env.PUBWIKI_LUA_BACKEND ??= 'native'
+  const lua = require(ROOT)
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'pubwiki-bench-triples-'))
+  const rows = []
+  try {
+    log(`N3TripleStore (${lua.backend})`)
+    rows.push({ label: 'N3TripleStore (n3, memory)', ours: await ours(lua, () => new lua.N3TripleStore()), raw: rawN3() })
+    log(`SqliteTripleStore (${lua.backend})`)
+    rows.push({
+      label: 'SqliteTripleStore (better-sqlite3, file)',
+      ours: await ours(lua, (round) => new lua.SqliteTripleStore(path.join(folder, `ours-${round}.db`))),
+      raw: rawSqlite(folder),
+    })
+    log('Quadstore directly (memory-level, classic-level)')
+    const { MemoryLevel } = require('memory-level')
+    rows.push({ label: 'Quadstore on memory-level (not built in)', raw: await rawQuadstore(() => new MemoryLevel()) })
+    let ClassicLevel
+    try {
+      ;({ ClassicLevel } = require('classic-level'))
+    } catch {
+      log('classic-level is not installed (npm ci in bench/): skipped')
+    }
+    if (ClassicLevel) rows.push({ label: 'Quadstore on classic-level (not built in)', raw: await rawQuadstore((round) => new ClassicLevel(path.join(folder, `level-${round}`))) })
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true })
+  }
+  for (const row of rows) row.backend = lua.backend
+  return rows
+}
+
+export function renderTriplesTable(rows) {
+  const ms = (v) => (v === undefined ? '-' : `${v.toFixed(v < 10 ? 2 : 0)} ms`)
+  const ratio = (a, b) => (a === undefined || b === undefined ? '-' : `${(a / b).toFixed(2)}x`)
+  const head = ['store', `${INSERTS / 1000}k inserts, one call`, 'directly', 'ratio', `${CALLS} calls x ${QUERIES} queries (run)`, '(runSync)', 'directly', 'ratio (run, runSync)']
+  const body = rows.map(({ label, ours: o = {}, raw }) => [
+    label,
+    ms(o.insert),
+    ms(raw.insert),
+    ratio(o.insert, raw.insert),
+    ms(o.queries),
+    ms(o.queriesSync),
+    ms(raw.queries),
+    o.queries === undefined ? '-' : `${ratio(o.queries, raw.queries)}, ${ratio(o.queriesSync, raw.queries)}`,
+  ])
+  const all = [head, ...body]
+  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i].length)))
+  const line = (r) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`
+  return [line(head), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...body.map(line)].join('\n')
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const rows = await triplesBench()
+  fs.writeFileSync(path.join(BENCH_DIR, 'triples-results.json'), JSON.stringify(rows, null, 2) + '\n')
+  console.log(`\nTriples on each store (${rows[0].backend} backend; medians of ${ROUNDS} rounds):\n\n${renderTriplesTable(rows)}`)
+}
