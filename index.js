@@ -3,6 +3,7 @@
 // PUBWIKI_LUA_BACKEND=native|wasm forces one.
 const { createApi } = require('./lib/api.mjs')
 const { loadNative } = require('./lib/load-native.js')
+const { nativeBackend } = require('./lib/native-backend.mjs')
 
 function loadBackend() {
   const forced = process.env.PUBWIKI_LUA_BACKEND
@@ -12,7 +13,7 @@ function loadBackend() {
   let nativeError
   if (forced !== 'wasm') {
     try {
-      return { name: 'native', ...loadNative() }
+      return nativeBackend(loadNative())
     } catch (error) {
       if (forced === 'native') {
         throw new Error(`PUBWIKI_LUA_BACKEND=native, but the native addon cannot load: ${error.message}`, { cause: error })

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { createRequire } from 'node:module'
 import { createApi } from '../lib/api.mjs'
+import { nativeBackend } from '../lib/native-backend.mjs'
 import { DEFAULT_LIMITS, HOST_ERRORS_KEPT, INTERNAL_ERROR, MAX_NESTING, TOO_DEEP } from '../lib/core-constants.mjs'
 
 const require = createRequire(import.meta.url)
@@ -53,7 +54,7 @@ async function settle(promise) {
 }
 
 describe.skipIf(!loaded)('native and wasm parity', () => {
-  const native = loaded && createApi({ name: 'native', ...loaded.native })
+  const native = loaded && createApi(nativeBackend(loaded.native))
   const wasm = loaded && createApi({ name: 'wasm', ...loaded.wasm })
   it.each(Object.entries(corpus))('%s', async (name, entry) => {
     const { code, options } = typeof entry === 'string' ? { code: entry, options: {} } : entry

@@ -44,7 +44,7 @@ import { createRequire } from 'node:module'
 const lib = ${lib}
 const native = createRequire(import.meta.url)(lib + 'load-native.js').loadNative()
 const { Bridge } = await import(lib + 'bridge.mjs')
-const { callObject } = await import(lib + 'call.mjs')
+const { callObject, decodeOutcome, encodeCall } = await import(lib + 'call.mjs')
 const wire = await import(lib + 'wire.mjs')
 const runner = native.newRunner([], [])
 for (let i = 0; i < 100; i++) {
@@ -52,13 +52,13 @@ for (let i = 0; i < 100; i++) {
   const globals = wire.encodeGlobals({ f: () => 1 }, functions, 1e9)
   const code = 'local t = os.clock() while os.clock() - t < 0.005 do end return f()'
   const call = callObject({ scriptId: 's', code, limits: {}, globals, state: false, synchronous: false })
-  const done = native.startCall(call, runner, new Bridge(functions, 1e9)).resume(undefined)
+  const done = native.startCall(encodeCall(call), runner, new Bridge(functions, 1e9)).resume(undefined)
   // While the slice runs: collect its handle, and let its finalizer run.
   for (let k = 0; k < 3; k++) {
     globalThis.gc()
     await new Promise((resolve) => setImmediate(resolve))
   }
-  const outcome = await done
+  const outcome = decodeOutcome(await done)
   if (!outcome.ok) throw new Error(outcome.message)
 }
 console.log('ok')

@@ -1,8 +1,9 @@
 // The call object: the one description of a call that crosses the backend boundary.
 // lib/api.mjs makes it (every field checked, the runner's defaults applied); the native
-// addon (crates/node/src/call.rs) and the wasm build (crates/wasm/src/lib.rs `JsCall`)
-// read it field by field into the core's `CallSpec` (crates/core/src/call_spec.rs), and
-// worker runners post it to their workers as it is (lib/worker-pool.mjs).
+// and wasm backends hand it to the core as bytes (`encodeCall`, read by the core's
+// `CallSpec::decode` in crates/core/src/call_spec.rs) and read the outcome's bytes back
+// (`decodeOutcome`); worker runners post it to their workers as it is
+// (lib/worker-pool.mjs).
 //
 // The backend interface over it (the native addon, lib/wasm-backend.mjs, the worker pool):
 // - `newRunner(names, sources, memoryLimit?, timeLimit?)`: what a runner's calls share,
@@ -21,6 +22,7 @@
 // the host error that ended the call).
 
 import { INTERNAL_ERROR } from './core-constants.mjs'
+import { Decoder, encoder } from './wire.mjs'
 
 /**
  * @typedef {object} CallObject
@@ -60,6 +62,74 @@ export function callObject({ scriptId, code, invoke, limits, globals, args, stat
     triples,
     synchronous,
   }
+}
+
+/** The flags of a call's bytes (crates/core/src/call_spec.rs has the layout). */
+const INVOKE = 1
+const STATE = 2
+const TRIPLES = 4
+const SYNCHRONOUS = 8
+const MEMORY = 16
+const TIME = 32
+const OUTPUT = 64
+
+/**
+ * The bytes a backend hands the core for `call` (crates/core/src/call_spec.rs
+ * `CallSpec::decode` reads them): one buffer, where reading the object's fields one by
+ * one across the boundary cost more than the call's work.
+ */
+export function encodeCall(call) {
+  const e = encoder(null, Infinity, 'call')
+  try {
+    const invoke = call.invokeModule !== undefined
+    const limits = [call.memoryLimit, call.timeLimit, call.outputLimit]
+    e.u8(
+      (invoke ? INVOKE : 0) | (call.state ? STATE : 0) | (call.triples ? TRIPLES : 0) | (call.synchronous ? SYNCHRONOUS : 0) |
+        (limits[0] !== undefined ? MEMORY : 0) | (limits[1] !== undefined ? TIME : 0) | (limits[2] !== undefined ? OUTPUT : 0),
+    )
+    for (const limit of limits) if (limit !== undefined) e.rawFloat(limit)
+    e.rawString(call.scriptId)
+    if (invoke) {
+      e.rawString(call.invokeModule)
+      e.rawString(call.invokeFunction)
+    } else {
+      e.rawString(call.code)
+    }
+    for (const bytes of [call.globals, call.arguments]) {
+      if (bytes === undefined) {
+        e.u8(0)
+      } else {
+        e.varint(bytes.length + 1)
+        e.rawBytesUnprefixed(bytes)
+      }
+    }
+    return e.copy()
+  } finally {
+    e.finish()
+  }
+}
+
+/** The kinds of errors, by their index in an outcome's bytes (crates/core/src/outcome.rs). */
+const KINDS = ['syntax', 'runtime', 'memory', 'timeout', 'output']
+
+/**
+ * An Outcome from the bytes the core made of it (crates/core/src/outcome.rs
+ * `encode_outcome`); `values` is a view of them.
+ */
+export function decodeOutcome(bytes) {
+  const d = new Decoder(bytes, 1)
+  if (bytes[0] === 0) {
+    const output = d.string()
+    return { ok: true, output, values: bytes.subarray(d.pos) }
+  }
+  const kind = KINDS[d.bytes[d.pos++]]
+  const message = d.string()
+  const output = d.string()
+  const traceback = d.string()
+  const cause = d.varint()
+  const outcome = { ok: false, kind, message, output, traceback }
+  if (cause !== 0) outcome.cause = cause - 1
+  return outcome
 }
 
 /** The Outcome of a call that failed before or outside the core: `kind`, `message`. */

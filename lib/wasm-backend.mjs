@@ -11,7 +11,7 @@
 // it is unwound from every one of them (the bridge rethrows into each outer call), so no
 // Lua code ever runs again in it.
 
-import { failedOutcome } from './call.mjs'
+import { decodeOutcome, encodeCall, failedOutcome } from './call.mjs'
 
 /**
  * @public (for wasm/node.js and wasm/web.mjs, built from crates/wasm/js)
@@ -54,12 +54,16 @@ export function createBackend(instantiate) {
     }
   }
 
+  // Calls cross into the module as bytes, and their outcomes come back as bytes (see
+  // crates/core/src/call_spec.rs for why).
   function run(call, runner) {
-    return inInstance((inst) => inst.glue.run(call, runner.in(inst)))
+    const bytes = encodeCall(call)
+    return inInstance((inst) => decodeOutcome(inst.glue.run(bytes, runner.in(inst))))
   }
 
   function startCall(call, runner, bridge) {
-    const started = inInstance((inst) => wrapCall(inst, inst.glue.startCall(call, runner.in(inst), hostBridge(inst, bridge)), replace))
+    const bytes = encodeCall(call)
+    const started = inInstance((inst) => wrapCall(inst, inst.glue.startCall(bytes, runner.in(inst), hostBridge(inst, bridge)), replace))
     if (typeof started.resumeSync === 'function') return started
     return { resume: () => started, resumeSync: () => started }
   }
@@ -119,8 +123,9 @@ function wrapCall(inst, call, replace) {
       replace(inst)
       return failure(inst.failed)
     }
-    if (typeof outcome !== 'number') call.free()
-    return outcome
+    if (typeof outcome === 'number') return outcome
+    call.free()
+    return decodeOutcome(outcome)
   }
   return { resume: resumeSync, resumeSync }
 }

@@ -161,6 +161,20 @@ export class Encoder {
     this.pos += 8
   }
 
+  /** A float's 8 bytes (no tag). */
+  rawFloat(n) {
+    this.reserve(8)
+    this.view.setFloat64(this.offset + this.pos, n, true)
+    this.pos += 8
+  }
+
+  /** Bytes as they are (their length written before by the caller). */
+  rawBytesUnprefixed(bytes) {
+    this.reserve(bytes.length)
+    this.bytes.set(bytes, this.pos)
+    this.pos += bytes.length
+  }
+
   // A length-prefixed byte string (no tag).
   rawBytes(bytes) {
     this.varint(bytes.length)

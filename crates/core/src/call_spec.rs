@@ -1,11 +1,35 @@
-//! What a call is: the one description of a call that every driver fills in (from the JS
-//! call object lib/api.mjs builds, field by field) and [`crate::Call::new`] takes.
+//! What a call is: the one description of a call that [`crate::Call::new`] takes, and the
+//! bytes it crosses from JS in ([`CallSpec::decode`]; lib/call.mjs `encodeCall` writes
+//! them from the call object lib/api.mjs builds). One buffer each way, the outcome coming
+//! back as bytes too (outcome.rs), because each crossing costs: reading the call object's
+//! eleven fields one by one and building the outcome object field by field took ~1.5 us of
+//! a 6 us call natively, and more in wasm, where every field is a JS call and a string.
+//!
+//! The bytes (varints and length-prefixed strings as in wire.rs, floats as 8 bytes LE):
+//! - `flags`: a byte, `INVOKE`, `STATE`, `TRIPLES`, `SYNCHRONOUS`, and which of the three
+//!   limits follow (`MEMORY`, `TIME`, `OUTPUT`);
+//! - the limits given, each a float, in that order;
+//! - the script id; then the code, or (`INVOKE`) the module and the function name;
+//! - the globals and the arguments, each a varint of its length plus one (0: none) and
+//!   its wire bytes.
 
 use std::sync::Arc;
 
 use crate::limits::Limits;
 use crate::module_cache::ModuleCache;
 use crate::pool::ArenaPool;
+use crate::wire::{Reader, WireError};
+
+/// The flags of a call's bytes (see the module docs).
+pub mod flags {
+    pub const INVOKE: u8 = 1;
+    pub const STATE: u8 = 2;
+    pub const TRIPLES: u8 = 4;
+    pub const SYNCHRONOUS: u8 = 8;
+    pub const MEMORY: u8 = 16;
+    pub const TIME: u8 = 32;
+    pub const OUTPUT: u8 = 64;
+}
 
 /// What a call runs.
 #[derive(Clone, Debug)]
@@ -110,5 +134,47 @@ impl CallSpec {
     pub fn pool(mut self, pool: Arc<ArenaPool>) -> CallSpec {
         self.pool = Some(pool);
         self
+    }
+}
+
+impl CallSpec {
+    /// The call that `bytes` describe (see the module docs).
+    pub fn decode(bytes: &[u8]) -> Result<CallSpec, WireError> {
+        let mut reader = Reader::new(bytes);
+        let flags = reader.u8()?;
+        let mut limit = |flag: u8| -> Result<Option<f64>, WireError> {
+            if flags & flag == 0 {
+                return Ok(None);
+            }
+            reader.f64().map(Some)
+        };
+        let limits = Limits::with_overrides(
+            limit(flags::MEMORY)?,
+            limit(flags::TIME)?,
+            limit(flags::OUTPUT)?,
+        );
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let script_id = text(reader.bytes()?);
+        let entry = if flags & flags::INVOKE != 0 {
+            let module = text(reader.bytes()?);
+            let function = text(reader.bytes()?);
+            Entry::Invoke { module, function }
+        } else {
+            Entry::Chunk(reader.bytes()?.to_vec())
+        };
+        let globals = reader.optional_bytes()?.map(<[u8]>::to_vec);
+        let arguments = reader.optional_bytes()?.map(<[u8]>::to_vec);
+        Ok(CallSpec {
+            entry,
+            script_id,
+            limits,
+            globals,
+            arguments,
+            state: flags & flags::STATE != 0,
+            triples: flags & flags::TRIPLES != 0,
+            synchronous: flags & flags::SYNCHRONOUS != 0,
+            module_cache: None,
+            pool: None,
+        })
     }
 }

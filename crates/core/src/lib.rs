@@ -58,13 +58,13 @@ mod sandbox;
 mod call_spec;
 mod runner;
 
-pub use call_spec::{CallSpec, Entry};
+pub use call_spec::{flags as call_flags, CallSpec, Entry};
 pub use call_state::HOST_ERRORS_KEPT;
 #[cfg(target_family = "wasm")]
 pub use fuel::{enable_fuel_interrupts, fuel_empty};
 pub use limits::{Clock, Limits};
 pub use module_cache::{ModuleCache, DEFAULT_CACHE_BYTES};
-pub use outcome::{ErrorKind, RunError, RunOutput, INTERNAL_ERROR};
+pub use outcome::{encode_outcome, ErrorKind, RunError, RunOutput, INTERNAL_ERROR};
 pub use pool::{ArenaPool, MAX_IDLE as MAX_IDLE_ARENAS, SPARE_BYTES};
 pub use request::{Deadline, Host, NoHost, Request, MODULE_SOURCE, STATE, TRIPLES};
 pub use runner::{run_with_clock, too_deep, Call, Step};

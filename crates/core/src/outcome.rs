@@ -1,6 +1,6 @@
 //! What a call produces: its output and return values, or a classified error.
 
-use crate::wire::Values;
+use crate::wire::{Values, Writer};
 
 /// What a successful call produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,6 +22,15 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in the order of their indexes in an outcome's bytes (`encode_outcome`).
+    pub const ALL: [ErrorKind; 5] = [
+        ErrorKind::Syntax,
+        ErrorKind::Runtime,
+        ErrorKind::Memory,
+        ErrorKind::Timeout,
+        ErrorKind::Output,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Syntax => "syntax",
@@ -62,6 +71,33 @@ impl RunError {
 
 /// The message of an internal error (a bug in pubwiki-lua).
 pub const INTERNAL_ERROR: &str = "internal error in pubwiki-lua";
+
+/// A call's result as bytes for JS (lib/call.mjs `decodeOutcome` reads them; see
+/// call_spec.rs for why bytes): a success is `0`, the output (length-prefixed), and the wire
+/// values to the end; a failure is `1`, the kind's index (`ErrorKind::ALL`), the message,
+/// the output and the traceback (each length-prefixed), and the cause plus one (0: none).
+pub fn encode_outcome(result: &Result<RunOutput, RunError>) -> Vec<u8> {
+    let mut writer = Writer::new();
+    match result {
+        Ok(out) => {
+            writer.tag(0).bytes(out.output.as_bytes());
+            let mut bytes = writer.into_bytes();
+            bytes.extend_from_slice(out.values.as_bytes());
+            bytes
+        }
+        Err(error) => {
+            let kind = ErrorKind::ALL.iter().position(|&kind| kind == error.kind);
+            writer
+                .tag(1)
+                .tag(kind.unwrap_or(1) as u8)
+                .bytes(error.message.as_bytes())
+                .bytes(error.output.as_bytes())
+                .bytes(error.traceback.as_bytes())
+                .varint(error.cause.map_or(0, |cause| u64::from(cause) + 1));
+            writer.into_bytes()
+        }
+    }
+}
 
 impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -246,6 +246,23 @@ impl<'a> Reader<'a> {
         self.pos += len;
         Ok(&self.bytes[start..self.pos])
     }
+
+    /// Byte string that may be absent: its length plus one (0: none), then its bytes.
+    pub fn optional_bytes(&mut self) -> Result<Option<&'a [u8]>, WireError> {
+        match self.varint()? {
+            0 => Ok(None),
+            n => {
+                let len = usize::try_from(n - 1).map_err(|_| WireError("length beyond the end"))?;
+                let end = self
+                    .pos
+                    .checked_add(len)
+                    .filter(|&end| end <= self.bytes.len());
+                let end = end.ok_or(WireError("length beyond the end"))?;
+                let start = std::mem::replace(&mut self.pos, end);
+                Ok(Some(&self.bytes[start..end]))
+            }
+        }
+    }
 }
 
 /// A Lua value as plain Rust data: the decoded form of values the core sends to its host.

@@ -29,7 +29,7 @@ use napi::bindgen_prelude::ToNapiValue;
 use napi::{check_status, sys, Env, Result};
 
 use crate::scratch::Scratch;
-use pubwiki_lua_core::RunError;
+use pubwiki_lua_core::{encode_outcome, RunError};
 
 use crate::Settled;
 
@@ -195,9 +195,9 @@ pub fn spawn_keeping(
     channel.note_event();
     let deferred = Deferred(deferred);
     pool().spawn(move || {
-        // The core turns its own panics into errors; this covers the conversion to `Outcome`.
+        // The core turns its own panics into errors; this covers the outcome's encoding.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
-            .unwrap_or_else(|_| Settled::Done(Err(RunError::internal()).into()));
+            .unwrap_or_else(|_| Settled::Done(encode_outcome(&Err(RunError::internal()))));
         channel.send(Box::new(Message::Completion {
             deferred,
             outcome,

@@ -29,9 +29,8 @@ use napi::bindgen_prelude::*;
 use napi::{sys, Env};
 use napi_derive::napi;
 use pubwiki_lua_core::wire::{error_reply, REPLY_PENDING};
-use pubwiki_lua_core::{Call, Deadline, Host, Request, Step};
+use pubwiki_lua_core::{encode_outcome, Call, Deadline, Host, Request, Step};
 
-use crate::call::JsCall;
 use crate::completion::{self, Channel};
 use crate::runner::Runner;
 use crate::scratch::{Scratch, SCRATCH_BYTES};
@@ -125,13 +124,14 @@ impl Drop for BridgeRefs {
 /// JS call object, `runner` its runner's modules and arenas, `bridge` lib/bridge.mjs's
 /// `Bridge`, which answers its requests.
 #[napi]
-pub fn start_call(env: Env, call: JsCall, runner: &Runner, bridge: Unknown) -> Result<NativeCall> {
-    let spec = runner.equip(call.0);
+pub fn start_call(
+    env: Env,
+    call: WireInput,
+    runner: &Runner,
+    bridge: Unknown,
+) -> Result<NativeCall> {
     Ok(NativeCall {
-        call: Arc::new(Mutex::new(Some(Call::new(
-            spec,
-            pubwiki_lua_core::monotonic_ms,
-        )))),
+        call: Arc::new(Mutex::new(Some(crate::new_call(&call, runner)?))),
         bridge: Arc::new(unsafe { BridgeRefs::new(env.raw(), bridge.raw()) }?),
         channel: completion::channel(&env)?,
     })
@@ -141,7 +141,7 @@ pub fn start_call(env: Env, call: JsCall, runner: &Runner, bridge: Unknown) -> R
 impl NativeCall {
     /// Runs the next slice on the pool; resolves to the Outcome, or (while the call waits for
     /// its host) the milliseconds left until its deadline.
-    #[napi(ts_return_type = "Promise<Outcome | number>")]
+    #[napi(ts_return_type = "Promise<Buffer | number>")]
     pub fn resume(&self, env: Env, reply: Option<WireInput>) -> Result<RawValue> {
         let mut call = self.take()?;
         let slot = self.call.clone();
@@ -151,7 +151,7 @@ impl NativeCall {
         };
         completion::spawn_keeping(&env, self.bridge.clone(), move || {
             match call.resume(&mut host, reply.map(|reply| reply.0)) {
-                Step::Done(result) => Settled::Done(result.into()),
+                Step::Done(result) => Settled::Done(encode_outcome(&result)),
                 Step::Waiting { time_left_ms } => {
                     *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
                     Settled::Waiting(time_left_ms)
@@ -163,7 +163,7 @@ impl NativeCall {
 
     /// Runs the next slice on this thread; returns the Outcome, or (while the call waits)
     /// the milliseconds left until its deadline.
-    #[napi(ts_return_type = "Outcome | number")]
+    #[napi(ts_return_type = "Buffer | number")]
     pub fn resume_sync(&self, env: Env, reply: Option<WireInput>) -> Result<Settled> {
         let mut call = self.take()?;
         let mut host = JsThreadHost {
@@ -172,7 +172,7 @@ impl NativeCall {
             channel: &self.channel,
         };
         Ok(match call.resume(&mut host, reply.map(|reply| reply.0)) {
-            Step::Done(result) => Settled::Done(result.into()),
+            Step::Done(result) => Settled::Done(encode_outcome(&result)),
             Step::Waiting { time_left_ms } => {
                 *self.call.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
                 Settled::Waiting(time_left_ms)

@@ -1,16 +1,14 @@
-//! Native Node.js binding of `pubwiki-lua-core`: the JS call object read into a `CallSpec`
-//! (call.rs), outcomes made into JS objects (here), and what only a native addon has: a
-//! thread pool whose calls settle promises on the JS thread (completion.rs), host requests
-//! that travel from pool threads to the JS thread and back (host.rs, scratch.rs), and
-//! mimalloc. All Lua work and all limits live in the core; lib/call.mjs builds and checks
-//! the call object, lib/wire.mjs encodes and decodes values (they cross as bytes), and
-//! lib/bridge.mjs drives calls with a host.
+//! Native Node.js binding of `pubwiki-lua-core`. A call crosses as bytes both ways (the
+//! core's `CallSpec::decode` and `encode_outcome`; lib/native-backend.mjs writes and reads
+//! them), so what is here is what only a native addon has: a thread pool whose calls settle
+//! promises on the JS thread (completion.rs), host requests that travel from pool threads
+//! to the JS thread and back (host.rs, scratch.rs), and mimalloc. All Lua work and all
+//! limits live in the core; lib/bridge.mjs drives calls with a host.
 
 // napi-rs registers the exported functions only outside `cargo test` builds, where they
 // would all look unused.
 #![cfg_attr(test, allow(dead_code))]
 
-mod call;
 mod completion;
 mod host;
 mod runner;
@@ -25,49 +23,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
-use pubwiki_lua_core::{monotonic_ms, Call, Limits, RunError, RunOutput};
+use pubwiki_lua_core::{encode_outcome, monotonic_ms, Call, CallSpec, Limits};
 
-use crate::call::JsCall;
 use crate::runner::Runner;
-
-/// A call's outcome as one plain object: `{ ok: true, output, values }` or
-/// `{ ok: false, kind, message, output, traceback, cause }`. `values` are wire bytes
-/// (lib/wire.mjs decodes them); `cause` is the host's id of the error that ended the call.
-#[napi(object, object_from_js = false)]
-pub struct Outcome {
-    pub ok: bool,
-    pub output: String,
-    pub values: Option<WireBytes>,
-    pub kind: Option<String>,
-    pub message: Option<String>,
-    pub traceback: Option<String>,
-    pub cause: Option<u32>,
-}
-
-impl From<std::result::Result<RunOutput, RunError>> for Outcome {
-    fn from(result: std::result::Result<RunOutput, RunError>) -> Self {
-        match result {
-            Ok(done) => Outcome {
-                ok: true,
-                output: done.output,
-                values: Some(WireBytes(done.values.0)),
-                kind: None,
-                message: None,
-                traceback: None,
-                cause: None,
-            },
-            Err(error) => Outcome {
-                ok: false,
-                output: error.output,
-                values: None,
-                kind: Some(error.kind.as_str().to_string()),
-                message: Some(error.message),
-                traceback: Some(error.traceback),
-                cause: error.cause,
-            },
-        }
-    }
-}
 
 /// Wire bytes on their way to JS, as a Buffer holding a copy (values are small, and a copy
 /// needs no finalizer, unlike a Buffer over the Vec).
@@ -97,17 +55,17 @@ impl ToNapiValue for WireBytes {
     }
 }
 
-/// How a slice of a call ended, for JS: its Outcome, or the milliseconds left until its
-/// deadline while it waits for its host.
+/// How a slice of a call ended, for JS: its outcome's bytes (`encode_outcome`), or the
+/// milliseconds left until its deadline while it waits for its host.
 pub enum Settled {
-    Done(Outcome),
+    Done(Vec<u8>),
     Waiting(f64),
 }
 
 impl ToNapiValue for Settled {
     unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
         match value {
-            Settled::Done(outcome) => Outcome::to_napi_value(env, outcome),
+            Settled::Done(outcome) => WireBytes::to_napi_value(env, WireBytes(outcome)),
             Settled::Waiting(time_left_ms) => f64::to_napi_value(env, time_left_ms),
         }
     }
@@ -195,18 +153,32 @@ pub fn constants() -> Constants {
     }
 }
 
-/// Runs a call without a host (no host functions, modules or State) on the addon's thread
-/// pool (completion.rs); resolves to an `Outcome`.
-#[napi(ts_return_type = "Promise<Outcome>")]
-pub fn run_async(env: Env, call: JsCall, runner: &Runner) -> Result<RawValue> {
-    let call = Call::new(runner.equip(call.0), monotonic_ms);
-    completion::spawn(&env, move || Settled::Done(call.run_to_end().into())).map(RawValue)
+/// The call `bytes` describe (call_spec.rs), with `runner`'s modules and arenas.
+fn new_call(bytes: &WireInput, runner: &Runner) -> Result<Call> {
+    let spec = CallSpec::decode(&bytes.0).map_err(|error| {
+        Error::new(
+            Status::InvalidArg,
+            format!("pubwiki-lua: a malformed call ({error:?})"),
+        )
+    })?;
+    Ok(Call::new(runner.equip(spec), monotonic_ms))
 }
 
-/// Runs a call without a host on the calling thread (`runner`: its runner's arenas).
+/// Runs a call without a host (no host functions, modules or State) on the addon's thread
+/// pool (completion.rs); resolves to its outcome's bytes.
+#[napi(ts_return_type = "Promise<Buffer>")]
+pub fn run_async(env: Env, call: WireInput, runner: &Runner) -> Result<RawValue> {
+    let call = new_call(&call, runner)?;
+    completion::spawn(&env, move || {
+        Settled::Done(encode_outcome(&call.run_to_end()))
+    })
+    .map(RawValue)
+}
+
+/// Runs a call without a host on the calling thread; returns its outcome's bytes.
 #[napi]
-pub fn run_sync(call: JsCall, runner: &Runner) -> Outcome {
-    Call::new(runner.equip(call.0), monotonic_ms)
-        .run_to_end()
-        .into()
+pub fn run_sync(call: WireInput, runner: &Runner) -> Result<WireBytes> {
+    Ok(WireBytes(encode_outcome(
+        &new_call(&call, runner)?.run_to_end(),
+    )))
 }

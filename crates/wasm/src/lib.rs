@@ -1,7 +1,8 @@
 //! WebAssembly build of pubwiki-lua: a thin wasm-bindgen wrapper over `pubwiki-lua-core`.
 //!
-//! lib/call.mjs builds and checks the call object; this reads it into a `CallSpec`
-//! (`JsCall`'s getters) and makes outcomes into JS objects. What only the wasm build has:
+//! A call crosses as bytes both ways (the core's `CallSpec::decode` and `encode_outcome`;
+//! lib/wasm-backend.mjs writes and reads them), one copy into and out of this module's
+//! memory instead of a JS call per field. What only the wasm build has:
 //! the C runtime's clock and the interpreter's step counter (`start`), and a host bridge
 //! whose bytes cross through this module's memory as raw offsets (`Bridge`). Everything
 //! runs on the calling thread: a call waits for its host by returning, and is resumed by
@@ -13,7 +14,9 @@ use std::sync::Arc;
 
 use js_sys::{Object, Reflect, Uint8Array};
 use pubwiki_lua_core::wire::error_reply;
-use pubwiki_lua_core::{ArenaPool, CallSpec, Deadline, Entry, Host, Limits, Request, Step};
+use pubwiki_lua_core::{
+    encode_outcome, ArenaPool, CallSpec, Deadline, Host, Limits, Request, Step,
+};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -67,85 +70,21 @@ fn start() {
     }
 }
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &str = r#"
-/** A call's outcome, as the native addon returns it too: `values` in the wire format
- *  (lib/wire.mjs decodes them); `cause`: the host's id of the error that ended the call. */
-export type Outcome =
-  | { ok: true; output: string; values: Uint8Array }
-  | {
-      ok: false;
-      kind: "syntax" | "runtime" | "memory" | "timeout" | "output";
-      message: string;
-      output: string;
-      traceback: string;
-      cause?: number;
-    };
-"#;
+/// The call `bytes` describe (call_spec.rs), with `runner`'s modules and arenas.
+fn new_call(bytes: &[u8], runner: &Runner) -> Result<pubwiki_lua_core::Call, JsError> {
+    let spec =
+        CallSpec::decode(bytes).map_err(|_| JsError::new("pubwiki-lua: a malformed call"))?;
+    Ok(pubwiki_lua_core::Call::new(
+        runner.equip(spec),
+        monotonic_ms,
+    ))
+}
 
+/// Runs a call without a host (no host functions, modules, arguments or State) to its end;
+/// returns its outcome's bytes (`encode_outcome`).
 #[wasm_bindgen]
-extern "C" {
-    /// The call object of lib/call.mjs, read field by field (it checked every field).
-    pub type JsCall;
-    #[wasm_bindgen(method, getter)]
-    fn code(this: &JsCall) -> Option<String>;
-    #[wasm_bindgen(method, getter, js_name = scriptId)]
-    fn script_id(this: &JsCall) -> String;
-    #[wasm_bindgen(method, getter, js_name = memoryLimit)]
-    fn memory_limit(this: &JsCall) -> Option<f64>;
-    #[wasm_bindgen(method, getter, js_name = timeLimit)]
-    fn time_limit(this: &JsCall) -> Option<f64>;
-    #[wasm_bindgen(method, getter, js_name = outputLimit)]
-    fn output_limit(this: &JsCall) -> Option<f64>;
-    #[wasm_bindgen(method, getter)]
-    fn globals(this: &JsCall) -> Option<Vec<u8>>;
-    #[wasm_bindgen(method, getter)]
-    fn arguments(this: &JsCall) -> Option<Vec<u8>>;
-    #[wasm_bindgen(method, getter, js_name = invokeModule)]
-    fn invoke_module(this: &JsCall) -> Option<String>;
-    #[wasm_bindgen(method, getter, js_name = invokeFunction)]
-    fn invoke_function(this: &JsCall) -> Option<String>;
-    #[wasm_bindgen(method, getter)]
-    fn state(this: &JsCall) -> Option<bool>;
-    #[wasm_bindgen(method, getter)]
-    fn synchronous(this: &JsCall) -> Option<bool>;
-    #[wasm_bindgen(method, getter)]
-    fn triples(this: &JsCall) -> Option<bool>;
-}
-
-impl JsCall {
-    fn spec(&self) -> CallSpec {
-        let entry = match self.invoke_module() {
-            Some(module) => Entry::Invoke {
-                module,
-                function: self.invoke_function().unwrap_or_default(),
-            },
-            None => Entry::Chunk(self.code().unwrap_or_default().into_bytes()),
-        };
-        CallSpec {
-            entry,
-            script_id: self.script_id(),
-            limits: Limits::with_overrides(
-                self.memory_limit(),
-                self.time_limit(),
-                self.output_limit(),
-            ),
-            globals: self.globals(),
-            arguments: self.arguments(),
-            state: self.state() == Some(true),
-            triples: self.triples() == Some(true),
-            synchronous: self.synchronous() == Some(true),
-            module_cache: None,
-            pool: None,
-        }
-    }
-}
-
-/// Runs a call without a host (no host functions, modules, arguments or State) to its end.
-/// Returns `{ok: true, output, values}` or `{ok: false, kind, message, output, traceback}`.
-#[wasm_bindgen(unchecked_return_type = "Outcome")]
-pub fn run(call: &JsCall, runner: &Runner) -> JsValue {
-    to_outcome(pubwiki_lua_core::Call::new(runner.equip(call.spec()), monotonic_ms).run_to_end())
+pub fn run(call: &[u8], runner: &Runner) -> Result<Vec<u8>, JsError> {
+    Ok(encode_outcome(&new_call(call, runner)?.run_to_end()))
 }
 
 #[wasm_bindgen]
@@ -285,22 +224,22 @@ impl Runner {
     }
 }
 
-/// Starts a call with a host (see `Call`): `call` is the JS call object, `runner` its
-/// runner's modules and arenas, `bridge` the host side of its requests.
+/// Starts a call with a host (see `Call`): `call` are its bytes, `runner` its runner's
+/// modules and arenas, `bridge` the host side of its requests.
 #[wasm_bindgen(js_name = startCall)]
-pub fn start_call(call: &JsCall, runner: &Runner, bridge: Bridge) -> Call {
-    Call {
-        inner: pubwiki_lua_core::Call::new(runner.equip(call.spec()), monotonic_ms),
+pub fn start_call(call: &[u8], runner: &Runner, bridge: Bridge) -> Result<Call, JsError> {
+    Ok(Call {
+        inner: new_call(call, runner)?,
         bridge,
-    }
+    })
 }
 
 #[wasm_bindgen]
 impl Call {
-    /// Runs the call until it ends (returns its Outcome) or waits for the host (returns
+    /// Runs the call until it ends (returns its outcome's bytes) or waits for the host (returns
     /// the milliseconds left until the call's deadline); `reply` answers the request it
     /// waited for (undefined: the host gave up).
-    #[wasm_bindgen(js_name = resumeSync, unchecked_return_type = "Outcome | number")]
+    #[wasm_bindgen(js_name = resumeSync, unchecked_return_type = "Uint8Array | number")]
     pub fn resume_sync(&mut self, reply: Option<Vec<u8>>) -> JsValue {
         let mut host = JsHost {
             bridge: &self.bridge,
@@ -344,38 +283,12 @@ impl Host for JsHost<'_> {
     }
 }
 
-/// A slice's end for JS: the Outcome, or the milliseconds left while the call waits.
+/// A slice's end for JS: the outcome's bytes, or the milliseconds left while the call waits.
 fn finish(step: Step) -> JsValue {
     match step {
-        Step::Done(result) => to_outcome(result),
+        Step::Done(result) => Uint8Array::from(&encode_outcome(&result)[..]).into(),
         Step::Waiting { time_left_ms } => JsValue::from_f64(time_left_ms),
     }
-}
-
-fn to_outcome(result: Result<pubwiki_lua_core::RunOutput, pubwiki_lua_core::RunError>) -> JsValue {
-    let outcome = Object::new();
-    match result {
-        Ok(out) => {
-            set(&outcome, "ok", JsValue::TRUE);
-            set(&outcome, "output", JsValue::from_str(&out.output));
-            set(
-                &outcome,
-                "values",
-                Uint8Array::from(out.values.as_bytes()).into(),
-            );
-        }
-        Err(err) => {
-            set(&outcome, "ok", JsValue::FALSE);
-            set(&outcome, "kind", JsValue::from_str(err.kind.as_str()));
-            set(&outcome, "message", JsValue::from_str(&err.message));
-            set(&outcome, "output", JsValue::from_str(&err.output));
-            set(&outcome, "traceback", JsValue::from_str(&err.traceback));
-            if let Some(cause) = err.cause {
-                set(&outcome, "cause", JsValue::from_f64(cause as f64));
-            }
-        }
-    }
-    outcome.into()
 }
 
 fn set(object: &Object, key: &str, value: JsValue) {
