@@ -52,6 +52,11 @@ pub(crate) struct CallState {
     /// Set once every running thread must carry the count hook (the deadline has passed, a
     /// limit was hit, or the platform has no watchdog).
     pub hook_everywhere: AtomicBool,
+    /// The running slice may be preempted once this time has passed (`INFINITY`: it may
+    /// not): the slice hook then yields the chunk's coroutine where it can (waiting.rs).
+    pub slice_deadline: f64,
+    /// The slice ended because it was preempted (it goes on in the next slice).
+    pub preempted: bool,
     /// C functions called from C loops since the clock was last read (wasm only; see
     /// `check_before_c_call`).
     #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
@@ -115,6 +120,8 @@ impl CallState {
             running: AtomicPtr::new(std::ptr::null_mut()),
             nesting: 0,
             hook_everywhere: AtomicBool::new(false),
+            slice_deadline: f64::INFINITY,
+            preempted: false,
             unchecked_calls: 0,
             unchecked_host_calls: 0,
             host: None,

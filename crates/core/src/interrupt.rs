@@ -102,7 +102,7 @@ pub(crate) unsafe fn check_before_c_call(state: Lua) {
 
 /// Ends the call once its time is up. After a limit is hit it fires again every
 /// `HOOK_INSTRUCTIONS`, so a script that catches the error cannot keep running.
-unsafe extern "C-unwind" fn count_hook(state: Lua, _ar: *mut ffi::lua_Debug) {
+pub(crate) unsafe extern "C-unwind" fn count_hook(state: Lua, _ar: *mut ffi::lua_Debug) {
     let call = call_state(state);
     if call.terminated.is_none() {
         if (call.clock)() < call.deadline {

@@ -28,7 +28,7 @@ use crate::pool::ArenaPool;
 use crate::request::{Deadline, Host, Request};
 use crate::running::{self, MAX_NESTING};
 use crate::wire::{error_reply, Reader, Values, Writer, REPLY_VALUES};
-use crate::{host_function, modules, sandbox, state_library, triples_library};
+use crate::{host_function, modules, sandbox, state_library, triples_library, waiting};
 
 /// What a slice of a call came to.
 #[derive(Debug)]
@@ -38,6 +38,9 @@ pub enum Step {
     /// A host function waits for its answer: call [`Call::resume`] with it, or without
     /// one once `time_left_ms` (the rest of the call's time limit) has passed.
     Waiting { time_left_ms: f64 },
+    /// The slice used up its budget ([`Call::resume_within`]): call [`Call::resume`] (with
+    /// no answer) to go on, on any thread.
+    Preempted,
 }
 
 /// A call of a Lua chunk, run by slices (see the module docs).
@@ -109,6 +112,7 @@ type Outcome = Result<Values, Failure>;
 enum Slice {
     Done(Outcome),
     Waiting,
+    Preempted,
 }
 
 impl Call {
@@ -137,6 +141,19 @@ impl Call {
     /// to the request the call waits for (an empty or missing one: the host gave up, and
     /// the call ends with a timeout); the first slice takes `None`.
     pub fn resume(&mut self, host: &mut dyn Host, answer: Option<Vec<u8>>) -> Step {
+        self.resume_within(host, answer, None)
+    }
+
+    /// `resume`, ending the slice with [`Step::Preempted`] once it has run `budget_ms`
+    /// (checked every few thousand instructions, where Lua can yield: not inside a C
+    /// function that called back into Lua, such as a `table.sort` comparator), so that a
+    /// driver may start a call on a thread it must not hold for long and go on elsewhere.
+    pub fn resume_within(
+        &mut self,
+        host: &mut dyn Host,
+        answer: Option<Vec<u8>>,
+        budget_ms: Option<f64>,
+    ) -> Step {
         if self.phase == Phase::Finished {
             return Step::Done(Err(self.error(Failure::internal())));
         }
@@ -146,7 +163,7 @@ impl Call {
             Some(unsafe { std::mem::transmute::<*mut (dyn Host + '_), *mut dyn Host>(host) });
         // A bug in this crate must become an error for this call, never take the host down.
         let slice = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
-            self.slice(answer)
+            self.slice(answer, budget_ms)
         }))
         .unwrap_or_else(|_| {
             self.poisoned = true;
@@ -154,6 +171,7 @@ impl Call {
         });
         self.call.host = None;
         match slice {
+            Slice::Preempted => Step::Preempted,
             Slice::Waiting => Step::Waiting {
                 time_left_ms: (self.call.deadline - (self.call.clock)()).max(0.0),
             },
@@ -174,8 +192,8 @@ impl Call {
     pub fn run_to_end(mut self) -> Result<RunOutput, RunError> {
         match self.resume(&mut crate::request::NoHost, None) {
             Step::Done(result) => result,
-            // Nothing can wait in a call without a host.
-            Step::Waiting { .. } => Err(RunError::internal()),
+            // Nothing can wait in a call without a host, and `resume` is never preempted.
+            Step::Waiting { .. } | Step::Preempted => Err(RunError::internal()),
         }
     }
 
@@ -206,7 +224,7 @@ impl Call {
         }
     }
 
-    unsafe fn slice(&mut self, answer: Option<Vec<u8>>) -> Slice {
+    unsafe fn slice(&mut self, answer: Option<Vec<u8>>, budget_ms: Option<f64>) -> Slice {
         let call: *mut CallState = &mut *self.call;
         if self.phase == Phase::New {
             self.phase = Phase::Started;
@@ -236,6 +254,9 @@ impl Call {
             outer => (*outer).running.load(Ordering::SeqCst),
         };
         let _watch = watch(&mut *call);
+        // A budget for the slice (see `resume_within`), from its start.
+        (*call).slice_deadline =
+            budget_ms.map_or(f64::INFINITY, |budget| ((*call).clock)() + budget);
         let status = if (*call).main.is_null() {
             if depth > MAX_NESTING {
                 return Slice::Done(Err(Failure::new(ErrorKind::Runtime, too_deep())));
@@ -248,8 +269,10 @@ impl Call {
         } else {
             (*call).reply = answer;
             (*call).waiting = false;
+            (*call).preempted = false;
             self.resume_main(state, from, 0)
         };
+        (*call).slice_deadline = f64::INFINITY;
         finish(state, status)
         // Interrupts stop here (the watch is dropped, then the call leaves `running`),
         // before the state can go away.
@@ -335,6 +358,8 @@ impl Call {
         call.running.store(main, Ordering::SeqCst);
         if call.hook_everywhere.load(Ordering::SeqCst) {
             set_hook(main);
+        } else if call.slice_deadline.is_finite() {
+            waiting::set_slice_hook(main);
         }
         let mut nresults = 0;
         // Lua reads only `from`'s count of C calls (lua_resume, Lua 5.4.6+).
@@ -369,6 +394,9 @@ impl Drop for Call {
 unsafe fn finish(state: Lua, (status, nresults): (c_int, c_int)) -> Slice {
     let call = call_state(state);
     let main = call.main;
+    if status == ffi::LUA_YIELD && call.preempted {
+        return Slice::Preempted;
+    }
     if status == ffi::LUA_YIELD && call.waiting {
         return Slice::Waiting;
     }

@@ -405,6 +405,8 @@ unsafe fn enter(state: Lua, coroutine: Lua) -> Lua {
     let call = call_state(state);
     if call.hook_everywhere.load(Ordering::SeqCst) {
         set_hook(coroutine);
+    } else if call.slice_deadline.is_finite() {
+        crate::waiting::set_slice_hook(coroutine);
     }
     let previous = call.running.swap(coroutine, Ordering::SeqCst);
     call.resumers.push(previous);

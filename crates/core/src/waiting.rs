@@ -312,6 +312,45 @@ pub(crate) unsafe fn script_level(state: Lua) -> c_int {
     1
 }
 
+/// Instructions between two looks at the clock while a slice may be preempted.
+const SLICE_INSTRUCTIONS: c_int = 10_000;
+
+/// Lets the running slice be preempted on `thread` (see `slice_hook`), unless a count hook
+/// is there already (the time limit's, which ends the call: no slice matters then).
+pub(crate) unsafe fn set_slice_hook(thread: Lua) {
+    if ffi::lua_gethook(thread).is_none() {
+        ffi::lua_sethook(
+            thread,
+            Some(slice_hook),
+            ffi::LUA_MASKCOUNT,
+            SLICE_INSTRUCTIONS,
+        );
+    }
+}
+
+/// The count hook of a slice that may be preempted (runner.rs `Call::resume_within`): once
+/// the slice's time is up, and where a wait could pass (the thread and every one that
+/// resumed it can yield), it yields as a host function that waits does, and the slice ends
+/// with the call preempted; the driver resumes it elsewhere. Where it cannot yield yet, it
+/// looks again after `SLICE_INSTRUCTIONS`. Past the call's deadline it is the time limit's
+/// hook. A hook left from a slice that has ended takes itself off.
+unsafe extern "C-unwind" fn slice_hook(state: Lua, ar: *mut ffi::lua_Debug) {
+    let call = call_state(state);
+    let now = (call.clock)();
+    if call.terminated.is_some() || now >= call.deadline {
+        return crate::interrupt::count_hook(state, ar);
+    }
+    if call.slice_deadline.is_infinite() {
+        ffi::lua_sethook(state, None, 0, 0);
+    } else if now >= call.slice_deadline && can_wait(state) {
+        call.preempted = true;
+        call.waiting = true;
+        ffi::lua_sethook(state, None, 0, 0);
+        // In a hook Lua's yield returns here; the thread yields as the hook ends.
+        ffi::lua_yield(state, 0);
+    }
+}
+
 /// Host calls between two looks at the clock after them (wasm).
 #[cfg(target_family = "wasm")]
 const CHECK_HOST_CALLS: u32 = 4;

@@ -103,6 +103,7 @@ fn drive(
                 waits += 1;
                 step = call.resume(host, answers.next());
             }
+            Step::Preempted => panic!("preempted without a budget"),
         }
     }
 }

@@ -115,6 +115,7 @@ fn drive(mut call: Call, host: &mut Modules) -> Result<RunOutput, RunError> {
                 };
                 step = call.resume(host, Some(answer));
             }
+            Step::Preempted => panic!("preempted without a budget"),
         }
     }
 }

@@ -38,6 +38,7 @@ fn run(call: &mut Call, host: &mut Renderer) -> Result<RunOutput, RunError> {
     match call.resume(host, None) {
         Step::Done(result) => result,
         Step::Waiting { .. } => panic!("a synchronous call waited"),
+        Step::Preempted => panic!("preempted without a budget"),
     }
 }
 

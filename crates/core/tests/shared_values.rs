@@ -159,6 +159,7 @@ fn with_host(
     let result = match call.resume(&mut host, None) {
         Step::Done(result) => result.map(|out| Values::decode(&out.values).unwrap()),
         Step::Waiting { .. } => panic!("waited"),
+        Step::Preempted => panic!("preempted without a budget"),
     };
     (result, host.0)
 }

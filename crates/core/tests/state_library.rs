@@ -119,6 +119,7 @@ fn run(code: &str, store: &mut MapStore) -> Result<RunOutput, RunError> {
                 let answer = store.pending.take();
                 step = call.resume(store, answer);
             }
+            Step::Preempted => panic!("preempted without a budget"),
         }
     }
 }

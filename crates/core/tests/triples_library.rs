@@ -147,6 +147,7 @@ fn run(code: &str, store: &mut ListStore) -> Result<RunOutput, RunError> {
                 let answer = store.pending.take();
                 step = call.resume(store, answer);
             }
+            Step::Preempted => panic!("preempted without a budget"),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Calls with host functions: `NativeCall`, driven by lib/bridge.mjs one slice at a time.
 //!
-//! A slice runs on the pool (`resume`) or on the JS thread (`resumeSync`). When the script
-//! calls a host function, the core asks its `Host` for a reply:
+//! A slice runs on the JS thread (`resumeSync`; and `resume` for its first
+//! `INLINE_BUDGET_MS`) or on the pool (the rest of a `resume` slice that outlasts that).
+//! When the script calls a host function, the core asks its `Host` for a reply:
 //! - on the JS thread, the request goes straight to the bridge's `request` function;
 //! - on the pool, the request travels to the JS thread (completion.rs's channel), the
 //!   bridge answers it there, and the pool thread waits for the reply bytes. That wait is as
@@ -34,7 +35,7 @@ use pubwiki_lua_core::{encode_outcome, Call, Deadline, Host, Request, Step};
 use crate::completion::{self, Channel};
 use crate::runner::Runner;
 use crate::scratch::{Scratch, SCRATCH_BYTES};
-use crate::{RawValue, Settled, WireInput};
+use crate::{RawValue, Settled, WireInput, INLINE_BUDGET_MS};
 
 /// How long a pool thread spins for a host reply before it parks.
 const SPIN: Duration = Duration::from_micros(50);
@@ -139,26 +140,34 @@ pub fn start_call(
 
 #[napi]
 impl NativeCall {
-    /// Runs the next slice on the pool; resolves to the Outcome, or (while the call waits for
-    /// its host) the milliseconds left until its deadline.
-    #[napi(ts_return_type = "Promise<Buffer | number>")]
+    /// Runs the next slice, on this thread for `INLINE_BUDGET_MS` and then on the pool:
+    /// gives its outcome's bytes or (while the call waits for its host) the milliseconds
+    /// left until its deadline, or a promise of either.
+    #[napi(ts_return_type = "Buffer | number | Promise<Buffer | number>")]
     pub fn resume(&self, env: Env, reply: Option<WireInput>) -> Result<RawValue> {
         let mut call = self.take()?;
-        let slot = self.call.clone();
-        let mut host = PoolHost {
-            channel: self.channel.clone(),
-            bridge: self.bridge.clone(),
+        // On this thread first, its host's requests plain calls of the bridge, until the
+        // slice's budget is spent (see INLINE_BUDGET_MS).
+        let mut host = JsThreadHost {
+            env: env.raw(),
+            bridge: &self.bridge,
+            channel: &self.channel,
         };
-        completion::spawn_keeping(&env, self.bridge.clone(), move || {
-            match call.resume(&mut host, reply.map(|reply| reply.0)) {
-                Step::Done(result) => Settled::Done(encode_outcome(&result)),
-                Step::Waiting { time_left_ms } => {
-                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
-                    Settled::Waiting(time_left_ms)
-                }
+        let settled = match call.resume_within(
+            &mut host,
+            reply.map(|reply| reply.0),
+            Some(INLINE_BUDGET_MS),
+        ) {
+            Step::Done(result) => Settled::Done(encode_outcome(&result)),
+            Step::Waiting { time_left_ms } => {
+                *self.call.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
+                Settled::Waiting(time_left_ms)
             }
-        })
-        .map(RawValue)
+            Step::Preempted => return self.go_on_in_pool(env, call),
+        };
+        Ok(RawValue(unsafe {
+            Settled::to_napi_value(env.raw(), settled)
+        }?))
     }
 
     /// Runs the next slice on this thread; returns the Outcome, or (while the call waits)
@@ -177,11 +186,38 @@ impl NativeCall {
                 *self.call.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
                 Settled::Waiting(time_left_ms)
             }
+            // (`resume` is never preempted.)
+            Step::Preempted => {
+                Settled::Done(encode_outcome(&Err(pubwiki_lua_core::RunError::internal())))
+            }
         })
     }
 }
 
 impl NativeCall {
+    /// The rest of a preempted slice, on the pool; a promise of its end.
+    fn go_on_in_pool(&self, env: Env, mut call: Call) -> Result<RawValue> {
+        let slot = self.call.clone();
+        let mut host = PoolHost {
+            channel: self.channel.clone(),
+            bridge: self.bridge.clone(),
+        };
+        completion::spawn_keeping(&env, self.bridge.clone(), move || {
+            match call.resume(&mut host, None) {
+                Step::Done(result) => Settled::Done(encode_outcome(&result)),
+                Step::Waiting { time_left_ms } => {
+                    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
+                    Settled::Waiting(time_left_ms)
+                }
+                // (`resume` is never preempted.)
+                Step::Preempted => {
+                    Settled::Done(encode_outcome(&Err(pubwiki_lua_core::RunError::internal())))
+                }
+            }
+        })
+        .map(RawValue)
+    }
+
     fn take(&self) -> Result<Call> {
         self.call
             .lock()

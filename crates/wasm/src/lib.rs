@@ -15,7 +15,7 @@ use std::sync::Arc;
 use js_sys::{Object, Reflect, Uint8Array};
 use pubwiki_lua_core::wire::error_reply;
 use pubwiki_lua_core::{
-    encode_outcome, ArenaPool, CallSpec, Deadline, Host, Limits, Request, Step,
+    encode_outcome, ArenaPool, CallSpec, Deadline, Host, Limits, Request, RunError, Step,
 };
 use wasm_bindgen::prelude::*;
 
@@ -288,6 +288,8 @@ fn finish(step: Step) -> JsValue {
     match step {
         Step::Done(result) => Uint8Array::from(&encode_outcome(&result)[..]).into(),
         Step::Waiting { time_left_ms } => JsValue::from_f64(time_left_ms),
+        // Slices here have no budget (everything runs on this thread), so none is preempted.
+        Step::Preempted => Uint8Array::from(&encode_outcome(&Err(RunError::internal()))[..]).into(),
     }
 }
 
