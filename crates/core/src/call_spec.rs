@@ -37,6 +37,9 @@ pub struct CallSpec {
     pub module_cache: Option<Arc<ModuleCache>>,
     /// The arenas of the runner's image (pool.rs); `None`: the process's shared pool.
     pub pool: Option<Arc<ArenaPool>>,
+    /// The call's `mw` configuration, as a wire table (mw.rs); its runner's image must
+    /// have `mw` (`ArenaPool::with_mw`).
+    pub mw: Option<Vec<u8>>,
 }
 
 impl CallSpec {
@@ -65,6 +68,7 @@ impl CallSpec {
             synchronous: false,
             module_cache: None,
             pool: None,
+            mw: None,
         }
     }
 
@@ -100,6 +104,11 @@ impl CallSpec {
 
     pub fn pool(mut self, pool: Arc<ArenaPool>) -> CallSpec {
         self.pool = Some(pool);
+        self
+    }
+
+    pub fn mw(mut self, config: Vec<u8>) -> CallSpec {
+        self.mw = Some(config);
         self
     }
 }

@@ -90,6 +90,10 @@ pub(crate) struct CallState {
     pub loading: Vec<Vec<u8>>,
     /// Whether the script gets `State` (script_state.rs).
     pub has_state: bool,
+    /// What `mw.log` and its kin wrote (mw.rs).
+    pub log: Vec<u8>,
+    /// `tostring` and `print` write floats as Lua 5.1 does (mw.rs).
+    pub numbers51: bool,
 }
 
 impl CallState {
@@ -127,6 +131,8 @@ impl CallState {
             module_dump: None,
             loading: Vec::new(),
             has_state: false,
+            log: Vec::new(),
+            numbers51: false,
         }
     }
 }

@@ -24,7 +24,8 @@
 //! - the ways out: `waiting` (asking the host, suspending), `host_function`, `modules`
 //!   (`require`), `state_library` (the scripts' `State`);
 //! - the script's libraries: `pattern` (Lua patterns), `table` (the table functions),
-//!   `sandbox` (the global environment);
+//!   `sandbox` (the global environment), `ustring` and `mw` (Scribunto's `mw`, for runners
+//!   that ask for it);
 //! - `runner`: the call.
 
 mod lua;
@@ -51,6 +52,8 @@ mod host_function;
 mod modules;
 mod state_library;
 mod pattern;
+mod ustring;
+mod mw;
 mod table;
 mod sandbox;
 mod runner;

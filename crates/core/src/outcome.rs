@@ -9,6 +9,8 @@ pub struct RunOutput {
     pub output: String,
     /// The chunk's return values, in the wire format (`Values::decode` gives Rust data).
     pub values: Values,
+    /// What `mw.log` and its kin wrote (empty without `mw`), as `output`.
+    pub log: String,
 }
 
 /// Why a call failed.
@@ -45,6 +47,8 @@ pub struct RunError {
     pub traceback: String,
     /// The host's id of the error its function raised, when that error ended the call.
     pub cause: Option<u32>,
+    /// What `mw.log` and its kin wrote before the error.
+    pub log: String,
 }
 
 impl RunError {
@@ -56,6 +60,7 @@ impl RunError {
             output: String::new(),
             traceback: String::new(),
             cause: None,
+            log: String::new(),
         }
     }
 }

@@ -924,7 +924,7 @@ const INLINE_BUFFER: usize = 1024;
 
 /// `gsub`'s result under construction: on the C stack, then in a userdata kept in stack
 /// slot `slot` (plain data, so a Lua error anywhere leaves nothing to free but garbage).
-struct Buffer {
+pub(crate) struct Buffer {
     heap: *mut u8,
     len: usize,
     capacity: usize,
@@ -934,7 +934,7 @@ struct Buffer {
 
 impl Buffer {
     /// Reserves a stack slot for the buffer: the stack must not shrink below it until done.
-    unsafe fn new(state: Lua) -> Self {
+    pub(crate) unsafe fn new(state: Lua) -> Self {
         ffi::lua_pushnil(state);
         Buffer {
             heap: std::ptr::null_mut(),
@@ -956,7 +956,7 @@ impl Buffer {
 
     /// Appends `bytes`, which must not point into this buffer.
     #[inline]
-    unsafe fn add(&mut self, state: Lua, bytes: &[u8]) {
+    pub(crate) unsafe fn add(&mut self, state: Lua, bytes: &[u8]) {
         if self.capacity - self.len < bytes.len() {
             self.grow(state, bytes.len());
         }
@@ -990,7 +990,7 @@ impl Buffer {
         ffi::lua_pop(state, 1);
     }
 
-    unsafe fn push(&mut self, state: Lua) {
+    pub(crate) unsafe fn push(&mut self, state: Lua) {
         ffi::lua_pushlstring(state, self.data() as *const c_char, self.len);
     }
 }

@@ -57,6 +57,8 @@ pub struct Call {
     globals: Option<Vec<u8>>,
     /// Wire values for the entry's `...`, until they are pushed.
     arguments: Option<Vec<u8>>,
+    /// The call's `mw` configuration (mw.rs), until it is given.
+    mw: Option<Vec<u8>>,
     /// A panic ran while the call did: its arena is not pooled again.
     poisoned: bool,
 }
@@ -128,6 +130,7 @@ impl Call {
             script_id: spec.script_id,
             globals: spec.globals,
             arguments: spec.arguments,
+            mw: spec.mw,
             poisoned: false,
         }
     }
@@ -162,6 +165,7 @@ impl Call {
                     Ok(values) => Ok(RunOutput {
                         output: into_text(std::mem::take(&mut self.call.output)),
                         values,
+                        log: into_text(std::mem::take(&mut self.call.log)),
                     }),
                     Err(error) => Err(self.error(error)),
                 })
@@ -202,6 +206,7 @@ impl Call {
             output: into_text(std::mem::take(&mut self.call.output)),
             traceback,
             cause,
+            log: into_text(std::mem::take(&mut self.call.log)),
         }
     }
 
@@ -280,6 +285,14 @@ impl Call {
         // The chunk's coroutine, anchored at the bottom of the main thread's stack.
         let main = ffi::lua_newthread(state);
         call_state(state).main = main;
+        // `mw`'s per-call set-up (mw.rs) leaves the frame of an invoked call (or nil) on top.
+        let with_mw = self.mw.is_some();
+        if let Some(config) = self.mw.take() {
+            let status = run_with_bytes(state, crate::mw::set_up, &config, 1);
+            if status != ffi::LUA_OK {
+                return Err(set_up_failure(state, status));
+            }
+        }
         // What it runs goes on its stack, then its arguments.
         let mut nargs = match std::mem::replace(&mut self.entry, Entry::Chunk(Vec::new())) {
             Entry::Chunk(code) => {
@@ -310,6 +323,15 @@ impl Call {
                 2
             }
         };
+        if with_mw {
+            // The frame is the invoked function's first argument.
+            if ffi::lua_isnil(state, -1) == 0 && nargs == 2 {
+                ffi::lua_xmove(state, main, 1);
+                nargs += 1;
+            } else {
+                ffi::lua_pop(state, 1);
+            }
+        }
         if let Some(arguments) = self.arguments.take() {
             let before = ffi::lua_gettop(state);
             let status = run_with_bytes(state, push_arguments, &arguments, ffi::LUA_MULTRET);
@@ -631,6 +653,13 @@ unsafe fn build_arena(pool: &ArenaPool, call: *mut CallState) -> Result<Arena, F
         if ffi::lua_pcall(state, 0, 0, 0) != ffi::LUA_OK {
             return Err(Failure::memory(&*call));
         }
+        if pool.mw {
+            ffi::lua_pushcfunction(state, crate::mw::open);
+            let status = ffi::lua_pcall(state, 0, 0, 0);
+            if status != ffi::LUA_OK {
+                return Err(set_up_failure(state, status));
+            }
+        }
         arena.snapshot();
         return Ok(arena);
     }
@@ -655,7 +684,8 @@ unsafe fn build_arena(pool: &ArenaPool, call: *mut CallState) -> Result<Arena, F
     set_hook(state);
     ffi::lua_pushcfunction(state, preload);
     ffi::lua_pushlightuserdata(state, &pool.preload as *const _ as *mut c_void);
-    let status = ffi::lua_pcall(state, 1, 0, 0);
+    ffi::lua_pushboolean(state, pool.mw as c_int);
+    let status = ffi::lua_pcall(state, 2, 0, 0);
     if status != ffi::LUA_OK {
         let failure = set_up_failure(state, status);
         return Err(Failure::new(
@@ -669,11 +699,17 @@ unsafe fn build_arena(pool: &ArenaPool, call: *mut CallState) -> Result<Arena, F
     Ok(arena)
 }
 
-/// Opens the sandbox and requires each preloaded module (light userdata 1: the pool's
-/// list), keeping them in `package.loaded`. Runs under `lua_pcall`.
+/// Opens the sandbox (and `mw` if argument 2 is true) and requires each preloaded module
+/// (light userdata 1: the pool's list), keeping them in `package.loaded`. Runs under
+/// `lua_pcall`.
 unsafe extern "C-unwind" fn preload(state: Lua) -> c_int {
     let modules = &*(ffi::lua_touserdata(state, 1) as *const Vec<(String, Vec<u8>)>);
+    let with_mw = ffi::lua_toboolean(state, 2) != 0;
+    ffi::lua_settop(state, 0);
     sandbox::open(state);
+    if with_mw {
+        crate::mw::open(state);
+    }
     for (name, _) in modules {
         ffi::lua_getglobal(state, c"require".as_ptr());
         ffi::lua_pushlstring(state, name.as_ptr() as *const _, name.len());

@@ -55,6 +55,7 @@ impl FromNapiValue for JsCall {
             synchronous: field.flag(c"synchronous")?,
             module_cache: None,
             pool: None,
+            mw: field.bytes(c"mw")?,
         }))
     }
 }

@@ -42,6 +42,8 @@ pub struct Outcome {
     pub message: Option<String>,
     pub traceback: Option<String>,
     pub cause: Option<u32>,
+    /// What `mw.log` wrote, when it wrote anything.
+    pub log: Option<String>,
 }
 
 impl From<std::result::Result<RunOutput, RunError>> for Outcome {
@@ -55,6 +57,7 @@ impl From<std::result::Result<RunOutput, RunError>> for Outcome {
                 message: None,
                 traceback: None,
                 cause: None,
+                log: Some(done.log).filter(|log| !log.is_empty()),
             },
             Err(error) => Outcome {
                 ok: false,
@@ -64,6 +67,7 @@ impl From<std::result::Result<RunOutput, RunError>> for Outcome {
                 message: Some(error.message),
                 traceback: Some(error.traceback),
                 cause: error.cause,
+                log: Some(error.log).filter(|log| !log.is_empty()),
             },
         }
     }

@@ -72,7 +72,7 @@ const TS_TYPES: &str = r#"
 /** A call's outcome, as the native addon returns it too: `values` in the wire format
  *  (lib/wire.mjs decodes them); `cause`: the host's id of the error that ended the call. */
 export type Outcome =
-  | { ok: true; output: string; values: Uint8Array }
+  | { ok: true; output: string; values: Uint8Array; log?: string }
   | {
       ok: false;
       kind: "syntax" | "runtime" | "memory" | "timeout" | "output";
@@ -80,6 +80,7 @@ export type Outcome =
       output: string;
       traceback: string;
       cause?: number;
+      log?: string;
     };
 "#;
 
@@ -109,6 +110,8 @@ extern "C" {
     fn state(this: &JsCall) -> Option<bool>;
     #[wasm_bindgen(method, getter)]
     fn synchronous(this: &JsCall) -> Option<bool>;
+    #[wasm_bindgen(method, getter)]
+    fn mw(this: &JsCall) -> Option<Vec<u8>>;
 }
 
 impl JsCall {
@@ -134,6 +137,7 @@ impl JsCall {
             synchronous: self.synchronous() == Some(true),
             module_cache: None,
             pool: None,
+            mw: self.mw(),
         }
     }
 }
@@ -246,25 +250,32 @@ pub struct Runner {
 #[wasm_bindgen]
 impl Runner {
     /// `names` and `sources` (as many) are the modules to preload, which load under the
-    /// limits given (undefined: the core's defaults).
+    /// limits given (undefined: the core's defaults); `mw`: the image has Scribunto's `mw`.
     #[wasm_bindgen(constructor)]
     pub fn new(
         names: Vec<String>,
         sources: Vec<String>,
         memory_limit: Option<f64>,
         time_limit: Option<f64>,
+        mw: Option<bool>,
     ) -> Result<Runner, JsError> {
         if names.len() != sources.len() {
             return Err(JsError::new("a source for each preloaded module"));
         }
+        let mw = mw == Some(true);
         let pool = if names.is_empty() {
-            ArenaPool::shared()
+            if mw {
+                ArenaPool::shared_with_mw()
+            } else {
+                ArenaPool::shared()
+            }
         } else {
             let preload = names
                 .into_iter()
                 .zip(sources.into_iter().map(String::into_bytes));
             let limits = Limits::with_overrides(memory_limit, time_limit, None);
-            Arc::new(ArenaPool::with_preload(preload.collect(), limits))
+            let pool = ArenaPool::with_preload(preload.collect(), limits);
+            Arc::new(if mw { pool.with_mw() } else { pool })
         };
         Ok(Runner {
             cache: Arc::new(pubwiki_lua_core::ModuleCache::default()),
@@ -360,6 +371,9 @@ fn to_outcome(result: Result<pubwiki_lua_core::RunOutput, pubwiki_lua_core::RunE
                 "values",
                 Uint8Array::from(out.values.as_bytes()).into(),
             );
+            if !out.log.is_empty() {
+                set(&outcome, "log", JsValue::from_str(&out.log));
+            }
         }
         Err(err) => {
             set(&outcome, "ok", JsValue::FALSE);
@@ -369,6 +383,9 @@ fn to_outcome(result: Result<pubwiki_lua_core::RunOutput, pubwiki_lua_core::RunE
             set(&outcome, "traceback", JsValue::from_str(&err.traceback));
             if let Some(cause) = err.cause {
                 set(&outcome, "cause", JsValue::from_f64(cause as f64));
+            }
+            if !err.log.is_empty() {
+                set(&outcome, "log", JsValue::from_str(&err.log));
             }
         }
     }
