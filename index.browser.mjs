@@ -3,6 +3,7 @@
 // that calls them: use a Web Worker to keep a page responsive during long scripts.
 import { createApi } from './lib/api.mjs'
 import { IndexedDbStore } from './lib/indexeddb-store.mjs'
+import { mediaWikiModules, urlModules } from './lib/mw.mjs'
 import { MemoryStore, StateStore } from './lib/state.mjs'
 import { createWorkerRunner as createPool } from './lib/worker-pool.mjs'
 import { load } from './wasm/web.mjs'
@@ -29,6 +30,8 @@ const api = createApi({
 export const { run, runSync, runLua, runLuaSync, invoke, invokeSync, createRunner, LuaError, backend } = api
 // State stores (lib/state.mjs): SqliteStore is Node's.
 export { IndexedDbStore, MemoryStore, StateStore }
+// Module resolvers for wiki modules (a MediaWiki Action API) and URLs (lib/mw.mjs).
+export { mediaWikiModules, urlModules }
 
 // Worker runners: the wasm backend in Web Workers (lib/worker-pool.mjs). The worker script
 // is referenced as `new URL(..., import.meta.url)`, which Vite and webpack 5 bundle as a
@@ -57,4 +60,4 @@ export function createWorkerRunner(options) {
   return createPool(spawnWebWorker, defaultWorkers, options)
 }
 
-export default { ...api, createWorkerRunner, MemoryStore, StateStore, IndexedDbStore }
+export default { ...api, createWorkerRunner, MemoryStore, StateStore, IndexedDbStore, mediaWikiModules, urlModules }

@@ -52,6 +52,8 @@ const { MemoryStore, StateStore } = require('./lib/state.mjs')
 const { SqliteStore } = require('./lib/sqlite-store.mjs')
 const { PostgresStore } = require('./lib/postgres-store.mjs')
 const { RedisStore } = require('./lib/redis-store.mjs')
+// Module resolvers for wiki modules (a MediaWiki Action API) and URLs.
+const { mediaWikiModules, urlModules } = require('./lib/mw.mjs')
 
 // `ready` matches the browser entry, where the wasm module loads asynchronously.
-module.exports = { ...createApi(loadBackend()), createWorkerRunner, MemoryStore, StateStore, SqliteStore, PostgresStore, RedisStore, ready: Promise.resolve() }
+module.exports = { ...createApi(loadBackend()), createWorkerRunner, MemoryStore, StateStore, SqliteStore, PostgresStore, RedisStore, mediaWikiModules, urlModules, ready: Promise.resolve() }

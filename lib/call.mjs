@@ -5,9 +5,9 @@
 // worker runners post it to their workers as it is (lib/worker-pool.mjs).
 //
 // The backend interface over it (the native addon, lib/wasm-backend.mjs, the worker pool):
-// - `newRunner(names, sources, memoryLimit?, timeLimit?)`: what a runner's calls share,
+// - `newRunner(names, sources, memoryLimit?, timeLimit?, mw?)`: what a runner's calls share,
 //   its compiled modules and its arenas, whose image holds the modules `names` (with these
-//   sources), preloaded under those limits;
+//   sources), preloaded under those limits, and Scribunto's `mw` library if `mw`;
 // - `runSync(call, runner)` -> Outcome, `runAsync(call, runner)` -> Promise<Outcome>: a call
 //   without a host (no host functions, modules, arguments or State);
 // - `startCall(call, runner, bridge)` -> { resume(reply?), resumeSync(reply?) }: a call with
@@ -16,9 +16,9 @@
 //   `resume` gives a promise of either);
 // - `constants()`: the core's numbers (lib/core-constants.mjs); `ready`, if present: a
 //   promise to await before a call.
-// An Outcome is `{ ok: true, output, values }` (`values`: wire bytes, lib/wire.mjs) or
-// `{ ok: false, kind, message, output, traceback, cause? }` (`cause`: the bridge's id of
-// the host error that ended the call).
+// An Outcome is `{ ok: true, output, values, log? }` (`values`: wire bytes, lib/wire.mjs;
+// `log`: what `mw.log` wrote, if anything) or `{ ok: false, kind, message, output,
+// traceback, cause?, log? }` (`cause`: the bridge's id of the host error that ended the call).
 
 import { INTERNAL_ERROR } from './core-constants.mjs'
 
@@ -36,6 +36,8 @@ import { INTERNAL_ERROR } from './core-constants.mjs'
  * @property {Uint8Array | undefined} arguments wire values: the entry's `...`
  * @property {boolean} state the script has `State`, which the bridge answers
  * @property {boolean} synchronous the host answers at once (runSync, invokeSync)
+ * @property {Uint8Array | undefined} mw a wire TABLE: what the call gives Scribunto's `mw`
+ *   (lib/mw.mjs), whose runner's image has it
  */
 
 /**
@@ -43,7 +45,7 @@ import { INTERNAL_ERROR } from './core-constants.mjs'
  * backends read fastest).
  * @returns {CallObject}
  */
-export function callObject({ scriptId, code, invoke, limits, globals, args, state, synchronous }) {
+export function callObject({ scriptId, code, invoke, limits, globals, args, state, synchronous, mw }) {
   return {
     scriptId,
     code: invoke ? undefined : code,
@@ -56,6 +58,7 @@ export function callObject({ scriptId, code, invoke, limits, globals, args, stat
     arguments: args,
     state,
     synchronous,
+    mw,
   }
 }
 
