@@ -69,6 +69,9 @@ pub use pool::{ArenaPool, MAX_IDLE as MAX_IDLE_ARENAS, SPARE_BYTES};
 pub use request::{Deadline, Host, NoHost, Request, MODULE_SOURCE, STATE};
 pub use runner::{run_with_clock, too_deep, Call, Step};
 pub use running::MAX_NESTING;
+#[cfg(not(feature = "normalization"))]
+pub use ustring::set_normalizer;
+pub use ustring::{Form as NormalForm, Normalizer};
 pub use wire::{LuaValue, Values};
 
 /// Runs `code` with the host's monotonic clock.

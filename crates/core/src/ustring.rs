@@ -20,7 +20,6 @@ use std::ffi::{c_int, CStr};
 
 use mlua::ffi;
 use unicode_general_category::{get_general_category, GeneralCategory as Category};
-use unicode_normalization::UnicodeNormalization;
 
 use crate::lua::Lua;
 use crate::pattern::{
@@ -495,13 +494,37 @@ pub(crate) unsafe extern "C-unwind" fn lower(state: Lua) -> c_int {
     change_case(state, false)
 }
 
-/// The normalization forms, in the order of the C functions below.
-#[derive(Clone, Copy)]
-enum Form {
+/// A Unicode normalization form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
     Nfc,
     Nfd,
     Nfkc,
     Nfkd,
+}
+
+impl Form {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Form::Nfc => "NFC",
+            Form::Nfd => "NFD",
+            Form::Nfkc => "NFKC",
+            Form::Nfkd => "NFKD",
+        }
+    }
+}
+
+/// Normalizes text: what a driver gives a core built without the `normalization` feature.
+pub type Normalizer = fn(&str, Form) -> String;
+
+#[cfg(not(feature = "normalization"))]
+static NORMALIZER: std::sync::OnceLock<Normalizer> = std::sync::OnceLock::new();
+
+/// Gives the core its normalizer (once; later calls do nothing). Only for a core built
+/// without the `normalization` feature, whose `mw.ustring.toNFC` and kin use it.
+#[cfg(not(feature = "normalization"))]
+pub fn set_normalizer(normalizer: Normalizer) {
+    let _ = NORMALIZER.set(normalizer);
 }
 
 unsafe fn normalize(state: Lua, form: Form) -> c_int {
@@ -514,6 +537,13 @@ unsafe fn normalize(state: Lua, form: Form) -> c_int {
         ffi::lua_pushvalue(state, 1);
         return 1;
     }
+    normalize_into(state, text, form);
+    1
+}
+
+#[cfg(feature = "normalization")]
+unsafe fn normalize_into(state: Lua, text: &str, form: Form) {
+    use unicode_normalization::UnicodeNormalization;
     let mut buffer = Buffer::new(state);
     let mut add = |c: char| {
         let mut utf8 = [0u8; 4];
@@ -526,7 +556,20 @@ unsafe fn normalize(state: Lua, form: Form) -> c_int {
         Form::Nfkd => text.nfkd().for_each(&mut add),
     }
     buffer.push(state);
-    1
+}
+
+#[cfg(not(feature = "normalization"))]
+unsafe fn normalize_into(state: Lua, text: &str, form: Form) {
+    let Some(normalizer) = NORMALIZER.get() else {
+        ffi::luaL_error(state, c"Unicode normalization is not available".as_ptr());
+        return;
+    };
+    // Held by the call (freed with it) while Lua copies it: pushing may raise.
+    let call = crate::call_state::call_state(state);
+    call.reply = Some(normalizer(text, form).into_bytes());
+    let normalized = call.reply.as_deref().unwrap_or_default();
+    push_bytes(state, normalized);
+    crate::call_state::call_state(state).reply = None;
 }
 
 pub(crate) unsafe extern "C-unwind" fn to_nfc(state: Lua) -> c_int {

@@ -47,6 +47,12 @@ extern "C" {
     fn pubwiki_lua_wasm_set_fuel_handler(handler: extern "C" fn());
 }
 
+/// mw.ustring's normalizations, by JavaScript's `String.prototype.normalize` (the core is
+/// built without Unicode's tables here).
+fn normalize(text: &str, form: pubwiki_lua_core::NormalForm) -> String {
+    js_sys::JsString::from(text).normalize(form.as_str()).into()
+}
+
 extern "C" fn fuel_empty() {
     pubwiki_lua_core::fuel_empty();
 }
@@ -62,6 +68,7 @@ fn start() {
             pubwiki_lua_wasm_set_clock(host_now_ms);
             pubwiki_lua_wasm_set_fuel_handler(fuel_empty);
             pubwiki_lua_core::enable_fuel_interrupts();
+            pubwiki_lua_core::set_normalizer(normalize);
             __wasm_call_ctors();
         }
     }
