@@ -94,6 +94,8 @@ pub(crate) struct CallState {
     pub log: Vec<u8>,
     /// `tostring` and `print` write floats as Lua 5.1 does (mw.rs).
     pub numbers51: bool,
+    /// The long string mw.ustring last checked (ustring.rs).
+    pub ustring: crate::ustring::Known,
 }
 
 impl CallState {
@@ -133,6 +135,7 @@ impl CallState {
             has_state: false,
             log: Vec::new(),
             numbers51: false,
+            ustring: Default::default(),
         }
     }
 }

@@ -251,6 +251,11 @@ impl<'a, U: Unit> Matcher<'a, U> {
         }
     }
 
+    /// The subject's length in units.
+    pub(crate) fn len(&self) -> usize {
+        self.src.len()
+    }
+
     /// Matches the whole pattern at `s`: the end of the match, `FAIL` or `FAULT`.
     pub(crate) fn run(&mut self, s: usize) -> usize {
         self.level = 0;

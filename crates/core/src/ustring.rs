@@ -172,6 +172,42 @@ unsafe fn bytes_at<'a>(state: Lua, arg: c_int) -> Option<&'a [u8]> {
     (!ptr.is_null()).then(|| std::slice::from_raw_parts(ptr as *const u8, len))
 }
 
+/// Strings this long or longer are remembered once checked (`Known`).
+const KNOWN_FROM: usize = 256;
+
+/// Registry keys: the long string the call last checked as UTF-8 (anchored there, so that
+/// no other string can take its address while the call remembers it), and its decoded
+/// form once made (`decode`).
+static ANCHOR: u8 = 0;
+static DECODED: u8 = 0;
+
+/// What the call knows of the string at `ANCHOR`: a module that calls mw.ustring on one
+/// long string again and again (`find` from each position, `sub` of each piece) checks
+/// it, counts it and decodes it once.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Known {
+    address: usize,
+    len: usize,
+    /// Its code points, once counted.
+    chars: Option<usize>,
+    ascii: bool,
+    decoded: bool,
+    /// How often it was checked.
+    uses: u32,
+}
+
+impl Known {
+    fn is(&self, text: &[u8]) -> bool {
+        self.address == text.as_ptr() as usize && self.len == text.len() && self.len != 0
+    }
+}
+
+/// What the call knows of `text`, if it is the string it remembers.
+unsafe fn known(state: Lua, text: &[u8]) -> Option<&'static mut Known> {
+    let known = &mut crate::call_state::call_state(state).ustring;
+    known.is(text).then_some(known)
+}
+
 /// The string (or number) at `arg`, which must be UTF-8 and at most `maxStringLength` bytes.
 unsafe fn check_text<'a>(state: Lua, arg: c_int) -> &'a [u8] {
     let text = pattern::check_bytes(state, arg);
@@ -183,10 +219,61 @@ unsafe fn check_text<'a>(state: Lua, arg: c_int) -> &'a [u8] {
         );
         ffi::luaL_argerror(state, arg, message);
     }
+    if let Some(known) = known(state, text) {
+        known.uses += 1;
+        return text;
+    }
     if std::str::from_utf8(text).is_err() {
         ffi::luaL_argerror(state, arg, c"string is not UTF-8".as_ptr());
     }
+    if text.len() >= KNOWN_FROM {
+        // Anchored first: pushing may raise (no memory), and then nothing is remembered.
+        crate::call_state::call_state(state).ustring = Known::default();
+        ffi::lua_pushvalue(state, arg);
+        ffi::lua_rawsetp(
+            state,
+            ffi::LUA_REGISTRYINDEX,
+            &ANCHOR as *const u8 as *const _,
+        );
+        ffi::lua_pushnil(state);
+        ffi::lua_rawsetp(
+            state,
+            ffi::LUA_REGISTRYINDEX,
+            &DECODED as *const u8 as *const _,
+        );
+        crate::call_state::call_state(state).ustring = Known {
+            address: text.as_ptr() as usize,
+            len: text.len(),
+            chars: None,
+            ascii: text.is_ascii(),
+            decoded: false,
+            uses: 1,
+        };
+    }
     text
+}
+
+/// Whether checked `text` is ASCII (remembered for the known string).
+unsafe fn is_ascii(state: Lua, text: &[u8]) -> bool {
+    match known(state, text) {
+        Some(known) => known.ascii,
+        None => text.is_ascii(),
+    }
+}
+
+/// The code points of checked `text` (remembered for the known string).
+unsafe fn chars_of(state: Lua, text: &[u8]) -> usize {
+    match known(state, text) {
+        Some(Known {
+            chars: Some(chars), ..
+        }) => *chars,
+        Some(known) => {
+            let chars = count_chars(text);
+            known.chars = Some(chars);
+            chars
+        }
+        None => count_chars(text),
+    }
 }
 
 /// The pattern at `arg`: UTF-8, at most `maxPatternLength` bytes.
@@ -213,9 +300,20 @@ unsafe fn utf8_or_none<'a>(state: Lua, arg: c_int) -> Option<&'a [u8]> {
     (text.len() <= MAX_STRING_LENGTH && std::str::from_utf8(text).is_ok()).then_some(text)
 }
 
+/// How many of the 8 bytes of `chunk` start a code point (are not continuation bytes).
+#[inline]
+fn starts_in(chunk: &[u8]) -> usize {
+    let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+    // A continuation byte has bit 7 set and bit 6 clear.
+    let continuations = word & !(word << 1) & 0x8080_8080_8080_8080;
+    8 - continuations.count_ones() as usize
+}
+
 /// The number of code points of valid UTF-8 `text`.
 fn count_chars(text: &[u8]) -> usize {
-    text.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+    let chunks = text.chunks_exact(8);
+    let rest = chunks.remainder();
+    chunks.map(starts_in).sum::<usize>() + rest.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
 }
 
 /// The byte offset of code point `index` (0-based; the length for the end) of valid UTF-8.
@@ -224,10 +322,20 @@ fn byte_of_char(text: &[u8], index: usize) -> usize {
         return 0;
     }
     let mut seen = 0;
-    for (at, &b) in text.iter().enumerate() {
+    let mut at = 0;
+    // Whole words whose code points all come before the one wanted.
+    while at + 8 <= text.len() {
+        let starts = starts_in(&text[at..at + 8]);
+        if seen + starts > index {
+            break;
+        }
+        seen += starts;
+        at += 8;
+    }
+    for (i, &b) in text[at..].iter().enumerate() {
         if (b & 0xC0) != 0x80 {
             if seen == index {
-                return at;
+                return at + i;
             }
             seen += 1;
         }
@@ -268,14 +376,47 @@ enum Prepared<'a> {
 /// Prepares `pat` (without its anchor) over subject `src`; pushes the decoded forms (or
 /// two nils) so that they live while the matcher does.
 unsafe fn prepare<'a>(state: Lua, src: &'a [u8], pat: &'a [u8]) -> Prepared<'a> {
-    if src.is_ascii() && pat.is_ascii() {
+    if is_ascii(state, src) && pat.is_ascii() {
         ffi::lua_pushnil(state);
         ffi::lua_pushnil(state);
         return Prepared::Ascii(Matcher::over(state, as_ascii(src), as_ascii(pat), src, &[]));
     }
-    let (units, offsets) = decode(state, src, true);
+    let (units, offsets) = decoded_subject(state, src);
     let (pattern, _) = decode(state, pat, false);
     Prepared::Unicode(Matcher::over(state, units, pattern, src, offsets))
+}
+
+/// The decoded form of checked subject `src` (see `decode`), pushed; the known string's is
+/// made once and kept.
+unsafe fn decoded_subject<'a>(state: Lua, src: &[u8]) -> (&'a [u32], &'a [u32]) {
+    let Some(remembered) = known(state, src) else {
+        return decode(state, src, true);
+    };
+    if remembered.decoded {
+        let n = chars_of(state, src);
+        ffi::lua_rawgetp(
+            state,
+            ffi::LUA_REGISTRYINDEX,
+            &DECODED as *const u8 as *const _,
+        );
+        let data = ffi::lua_touserdata(state, -1) as *const u32;
+        return (
+            std::slice::from_raw_parts(data, n),
+            std::slice::from_raw_parts(data.add(n), n + 1),
+        );
+    }
+    let (units, offsets) = decode(state, src, true);
+    ffi::lua_pushvalue(state, -1);
+    ffi::lua_rawsetp(
+        state,
+        ffi::LUA_REGISTRYINDEX,
+        &DECODED as *const u8 as *const _,
+    );
+    if let Some(known) = known(state, src) {
+        known.decoded = true;
+        known.chars = Some(units.len());
+    }
+    (units, offsets)
 }
 
 /// `mw.ustring.len(s)`: code points, or nil for a string that is not UTF-8.
@@ -308,20 +449,39 @@ pub(crate) unsafe extern "C-unwind" fn sub(state: Lua) -> c_int {
     let text = check_text(state, 1);
     let i = ffi::luaL_optinteger(state, 2, 1);
     let j = ffi::luaL_optinteger(state, 3, -1);
-    if text.is_ascii() {
+    ffi::lua_settop(state, 3);
+    if is_ascii(state, text) {
         match sub_range(i, j, text.len()) {
             Some((start, end)) => push_bytes(state, &text[start..end]),
             None => push_bytes(state, b""),
         }
         return 1;
     }
-    // Positive positions need no count of the whole string.
-    let n = if i > 0 && j > 0 {
-        count_chars_upto(text, j as usize)
-    } else {
-        count_chars(text)
-    };
-    match sub_range(i, j, n) {
+    // A long string cut again and again: its offsets, decoded once.
+    let cut_often =
+        known(state, text).is_some_and(|k| k.decoded || (k.uses >= 3 && text.len() >= 4096));
+    if cut_often {
+        let (units, offsets) = decoded_subject(state, text);
+        match sub_range(i, j, units.len()) {
+            Some((start, end)) => {
+                push_bytes(state, &text[offsets[start] as usize..offsets[end] as usize])
+            }
+            None => push_bytes(state, b""),
+        }
+        return 1;
+    }
+    if i > 0 && j > 0 {
+        // Positive positions need no count of the whole string.
+        let from = byte_of_char(text, (i - 1) as usize);
+        let to = if j >= i {
+            from + byte_of_char(&text[from..], (j - i + 1) as usize)
+        } else {
+            from
+        };
+        push_bytes(state, &text[from..to]);
+        return 1;
+    }
+    match sub_range(i, j, chars_of(state, text)) {
         Some((start, end)) => {
             let from = byte_of_char(text, start);
             let to = from + byte_of_char(&text[from..], end - start);
@@ -332,26 +492,12 @@ pub(crate) unsafe extern "C-unwind" fn sub(state: Lua) -> c_int {
     1
 }
 
-/// The number of code points of `text`, counting at most `limit`.
-fn count_chars_upto(text: &[u8], limit: usize) -> usize {
-    let mut seen = 0;
-    for &b in text {
-        if (b & 0xC0) != 0x80 {
-            if seen == limit {
-                return limit;
-            }
-            seen += 1;
-        }
-    }
-    seen
-}
-
 /// `mw.ustring.codepoint(s [, i [, j]])`: the code points of characters `i` to `j`.
 pub(crate) unsafe extern "C-unwind" fn codepoint(state: Lua) -> c_int {
     let text = check_text(state, 1);
     let i = ffi::luaL_optinteger(state, 2, 1);
     let j = ffi::luaL_optinteger(state, 3, i);
-    let n = count_chars(text);
+    let n = chars_of(state, text);
     let Some((start, end)) = sub_range(i, j, n) else {
         return 0;
     };
@@ -601,8 +747,12 @@ pub(crate) unsafe extern "C-unwind" fn ustring_match(state: Lua) -> c_int {
 unsafe fn find_or_match(state: Lua, find: bool) -> c_int {
     let src = check_text(state, 1);
     let pat = check_pattern(state, 2);
-    let ascii = src.is_ascii();
-    let n = if ascii { src.len() } else { count_chars(src) };
+    let ascii = is_ascii(state, src);
+    let n = if ascii {
+        src.len()
+    } else {
+        chars_of(state, src)
+    };
     let init = start_offset(ffi::luaL_optinteger(state, 3, 1), n);
     if init > n {
         ffi::lua_pushnil(state);
@@ -643,15 +793,17 @@ pub(crate) unsafe extern "C-unwind" fn gmatch(state: Lua) -> c_int {
     let src = check_text(state, 1);
     let pat = check_pattern(state, 2);
     ffi::lua_settop(state, 2);
-    // Upvalues: subject, pattern, position, and the decoded forms (or nils).
+    // Upvalues: subject, pattern, position, the decoded forms (or nils), and the
+    // subject's length in units.
     let gm =
         ffi::lua_newuserdatauv(state, std::mem::size_of::<GmatchState>(), 0) as *mut GmatchState;
     let n = match prepare(state, src, pat) {
         Prepared::Ascii(_) => src.len(),
-        Prepared::Unicode(_) => count_chars(src),
+        Prepared::Unicode(m) => m.len(),
     };
     gm.write(GmatchState::new(0, n));
-    ffi::lua_pushcclosure(state, gmatch_next, 5);
+    ffi::lua_pushinteger(state, n as ffi::lua_Integer);
+    ffi::lua_pushcclosure(state, gmatch_next, 6);
     1
 }
 
@@ -663,7 +815,7 @@ unsafe extern "C-unwind" fn gmatch_next(state: Lua) -> c_int {
         let m = Matcher::over(state, as_ascii(src), as_ascii(pat), src, &[]);
         return pattern::gmatch_step(state, m, gm);
     }
-    let n = count_chars(src);
+    let n = ffi::lua_tointeger(state, ffi::lua_upvalueindex(6)) as usize;
     let data = ffi::lua_touserdata(state, ffi::lua_upvalueindex(4)) as *const u32;
     let units = std::slice::from_raw_parts(data, n);
     let offsets = std::slice::from_raw_parts(data.add(n), n + 1);

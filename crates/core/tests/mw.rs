@@ -319,3 +319,37 @@ fn punctuation_is_unicode_s() {
         "1\tnil\t1\t1\n"
     );
 }
+
+#[test]
+fn long_strings_checked_once_give_the_same_answers() {
+    // mw.ustring remembers the long string it last checked (and its count and decoded
+    // form): answers on it, on another string between, and on a copy, must not change.
+    let code = r#"
+        local a = string.rep('añb😀', 2000)
+        local b = string.rep('xyz', 1000) .. 'é'
+        local bad = string.rep('a', 300) .. '\xff'
+        local out = {}
+        for round = 1, 3 do
+          for i = 1, 7997, 997 do
+            out[#out + 1] = mw.ustring.sub(a, i, i + 2) .. mw.ustring.sub(b, i % 3000 + 1, i % 3000 + 1)
+            out[#out + 1] = tostring(mw.ustring.find(a, '😀', i)) .. ',' .. tostring(mw.ustring.find(b, 'é'))
+            out[#out + 1] = tostring(pcall(mw.ustring.len, bad)) .. tostring(select(2, pcall(mw.ustring.sub, bad, 1)) ~= nil)
+          end
+          out[#out + 1] = mw.ustring.len(a) .. ' ' .. mw.ustring.len(b) .. ' ' .. mw.ustring.sub(a, -3)
+          local n = 0 for w in mw.ustring.gmatch(a, 'ñb') do n = n + 1 end
+          out[#out + 1] = n .. ' ' .. select(2, mw.ustring.gsub(a, '😀', '.'))
+          a = a:sub(1, -1 - #'😀') .. '😀' -- the same text, another string
+        end
+        return table.concat(out, '|')"#;
+    let output = run_mw(
+        &format!("print((function () {code} end)())"),
+        table(&[]),
+        &[],
+    )
+    .unwrap()
+    .output;
+    let round = "añby|4,3001|truetrue|ñb😀z|1000,3001|truetrue|b😀ax|1996,3001|truetrue|😀añy|2992,3001|truetrue|\
+        añbz|3992,3001|truetrue|ñb😀x|4988,3001|truetrue|b😀ay|5984,3001|truetrue|😀añz|6980,3001|truetrue|\
+        añbx|7980,3001|truetrue|8000 3001 ñb😀|2000 2000";
+    assert_eq!(output, format!("{round}|{round}|{round}\n"));
+}
