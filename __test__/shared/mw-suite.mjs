@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { failure } from './api-suite.mjs'
 
 export function mwSuite(lua, wiki) {
-  const { createRunner, mediaWikiModules, urlModules, LuaError } = lua
+  const { createRunner, createWorkerRunner, mediaWikiModules, urlModules, LuaError } = lua
   const page = createRunner({ mw: true })
   const values = async (code) => (await page.run(code, { scriptId: 'Module:Test' })).values
 
@@ -90,6 +90,18 @@ export function mwSuite(lua, wiki) {
 
     it('needs a runner with mw', async () => {
       await expect(createRunner({ modules }).invoke('Module:Args', 'main', { args: [] }, { scriptId: 'P' })).rejects.toThrow(TypeError)
+    })
+  })
+
+  describe('in a worker runner', () => {
+    it('has mw, the frame, the host functions and the log', async () => {
+      const modules = { 'Module:W': 'return { f = function (frame) mw.log("w") return frame.args[1] .. frame:expandTemplate{ title = "T" } .. mw.ustring.len("é") end }' }
+      const workers = createWorkerRunner({ workers: 1, modules, mw: { expandTemplate: (title) => `[${title}]` } })
+      try {
+        expect(await workers.invoke('Module:W', 'f', { args: ['x'] }, { scriptId: 'P' })).toEqual({ output: '', values: ['x[T]1'], log: 'w\n' })
+      } finally {
+        workers.terminate()
+      }
     })
   })
 
