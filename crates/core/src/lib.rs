@@ -71,6 +71,8 @@ pub use runner::{run_with_clock, too_deep, Call, Step};
 pub use running::MAX_NESTING;
 #[cfg(not(feature = "normalization"))]
 pub use ustring::set_normalizer;
+#[cfg(feature = "fault-injection")]
+pub use ustring::FORCE_CODE_POINTS;
 pub use ustring::{Form as NormalForm, Normalizer};
 pub use wire::{LuaValue, Values};
 

@@ -373,10 +373,23 @@ enum Prepared<'a> {
     Unicode(Matcher<'a, u32>),
 }
 
+/// Test builds only: match ASCII text as code points too, so that a test compares the
+/// matcher over code points with Lua's `string` on the same cases.
+#[cfg(feature = "fault-injection")]
+pub static FORCE_CODE_POINTS: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+fn code_points_forced() -> bool {
+    #[cfg(feature = "fault-injection")]
+    return FORCE_CODE_POINTS.load(std::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(feature = "fault-injection"))]
+    false
+}
+
 /// Prepares `pat` (without its anchor) over subject `src`; pushes the decoded forms (or
 /// two nils) so that they live while the matcher does.
 unsafe fn prepare<'a>(state: Lua, src: &'a [u8], pat: &'a [u8]) -> Prepared<'a> {
-    if is_ascii(state, src) && pat.is_ascii() {
+    if is_ascii(state, src) && pat.is_ascii() && !code_points_forced() {
         ffi::lua_pushnil(state);
         ffi::lua_pushnil(state);
         return Prepared::Ascii(Matcher::over(state, as_ascii(src), as_ascii(pat), src, &[]));

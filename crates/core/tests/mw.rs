@@ -291,7 +291,14 @@ mod differential {
             subject in "[abc .,()%-]{0,12}",
             pattern in "[abc.()%\\[\\]^$*+?\\-adlsuwx1]{0,8}",
             init in -4i64..8,
+            code_points in proptest::bool::ANY,
         ) {
+            // Matched as bytes (ASCII) or, in test builds, as decoded code points: both
+            // must give what `string` gives. (Other tests may run meanwhile in either way:
+            // they must pass both ways too.)
+            #[cfg(feature = "fault-injection")]
+            pubwiki_lua_core::FORCE_CODE_POINTS.store(code_points, std::sync::atomic::Ordering::Relaxed);
+            let _ = code_points;
             let (s, p) = (lua_quote(&subject), lua_quote(&pattern));
             let code = format!(
                 "local function show(...) local t = table.pack(...) for i = 1, t.n do t[i] = tostring(t[i]) end return table.concat(t, ',') end
