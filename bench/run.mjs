@@ -22,7 +22,10 @@
 //                          host_sync,host_sync_direct,host_async,host_args,host_args_unread,
 //                          module_cached,module_uncached,invoke,state_memory,state_sqlite,
 //                          state_memory_distinct,state_sqlite_distinct,state_memory_sync,
-//                          state_sqlite_sync,state_shared (bench/state.mjs: Postgres, Redis),
+//                          state_sqlite_sync,text_string_find,text_ustring_find,
+//                          text_string_gsub,text_ustring_gsub,text_string_sub,
+//                          text_ustring_sub,mw_page (Scribunto's mw),
+//                          state_shared (bench/state.mjs: Postgres, Redis),
 //                          ttfr,rss,browser,size
 //   BENCH_OUT=path         results file (default bench/results.json)
 //   PUBWIKI_LUA_WASM_FILE  wasm file of the pubwiki wasm build (else searched for)
