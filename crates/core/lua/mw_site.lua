@@ -725,7 +725,15 @@ local function newFrame(frameTitle, args, parent)
   frame.args = setmetatable({}, {
     __index = function (_, k) return stored[argKey(k)] end,
     __newindex = function () error('frame.args is read-only', 2) end,
-    __pairs = function () return next, stored, nil end,
+    -- The arguments themselves stay out of reach (`pairs` gives no table to write to).
+    __pairs = function ()
+      local k
+      return function ()
+        local v
+        k, v = next(stored, k)
+        return k, v
+      end
+    end,
     __metatable = 'frame.args',
   })
   rawset(frame, '_title', frameTitle or 'Module:?')

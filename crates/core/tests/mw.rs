@@ -361,3 +361,37 @@ fn long_strings_checked_once_give_the_same_answers() {
         añbx|7980,3001|truetrue|8000 3001 ñb😀|2000 2000";
     assert_eq!(output, format!("{round}|{round}|{round}\n"));
 }
+
+#[test]
+fn frame_args_stay_read_only() {
+    let mut w = Writer::new();
+    w.table(1).string(b"frame");
+    w.table(2)
+        .string(b"title")
+        .string(b"Module:X")
+        .string(b"args");
+    w.table(1).integer(1).string(b"one");
+    let spec = CallSpec::invoke("Module:X", "main", "Page")
+        .pool(ArenaPool::shared_with_mw())
+        .mw(w.into_bytes());
+    let module = "return { main = function (frame) local f, s = pairs(frame.args) \
+        local writes = { pcall(rawset, frame.args, 1, 'x'), type(s) == 'table' and pcall(rawset, s, 1, 'x') or 'no table' } \
+        return frame.args[1], select('#', f()), writes[1], writes[2] end }";
+    let mut host = Pages([("Module:X".to_string(), module.to_string())].into());
+    let Step::Done(result) = Call::new(spec, monotonic_ms).resume(&mut host, None) else {
+        panic!()
+    };
+    let values: Vec<String> = result
+        .unwrap()
+        .values
+        .decode()
+        .unwrap()
+        .iter()
+        .map(|v| format!("{v:?}"))
+        .collect();
+    // `pairs` gives no table to write to; rawset (as in Scribunto) writes the view itself.
+    assert_eq!(
+        values.join(" "),
+        "String(\"x\") Integer(2) Boolean(true) String(\"no table\")"
+    );
+}
