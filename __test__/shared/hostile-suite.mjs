@@ -352,6 +352,30 @@ export function hostileSuite(lua) {
     })
   })
 
+  describe('memory limits', () => {
+    it('around the size of a fresh state end with a memory error, never the process', async () => {
+      // The call's own set-up (its coroutine, an invoked module's name) allocates too: a
+      // limit that the fresh state just fits in once aborted the process (SIGABRT).
+      const kinds = new Set()
+      const modules = { 'Module:X': 'return { f = function () return 1 end }' }
+      for (const [runner, from, to] of [[lua, 4_000, 40_000], [lua.createRunner({ mw: true, modules }), 120_000, 400_000]]) {
+        for (let memoryLimit = from; memoryLimit < to; memoryLimit += runner === lua ? 8 : 64) {
+          for (const call of [() => runner.runSync('return 1', { scriptId: 'm', memoryLimit }), () => runner.invokeSync('Module:X', 'f', [], { scriptId: 'm', memoryLimit, modules })]) {
+            try {
+              call()
+              kinds.add('ok')
+            } catch (error) {
+              expect(error).toBeInstanceOf(LuaError)
+              kinds.add(error.kind)
+            }
+          }
+        }
+      }
+      expect([...kinds].sort()).toEqual(['memory', 'ok'])
+      expect(await runLua('print("next")', 'next')).toBe('next\n')
+    }, 120_000)
+  })
+
   describe('mw', () => {
     const modules = {
       'Module:Cycle': 'local t = { x = 1 } t.self = t t[t] = t return t',

@@ -282,8 +282,14 @@ impl Call {
                 return Err(set_up_failure(state, status));
             }
         }
-        // The chunk's coroutine, anchored at the bottom of the main thread's stack.
-        let main = ffi::lua_newthread(state);
+        // The chunk's coroutine, anchored at the bottom of the main thread's stack (made
+        // under `lua_pcall`: it allocates, and an image near the memory limit leaves little).
+        ffi::lua_pushcfunction(state, new_thread);
+        let status = ffi::lua_pcall(state, 0, 1, 0);
+        if status != ffi::LUA_OK {
+            return Err(set_up_failure(state, status));
+        }
+        let main = ffi::lua_tothread(state, -1);
         call_state(state).main = main;
         // `mw`'s per-call set-up (mw.rs) leaves the frame of an invoked call (or nil) on top.
         let with_mw = self.mw.is_some();
@@ -318,8 +324,13 @@ impl Call {
             }
             Entry::Invoke { module, function } => {
                 ffi::lua_pushcfunction(main, modules::invoke);
-                ffi::lua_pushlstring(main, module.as_ptr() as *const _, module.len());
-                ffi::lua_pushlstring(main, function.as_ptr() as *const _, function.len());
+                // The names are made under `lua_pcall` (they allocate), then moved over.
+                let names = [module, function];
+                let status = run_with_bytes(state, push_names, &names, 2);
+                if status != ffi::LUA_OK {
+                    return Err(set_up_failure(state, status));
+                }
+                ffi::lua_xmove(state, main, 2);
                 2
             }
         };
@@ -741,17 +752,32 @@ impl Host for PreloadHost<'_> {
     }
 }
 
-/// Runs `function` under `lua_pcall`, with light userdata 1 pointing to `bytes`; keeps
+/// Runs `function` under `lua_pcall`, with light userdata 1 pointing to `data`; keeps
 /// `nresults` of its results. Returns Lua's status.
-unsafe fn run_with_bytes(
+unsafe fn run_with_bytes<T>(
     state: Lua,
     function: ffi::lua_CFunction,
-    bytes: &Vec<u8>,
+    data: &T,
     nresults: c_int,
 ) -> c_int {
     ffi::lua_pushcfunction(state, function);
-    ffi::lua_pushlightuserdata(state, bytes as *const Vec<u8> as *mut c_void);
+    ffi::lua_pushlightuserdata(state, data as *const T as *mut c_void);
     ffi::lua_pcall(state, 1, nresults, 0)
+}
+
+/// Pushes a new thread. Runs under `lua_pcall`.
+unsafe extern "C-unwind" fn new_thread(state: Lua) -> c_int {
+    ffi::lua_newthread(state);
+    1
+}
+
+/// Pushes the two strings light userdata 1 points to. Runs under `lua_pcall`.
+unsafe extern "C-unwind" fn push_names(state: Lua) -> c_int {
+    let names = &*(ffi::lua_touserdata(state, 1) as *const [String; 2]);
+    for name in names {
+        ffi::lua_pushlstring(state, name.as_ptr() as *const _, name.len());
+    }
+    2
 }
 
 /// The message of a call refused because it would nest too deep (running.rs).

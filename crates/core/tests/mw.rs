@@ -395,3 +395,43 @@ fn frame_args_stay_read_only() {
         "String(\"x\") Integer(2) Boolean(true) String(\"no table\")"
     );
 }
+
+#[test]
+fn memory_limits_just_above_the_image_end_with_memory_errors() {
+    // The call's set-up (its coroutine, an invoked module's names, mw's configuration)
+    // allocates in a state whose image may fill most of the limit: a memory error there
+    // is the call's error (it once aborted the process).
+    let empty = table(&[]);
+    for pool in [ArenaPool::shared(), ArenaPool::shared_with_mw()] {
+        for limit in (4_000..600_000).step_by(1_999) {
+            let limits = Limits {
+                memory_bytes: limit,
+                time_ms: 1000.0,
+                output_bytes: 0,
+            };
+            for spec in [
+                CallSpec::chunk("io.write('x')", "m"),
+                CallSpec::invoke("Module:X", "main", "m"),
+            ] {
+                let spec = spec
+                    .limits(limits.clone())
+                    .pool(pool.clone())
+                    .mw(empty.clone());
+                let spec = if std::sync::Arc::ptr_eq(&pool, &ArenaPool::shared()) {
+                    CallSpec { mw: None, ..spec }
+                } else {
+                    spec
+                };
+                let mut host = Pages::default();
+                match Call::new(spec, monotonic_ms).resume(&mut host, None) {
+                    Step::Done(Err(error)) => assert!(
+                        matches!(error.kind.as_str(), "memory" | "output" | "runtime"),
+                        "{limit}: {error:?}"
+                    ),
+                    Step::Done(Ok(_)) => panic!("{limit}: no error"),
+                    Step::Waiting { .. } => panic!("waited"),
+                }
+            }
+        }
+    }
+}
