@@ -35,7 +35,7 @@ export function mwSuite(lua, wiki) {
       const html = `local div = mw.html.create('div')
         div:attr('id', 'testdiv'):css('width', '100%'):wikitext('Some text'):tag('hr')
         return tostring(div)`
-      expect(await values(html)).toEqual(['<div id="testdiv" style="width:100%">Some text<hr /></div>'])
+      expect(await values(html)).toEqual(['<div id="testdiv" style="width:100%;">Some text<hr /></div>'])
     })
   })
 
@@ -126,7 +126,7 @@ export function mwSuite(lua, wiki) {
       const modules = mediaWikiModules({ api: wiki.api })
       const runner = createRunner({ modules, mw: { expandTemplate: () => '' } })
       const rendered = await runner.invoke('Module:Infobox', 'main', { args: { name: ' Ada ', born: '1815', 'místo': 'London' }, parentArgs: { page: 'Ada Lovelace' } }, { scriptId: 'Ada Lovelace' })
-      expect(rendered.values).toEqual(['<table class="infobox" style="width:22em"><caption>Ada Lovelace</caption><tr><td>Name: Ada</td></tr><tr><td>Born: 1815</td></tr><tr><td>Místo: London</td></tr></table>'])
+      expect(rendered.values).toEqual(['<table class="infobox" style="width:22em;"><caption>Ada Lovelace</caption><tr><td>Name: Ada</td></tr><tr><td>Born: 1815</td></tr><tr><td>Místo: London</td></tr></table>'])
       expect(rendered.log).toBe('fields\t3\n')
       // A second call is served from the resolver's cache; other spellings reach the same pages.
       const again = await runner.invoke('Module:Infobox', 'count', { args: ['žluťoučký'] }, { scriptId: 'P' })

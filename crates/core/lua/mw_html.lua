@@ -1,8 +1,8 @@
 -- mw.html (Scribunto's HTML builder), our own code from the reference manual.
 local mw, native = ...
 local util = native.util
-local type, tostring, error, ipairs, pairs, setmetatable, getmetatable, select =
-  type, tostring, error, ipairs, pairs, setmetatable, getmetatable, select
+local type, tostring, error, ipairs, pairs, setmetatable, getmetatable, select, rawget =
+  type, tostring, error, ipairs, pairs, setmetatable, getmetatable, select, rawget
 local concat, insert, remove, format = table.concat, table.insert, table.remove, string.format
 
 local html = {}
@@ -45,13 +45,25 @@ local function checkSelf(self, method)
   end
 end
 
-local function validName(name)
-  return type(name) == 'string' and name ~= '' and not name:find('[%c%s"\'<>/=]')
+-- Tag names are letters and digits; attribute names are XML names.
+local function validTag(name)
+  return name:match('^[a-zA-Z0-9]+$') ~= nil
+end
+
+local function validAttributeName(name)
+  return name:match('^[a-zA-Z_:][a-zA-Z0-9_.:-]*$') ~= nil
+end
+
+local function isValue(v)
+  return type(v) == 'string' or type(v) == 'number'
 end
 
 local function createBuilder(tagName, args)
-  if tagName ~= nil and tagName ~= '' and not validName(tagName) then
-    error("invalid tag name '" .. tostring(tagName) .. "'", 3)
+  if tagName ~= nil and type(tagName) ~= 'string' then
+    error('Tag name must be a string', 3)
+  end
+  if tagName ~= nil and tagName ~= '' and not validTag(tagName) then
+    error('Invalid tag name: ' .. tagName, 3)
   end
   args = args or {}
   local builder = {
@@ -72,15 +84,16 @@ function HtmlBuilder:_build(out)
       out[#out + 1] = ' ' .. attr.name .. '="' .. htmlEncode(attr.val) .. '"'
     end
     if #self.styles > 0 then
+      -- Each declaration ends with ';'.
       local css = {}
       for i, prop in ipairs(self.styles) do
         if type(prop) == 'table' then
-          css[i] = htmlEncode(cssEncode(prop.name) .. ':' .. cssEncode(prop.val))
+          css[i] = htmlEncode(cssEncode(prop.name) .. ':' .. cssEncode(prop.val)) .. ';'
         else
-          css[i] = htmlEncode(prop)
+          css[i] = htmlEncode(prop) .. ';'
         end
       end
-      out[#out + 1] = ' style="' .. concat(css, ';') .. '"'
+      out[#out + 1] = ' style="' .. concat(css) .. '"'
     end
     if self.selfClosing then
       out[#out + 1] = ' />'
@@ -100,11 +113,18 @@ function HtmlBuilder:_build(out)
   end
 end
 
+local function checkCanHaveChildren(self)
+  if self.selfClosing then
+    error("Self-closing tags can't have child nodes", 3)
+  end
+end
+
 function HtmlBuilder:node(builder)
   checkSelf(self, 'node')
+  checkCanHaveChildren(self)
   if builder ~= nil then
-    if not isBuilder(builder) and type(builder) ~= 'string' and type(builder) ~= 'number' then
-      error("bad argument #1 to 'node' (builder, string or number expected, got " .. type(builder) .. ")", 2)
+    if not isBuilder(builder) and not isValue(builder) then
+      error('Invalid node given: Must be a builder, a string or a number', 2)
     end
     self.nodes[#self.nodes + 1] = builder
   end
@@ -113,10 +133,13 @@ end
 
 function HtmlBuilder:wikitext(...)
   checkSelf(self, 'wikitext')
+  checkCanHaveChildren(self)
   for i = 1, select('#', ...) do
     local v = select(i, ...)
     if v == nil then break end
-    util.checkTypeMulti('wikitext', i, v, { 'string', 'number' })
+    if not isValue(v) then
+      error('Invalid wikitext given: Must be either a string or a number', 2)
+    end
     self.nodes[#self.nodes + 1] = v
   end
   return self
@@ -124,12 +147,14 @@ end
 
 function HtmlBuilder:newline()
   checkSelf(self, 'newline')
+  checkCanHaveChildren(self)
   self.nodes[#self.nodes + 1] = '\n'
   return self
 end
 
 function HtmlBuilder:tag(tagName, args)
   checkSelf(self, 'tag')
+  checkCanHaveChildren(self)
   args = args or {}
   args.parent = self
   local builder = createBuilder(tagName, args)
@@ -149,23 +174,42 @@ function HtmlBuilder:getAttr(name)
   return i and self.attributes[i].val
 end
 
+-- The pairs of a key->value table, checked first: in the order `pairs` gives them where
+-- the table says it (__pairs), else sorted (plain tables' order is no order).
+local function tablePairs(t, nameOk, what)
+  local list = {}
+  for k, v in pairs(t) do
+    if not nameOk(k) or not isValue(v) then
+      error('Invalid table given: Must be name (' .. what .. ') value (string|number) pairs', 3)
+    end
+    list[#list + 1] = { k, v }
+  end
+  local mt = getmetatable(t)
+  if not (type(mt) == 'table' and rawget(mt, '__pairs')) then
+    table.sort(list, function (a, b) return tostring(a[1]) < tostring(b[1]) end)
+  end
+  return list
+end
+
 function HtmlBuilder:attr(name, val)
   checkSelf(self, 'attr')
   if type(name) == 'table' then
     if val ~= nil then
-      error("bad argument #2 to 'attr' (if argument #1 is a table, argument #2 must be left empty)", 2)
+      error('If a key->value table is given as first parameter, value must be left empty', 2)
     end
-    local keys = {}
-    for k in pairs(name) do keys[#keys + 1] = k end
-    table.sort(keys, function (a, b) return tostring(a) < tostring(b) end)
-    for _, k in ipairs(keys) do self:attr(k, name[k]) end
+    for _, pair in ipairs(tablePairs(name, function (k) return type(k) == 'string' end, 'string')) do
+      self:attr(pair[1], pair[2])
+    end
     return self
   end
-  if not validName(name) then
-    error("bad argument #1 to 'attr' (invalid attribute name '" .. tostring(name) .. "')", 2)
+  if type(name) ~= 'string' then
+    error('Invalid name given: The name must be a string', 2)
   end
-  if val ~= nil and type(val) ~= 'string' and type(val) ~= 'number' then
-    error("bad argument #2 to 'attr' (string, number or nil expected, got " .. type(val) .. ")", 2)
+  if not validAttributeName(name) then
+    error('Invalid attribute name: ' .. name, 2)
+  end
+  if val ~= nil and not isValue(val) then
+    error('Invalid value given: The value must be either a string or a number', 2)
   end
   if name == 'style' and val ~= nil then
     self.styles = { tostring(val) }
@@ -185,13 +229,15 @@ end
 function HtmlBuilder:addClass(class)
   checkSelf(self, 'addClass')
   if class == nil then return self end
-  util.checkTypeMulti('addClass', 1, class, { 'string', 'number' })
+  if not isValue(class) then
+    error('Invalid class given: The name must be either a string or a number', 2)
+  end
   local classes = self:getAttr('class')
   if classes then
     for c in string.gmatch(classes, '%S+') do
       if c == tostring(class) then return self end
     end
-    self:attr('class', classes .. ' ' .. class)
+    self:attr('class', classes .. ' ' .. tostring(class))
   else
     self:attr('class', tostring(class))
   end
@@ -202,16 +248,19 @@ function HtmlBuilder:css(name, val)
   checkSelf(self, 'css')
   if type(name) == 'table' then
     if val ~= nil then
-      error("bad argument #2 to 'css' (if argument #1 is a table, argument #2 must be left empty)", 2)
+      error('If a key->value table is given as first parameter, value must be left empty', 2)
     end
-    local keys = {}
-    for k in pairs(name) do keys[#keys + 1] = k end
-    table.sort(keys, function (a, b) return tostring(a) < tostring(b) end)
-    for _, k in ipairs(keys) do self:css(k, name[k]) end
+    for _, pair in ipairs(tablePairs(name, isValue, 'string|number')) do
+      self:css(pair[1], pair[2])
+    end
     return self
   end
-  util.checkTypeMulti('css', 1, name, { 'string', 'number' })
-  if val ~= nil then util.checkTypeMulti('css', 2, val, { 'string', 'number' }) end
+  if not isValue(name) then
+    error('Invalid CSS given: The name must be either a string or a number', 2)
+  end
+  if val ~= nil and not isValue(val) then
+    error('Invalid CSS given: The value must be either a string or a number', 2)
+  end
   name = tostring(name)
   for i, prop in ipairs(self.styles) do
     if type(prop) == 'table' and prop.name == name then
@@ -232,7 +281,9 @@ end
 function HtmlBuilder:cssText(css)
   checkSelf(self, 'cssText')
   if css ~= nil then
-    util.checkTypeMulti('cssText', 1, css, { 'string', 'number' })
+    if not isValue(css) then
+      error('Invalid CSS given: Must be either a string or a number', 2)
+    end
     self.styles[#self.styles + 1] = tostring(css)
   end
   return self
@@ -251,7 +302,6 @@ function HtmlBuilder:allDone()
 end
 
 function html.create(tagName, args)
-  if tagName ~= nil then util.checkType('mw.html.create', 1, tagName, 'string') end
   if args ~= nil then util.checkType('mw.html.create', 2, args, 'table') end
   return createBuilder(tagName, args)
 end

@@ -21,7 +21,7 @@ function native.message(key, default)
   return default
 end
 
--- Named entities for mw.text.decode(s, true): HTML's commonest (Scribunto has all of HTML5's).
+-- Named entities for mw.text.decode(s, true): HTML 4's commonest (Scribunto has all of HTML5's).
 local entities = {
   lt = '<', gt = '>', amp = '&', quot = '"', apos = "'", nbsp = '\194\160',
   copy = '©', reg = '®', trade = '™', hellip = '…', mdash = '—', ndash = '–',
@@ -36,6 +36,23 @@ local entities = {
   le = '≤', ge = '≥', asymp = '≈', iexcl = '¡', iquest = '¿', szlig = 'ß', eacute = 'é',
   egrave = 'è', aacute = 'á', agrave = 'à', ouml = 'ö', uuml = 'ü', auml = 'ä', Ouml = 'Ö',
   Uuml = 'Ü', Auml = 'Ä', ccedil = 'ç', ntilde = 'ñ', oacute = 'ó', iacute = 'í', uacute = 'ú',
+  hearts = '♥', spades = '♠', clubs = '♣', diams = '♦', dagger = '†', Dagger = '‡',
+  permil = '‰', lsaquo = '‹', rsaquo = '›', sbquo = '‚', bdquo = '„', loz = '◊', sdot = '⋅',
+  forall = '∀', part = '∂', exist = '∃', empty = '∅', nabla = '∇', isin = '∈', notin = '∉',
+  prod = '∏', sum = '∑', radic = '√', prop = '∝', ang = '∠', int = '∫', there4 = '∴',
+  sim = '∼', cong = '≅', equiv = '≡', sub = '⊂', sup = '⊃', oplus = '⊕', otimes = '⊗',
+  perp = '⊥', lceil = '⌈', rceil = '⌉', lfloor = '⌊', rfloor = '⌋', crarr = '↵',
+  lArr = '⇐', rArr = '⇒', uArr = '⇑', dArr = '⇓', hArr = '⇔', ordf = 'ª', ordm = 'º',
+  acute = '´', cedil = '¸', uml = '¨', macr = '¯', brvbar = '¦', curren = '¤',
+  Alpha = 'Α', Beta = 'Β', Gamma = 'Γ', Delta = 'Δ', Theta = 'Θ', Lambda = 'Λ', Pi = 'Π',
+  Sigma = 'Σ', Phi = 'Φ', Psi = 'Ψ', epsilon = 'ε', zeta = 'ζ', eta = 'η', theta = 'θ',
+  iota = 'ι', kappa = 'κ', lambda = 'λ', mu = 'μ', nu = 'ν', xi = 'ξ', omicron = 'ο',
+  rho = 'ρ', sigmaf = 'ς', tau = 'τ', upsilon = 'υ', phi = 'φ', chi = 'χ', psi = 'ψ',
+  aring = 'å', Aring = 'Å', aelig = 'æ', AElig = 'Æ', oslash = 'ø', Oslash = 'Ø',
+  Eacute = 'É', ecirc = 'ê', acirc = 'â', icirc = 'î', ocirc = 'ô', ucirc = 'û', yuml = 'ÿ',
+  euml = 'ë', iuml = 'ï', igrave = 'ì', ograve = 'ò', ugrave = 'ù', atilde = 'ã', otilde = 'õ',
+  yacute = 'ý', thorn = 'þ', eth = 'ð', THORN = 'Þ', ETH = 'Ð', Ccedil = 'Ç', Ntilde = 'Ñ',
+  ['not'] = '¬', lrm = '\226\128\142', rlm = '\226\128\143',
 }
 function native.entities() return entities end
 

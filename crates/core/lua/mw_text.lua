@@ -2,7 +2,8 @@
 local mw, native = ...
 local ustring = mw.ustring
 local checkType = native.util.checkType
-local type, pairs, ipairs, next, tostring, tonumber, error, select = type, pairs, ipairs, next, tostring, tonumber, error, select
+local type, pairs, ipairs, next, tostring, tonumber, error, select, getmetatable, rawget =
+  type, pairs, ipairs, next, tostring, tonumber, error, select, getmetatable, rawget
 local concat, sort, format, floor = table.concat, table.sort, string.format, math.floor
 
 local text = {}
@@ -67,7 +68,7 @@ function text.listToText(list, separator, conjunction)
   return concat(parts, separator) .. conjunction .. tostring(list[n])
 end
 
-local encodeNames = { ['<'] = '&lt;', ['>'] = '&gt;', ['&'] = '&amp;', ['"'] = '&quot;', ['\194\160'] = '&nbsp;' }
+local encodeNames = { ['<'] = '&lt;', ['>'] = '&gt;', ['&'] = '&amp;', ['"'] = '&quot;', ["'"] = '&#039;', ['\194\160'] = '&nbsp;' }
 
 function text.encode(s, charset)
   checkType('encode', 1, s, 'string')
@@ -129,20 +130,21 @@ function text.truncate(s, length, ellipsis, adjustLength)
   checkType('truncate', 1, s, 'string')
   checkType('truncate', 2, length, 'number')
   checkType('truncate', 3, ellipsis, 'string', true)
-  ellipsis = ellipsis or native.message('ellipsis', '…')
+  ellipsis = ellipsis or native.message('ellipsis', '...')
   local l = ustring.len(s)
-  if l <= math.abs(length) then return s end
   local elen = ustring.len(ellipsis)
-  if adjustLength and elen >= math.abs(length) then
-    return ellipsis
+  if adjustLength then
+    if l <= math.abs(length) then return s end
+    if elen >= math.abs(length) then return ellipsis end
+    length = length >= 0 and length - elen or length + elen
+  elseif l <= math.abs(length) + elen then
+    -- Cutting would save nothing: the ellipsis is as long as what it replaces.
+    return s
   end
   if length >= 0 then
-    if adjustLength then length = length - elen end
     return ustring.sub(s, 1, length) .. ellipsis
-  else
-    if adjustLength then length = length + elen end
-    return ellipsis .. ustring.sub(s, length)
   end
+  return ellipsis .. ustring.sub(s, length)
 end
 
 function text.tag(name, attrs, content)
@@ -161,16 +163,20 @@ function text.tag(name, attrs, content)
   end
   local parts = { '<' .. name }
   if attrs then
-    local keys = {}
+    -- In `pairs` order where the table says it (__pairs), else sorted (plain tables'
+    -- order is no order).
+    local keys, values = {}, {}
     for k, v in pairs(attrs) do
       if type(k) ~= 'string' then
         error("bad argument #2 to 'tag' (keys must be strings, found " .. type(k) .. ")", 2)
       end
       keys[#keys + 1] = k
+      values[k] = v
     end
-    sort(keys)
+    local mt = getmetatable(attrs)
+    if not (type(mt) == 'table' and rawget(mt, '__pairs')) then sort(keys) end
     for _, k in ipairs(keys) do
-      local v = attrs[k]
+      local v = values[k]
       local t = type(v)
       if v == true then
         parts[#parts + 1] = ' ' .. k

@@ -169,7 +169,7 @@ fn text_html_and_friends() {
         out(
             "print(mw.text.truncate('Hello world', 5), mw.text.truncate('Hello world', -5, '...'))"
         ),
-        "Hello…\t...world\n"
+        "Hello...\t...world\n"
     );
     assert_eq!(out("print(mw.text.tag('span', {class = 'x', hidden = true}, 'hi'), mw.text.tag{name = 'br', content = false})"), "<span class=\"x\" hidden>hi</span>\t<br />\n");
     assert_eq!(
@@ -183,7 +183,7 @@ fn text_html_and_friends() {
     );
     let html = "local d = mw.html.create('div'):addClass('box'):css('color', 'red'):attr('title', 'a\"b') \
         d:tag('span'):wikitext('x < y'):done():tag('br') print(tostring(d))";
-    assert_eq!(out(html), "<div class=\"box\" title=\"a&quot;b\" style=\"color:red\"><span>x < y</span><br /></div>\n");
+    assert_eq!(out(html), "<div class=\"box\" title=\"a&quot;b\" style=\"color:red;\"><span>x < y</span><br /></div>\n");
     assert_eq!(
         out("print(mw.uri.encode('a b&c'), mw.uri.encode('a b', 'WIKI'), mw.uri.decode('a+b%21'))"),
         "a+b%26c\ta_b\ta b!\n"
@@ -433,5 +433,124 @@ fn memory_limits_just_above_the_image_end_with_memory_errors() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn html_builder_as_scribunto_builds_and_refuses() {
+    let cases: &[(&str, &str)] = &[
+        ("mw.html.create('div', { selfClosing = true })", "<div />"),
+        (
+            "mw.html.create('div'):css('a', 'b'):cssText('c:d'):css(1, 2)",
+            "<div style=\"a:b;c:d;1:2;\"></div>",
+        ),
+        (
+            "mw.html.create('div'):css('color', 'red'):css('color', nil)",
+            "<div></div>",
+        ),
+        (
+            "mw.html.create('div'):addClass('x'):attr('k', 'v'):addClass(7)",
+            "<div class=\"x 7\" k=\"v\"></div>",
+        ),
+        (
+            "mw.html.create('div'):attr('a', 'b'):attr('a', nil):attr('c', 'd'):attr('c', 'e')",
+            "<div c=\"e\"></div>",
+        ),
+        (
+            "mw.html.create(''):wikitext('t'):tag('i'):attr('a', '\"<&>'):allDone()",
+            "t<i a=\"&quot;&lt;&amp;&gt;\"></i>",
+        ),
+        (
+            "mw.html.create():node(mw.html.create('br')):newline()",
+            "<br />\n",
+        ),
+        (
+            "mw.html.create('div'):css('a\"b', 'é;')",
+            "<div style=\"a&quot;b:\\E9 \\3B ;\"></div>",
+        ),
+        ("mw.html.create('$$')", "Invalid tag name: $$"),
+        ("mw.html.create({})", "Tag name must be a string"),
+        (
+            "mw.html.create('div'):attr('§', 'x')",
+            "Invalid attribute name: §",
+        ),
+        (
+            "mw.html.create('div'):attr(1, 'x')",
+            "Invalid name given: The name must be a string",
+        ),
+        (
+            "mw.html.create('div'):attr('a', true)",
+            "Invalid value given: The value must be either a string or a number",
+        ),
+        (
+            "mw.html.create('div'):attr({ a = {} })",
+            "Invalid table given: Must be name (string) value (string|number) pairs",
+        ),
+        (
+            "mw.html.create('div'):attr({ a = 'b' }, 'c')",
+            "If a key->value table is given as first parameter, value must be left empty",
+        ),
+        (
+            "mw.html.create('div'):wikitext({})",
+            "Invalid wikitext given: Must be either a string or a number",
+        ),
+        (
+            "mw.html.create('hr'):wikitext('x')",
+            "Self-closing tags can't have child nodes",
+        ),
+        (
+            "mw.html.create('img'):node(mw.html.create('b'))",
+            "Self-closing tags can't have child nodes",
+        ),
+        (
+            "mw.html.create('div'):addClass({})",
+            "Invalid class given: The name must be either a string or a number",
+        ),
+        (
+            "mw.html.create('div'):cssText({})",
+            "Invalid CSS given: Must be either a string or a number",
+        ),
+    ];
+    for (expression, expected) in cases {
+        let code = format!(
+            "local ok, r = pcall(function () return tostring({expression}) end) \
+             io.write(ok and r or (tostring(r):gsub('^Module:Test:%d+: ', '')))"
+        );
+        assert_eq!(out(&code), *expected, "{expression}");
+    }
+}
+
+#[test]
+fn text_as_scribunto_writes_it() {
+    let cases: &[(&str, &str)] = &[
+        ("mw.text.encode('<b>foo\\194\\160\"bar\"</b> & \\'baz\\'')", "&lt;b&gt;foo&nbsp;&quot;bar&quot;&lt;/b&gt; &amp; &#039;baz&#039;"),
+        ("mw.text.encode('<b>\"ba\"</b>', 'aeiou')", "<b>\"b&#97;\"</b>"),
+        ("mw.text.decode('&lt;&#102;&#x6f;&#x0066;&#00111; &hearts; &amp;quot;')", "<fofo &hearts; &quot;"),
+        ("mw.text.decode('&hearts;&eacute;', true)", "♥é"),
+        ("mw.text.nowiki('*\"&\\'<=>[]{|}#*:;\\n*\\n#\\n:\\n;\\nhttp://example.com:80/\\nRFC 123, ISBN 456')",
+         "&#42;&#34;&#38;&#39;&#60;&#61;&#62;&#91;&#93;&#123;&#124;&#125;#*:;\n&#42;\n&#35;\n&#58;\n&#59;\nhttp&#58;//example.com:80/\nRFC&#32;123, ISBN&#32;456"),
+        ("mw.text.tag('b', setmetatable({ n = 42, key = 'v', present = true, absent = false }, { __pairs = function (t) \
+            local keys, i = { 'absent', 'present', 'key', 'n' }, 0 \
+            return function () i = i + 1 if keys[i] then return keys[i], rawget(t, keys[i]) end end end }))",
+         "<b present key=\"v\" n=\"42\">"),
+        ("mw.text.tag{ name = 'br', attrs = { b = 1, a = 'x' }, content = false }", "<br a=\"x\" b=\"1\" />"),
+        ("table.concat(mw.text.split(',,x', ','), '|')", "||x"),
+        ("table.concat(mw.text.split('xxx', ',?'), '|')", "x|x|x"),
+        ("table.concat(mw.text.split('x,x,', ','), '|')", "x|x|"),
+        ("mw.text.listToText({1, 2, 3, 4}, nil, ' or ')", "1, 2, 3 or 4"),
+        ("mw.text.truncate('foobarbaz', 3)", "foo..."),
+        ("mw.text.truncate('foobarbaz', 6)", "foobarbaz"),
+        ("mw.text.truncate('foobarbaz', -3)", "...baz"),
+        ("mw.text.truncate('foobarbaz', 6, nil, true)", "foo..."),
+        ("mw.text.truncate('foobarbaz', -6, nil, true)", "...baz"),
+        ("mw.text.truncate('foobarbaz', 1, nil, true)", "..."),
+        ("mw.text.truncate('foobarbaz', 3, '!')", "foo!"),
+        ("mw.text.trim('xxx foo bar xxx', 'x')", " foo bar "),
+    ];
+    for (expression, expected) in cases {
+        let code = format!(
+            "local ok, r = pcall(function () return ({expression}) end) io.write(ok and r or ('ERR ' .. tostring(r)))"
+        );
+        assert_eq!(out(&code), *expected, "{expression}");
     }
 }
