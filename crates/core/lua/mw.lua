@@ -161,7 +161,6 @@ function ustring.gcodepoint(s, i, j)
   end
 end
 mw.ustring = ustring
-package.loaded.ustring = ustring
 
 -- Per call: what the host gave (set by the setup function at the end).
 local host = {}

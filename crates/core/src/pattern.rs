@@ -853,19 +853,31 @@ pub(crate) unsafe fn search<U: Unit>(
     1
 }
 
+/// How `gmatch` and `gsub` go on after a match.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Iteration {
+    /// Lua 5.4's: no empty match where the previous match ended.
+    Lua54,
+    /// Lua 5.1's (Scribunto's mw.ustring): after an empty match, one unit further; in
+    /// `gsub`'s replacement string a `%` before anything but a digit or `%` stays as it is.
+    Lua51,
+}
+
 /// Where a `gmatch` iterator is (in a userdata; plain data, Lua frees it).
 #[repr(C)]
 pub(crate) struct GmatchState {
     next: usize,
     last_match: usize,
+    iteration: Iteration,
 }
 
 impl GmatchState {
     /// An iterator that starts at unit `init` of a subject of `len` units.
-    pub(crate) fn new(init: usize, len: usize) -> GmatchState {
+    pub(crate) fn new(init: usize, len: usize, iteration: Iteration) -> GmatchState {
         GmatchState {
             next: init.min(len + 1),
             last_match: NO_MATCH_YET,
+            iteration,
         }
     }
 }
@@ -878,7 +890,7 @@ pub unsafe extern "C-unwind" fn gmatch(state: Lua) -> c_int {
     ffi::lua_settop(state, 2);
     let gm =
         ffi::lua_newuserdatauv(state, std::mem::size_of::<GmatchState>(), 0) as *mut GmatchState;
-    gm.write(GmatchState::new(init, src.len()));
+    gm.write(GmatchState::new(init, src.len(), Iteration::Lua54));
     ffi::lua_pushcclosure(state, gmatch_next, 3);
     1
 }
@@ -913,6 +925,10 @@ pub(crate) unsafe fn gmatch_step<U: Unit>(
         let end = m.run(start);
         if end == FAULT {
             return raise(state, m.fault);
+        }
+        if end != FAIL && gm.iteration == Iteration::Lua51 {
+            gm.next = if end == start { start + 1 } else { end };
+            return push_captures(state, &m, Some((start, end)));
         }
         if end != FAIL && end != gm.last_match {
             gm.next = end;
@@ -1024,12 +1040,17 @@ pub unsafe extern "C-unwind" fn gsub(state: Lua) -> c_int {
     let pat = check_bytes(state, 2);
     let anchored = pat.first() == Some(&b'^');
     let m = Matcher::new(state, src, if anchored { &pat[1..] } else { pat });
-    substitute(state, m, anchored)
+    substitute(state, m, anchored, Iteration::Lua54)
 }
 
 /// `gsub`'s body, for a matcher over argument 1 with the pattern of argument 2 (without
 /// its anchor); arguments 3 and 4 are the replacement and the count.
-pub(crate) unsafe fn substitute<U: Unit>(state: Lua, mut m: Matcher<U>, anchored: bool) -> c_int {
+pub(crate) unsafe fn substitute<U: Unit>(
+    state: Lua,
+    mut m: Matcher<U>,
+    anchored: bool,
+    iteration: Iteration,
+) -> c_int {
     let kind = ffi::lua_type(state, 3);
     let max = ffi::luaL_optinteger(state, 4, m.src.len() as ffi::lua_Integer + 1);
     if !matches!(
@@ -1056,10 +1077,23 @@ pub(crate) unsafe fn substitute<U: Unit>(state: Lua, mut m: Matcher<U>, anchored
         if end == FAULT {
             return raise(state, m.fault);
         }
-        if end != FAIL && end != last_match {
+        if end != FAIL && iteration == Iteration::Lua51 {
             count += 1;
             buffer.add(state, m.slice(copied, pos));
-            changed |= add_value(state, &m, &mut buffer, kind, pos, end);
+            changed |= add_value(state, &m, &mut buffer, kind, pos, end, iteration);
+            copied = end;
+            if end > pos {
+                pos = end;
+            } else if pos < len {
+                // An empty match: the unit after it is copied as it is.
+                pos += 1;
+            } else {
+                break;
+            }
+        } else if end != FAIL && end != last_match {
+            count += 1;
+            buffer.add(state, m.slice(copied, pos));
+            changed |= add_value(state, &m, &mut buffer, kind, pos, end, iteration);
             pos = end;
             copied = end;
             last_match = end;
@@ -1090,6 +1124,7 @@ unsafe fn add_value<U: Unit>(
     kind: c_int,
     start: usize,
     end: usize,
+    iteration: Iteration,
 ) -> bool {
     match kind {
         ffi::LUA_TFUNCTION => {
@@ -1105,7 +1140,7 @@ unsafe fn add_value<U: Unit>(
             ffi::lua_gettable(state, 3);
         }
         _ => {
-            add_template(state, m, buffer, start, end);
+            add_template(state, m, buffer, start, end, iteration);
             return true;
         }
     }
@@ -1133,6 +1168,7 @@ unsafe fn add_template<U: Unit>(
     buffer: &mut Buffer,
     start: usize,
     end: usize,
+    iteration: Iteration,
 ) {
     let mut len = 0;
     let template = bytes(ffi::lua_tolstring(state, 3, &mut len), len);
@@ -1171,6 +1207,12 @@ unsafe fn add_template<U: Unit>(
                         }
                     }
                 }
+            }
+            _ if iteration == Iteration::Lua51 => {
+                // Kept as it is (and a lone `%` at the end too).
+                buffer.add(state, b"%");
+                rest = &rest[at + 1..];
+                continue;
             }
             _ => {
                 ffi::luaL_error(state, c"invalid use of '%%' in replacement string".as_ptr());

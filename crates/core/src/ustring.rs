@@ -23,7 +23,8 @@ use unicode_general_category::{get_general_category, GeneralCategory as Category
 
 use crate::lua::Lua;
 use crate::pattern::{
-    self, find_plain, push_bytes, raise, start_offset, Buffer, GmatchState, Matcher, Unit,
+    self, find_plain, push_bytes, raise, start_offset, Buffer, GmatchState, Iteration, Matcher,
+    Unit,
 };
 
 /// `mw.ustring.maxPatternLength`: the longest pattern, in bytes (Scribunto's).
@@ -208,8 +209,26 @@ unsafe fn known(state: Lua, text: &[u8]) -> Option<&'static mut Known> {
     known.is(text).then_some(known)
 }
 
-/// The string (or number) at `arg`, which must be UTF-8 and at most `maxStringLength` bytes.
-unsafe fn check_text<'a>(state: Lua, arg: c_int) -> &'a [u8] {
+/// `bad argument #arg to 'name' (message)`, at the caller's line: the function named as
+/// Scribunto names it, also where Lua could not tell (called through `pcall`).
+unsafe fn arg_error(
+    state: Lua,
+    arg: c_int,
+    name: &CStr,
+    message: *const std::ffi::c_char,
+) -> c_int {
+    ffi::luaL_error(
+        state,
+        c"bad argument #%d to '%s' (%s)".as_ptr(),
+        arg,
+        name.as_ptr(),
+        message,
+    )
+}
+
+/// The string (or number) at `arg` of function `name`, which must be UTF-8 and at most
+/// `maxStringLength` bytes.
+unsafe fn check_text<'a>(state: Lua, arg: c_int, name: &CStr) -> &'a [u8] {
     let text = pattern::check_bytes(state, arg);
     if text.len() > MAX_STRING_LENGTH {
         let message = ffi::lua_pushfstring(
@@ -217,14 +236,14 @@ unsafe fn check_text<'a>(state: Lua, arg: c_int) -> &'a [u8] {
             c"string is longer than %d bytes".as_ptr(),
             MAX_STRING_LENGTH as c_int,
         );
-        ffi::luaL_argerror(state, arg, message);
+        arg_error(state, arg, name, message);
     }
     if let Some(known) = known(state, text) {
         known.uses += 1;
         return text;
     }
     if std::str::from_utf8(text).is_err() {
-        ffi::luaL_argerror(state, arg, c"string is not UTF-8".as_ptr());
+        arg_error(state, arg, name, c"string is not UTF-8".as_ptr());
     }
     if text.len() >= KNOWN_FROM {
         // Anchored first: pushing may raise (no memory), and then nothing is remembered.
@@ -276,8 +295,8 @@ unsafe fn chars_of(state: Lua, text: &[u8]) -> usize {
     }
 }
 
-/// The pattern at `arg`: UTF-8, at most `maxPatternLength` bytes.
-unsafe fn check_pattern<'a>(state: Lua, arg: c_int) -> &'a [u8] {
+/// The pattern at `arg` of function `name`: UTF-8, at most `maxPatternLength` bytes.
+unsafe fn check_pattern<'a>(state: Lua, arg: c_int, name: &CStr) -> &'a [u8] {
     let text = pattern::check_bytes(state, arg);
     if text.len() > MAX_PATTERN_LENGTH {
         let message = ffi::lua_pushfstring(
@@ -285,10 +304,10 @@ unsafe fn check_pattern<'a>(state: Lua, arg: c_int) -> &'a [u8] {
             c"pattern is longer than %d bytes".as_ptr(),
             MAX_PATTERN_LENGTH as c_int,
         );
-        ffi::luaL_argerror(state, arg, message);
+        arg_error(state, arg, name, message);
     }
     if std::str::from_utf8(text).is_err() {
-        ffi::luaL_argerror(state, arg, c"pattern is not UTF-8".as_ptr());
+        arg_error(state, arg, name, c"pattern is not UTF-8".as_ptr());
     }
     text
 }
@@ -459,7 +478,7 @@ fn sub_range(i: ffi::lua_Integer, j: ffi::lua_Integer, n: usize) -> Option<(usiz
 
 /// `mw.ustring.sub(s, i [, j])`.
 pub(crate) unsafe extern "C-unwind" fn sub(state: Lua) -> c_int {
-    let text = check_text(state, 1);
+    let text = check_text(state, 1, c"sub");
     let i = ffi::luaL_optinteger(state, 2, 1);
     let j = ffi::luaL_optinteger(state, 3, -1);
     ffi::lua_settop(state, 3);
@@ -507,7 +526,7 @@ pub(crate) unsafe extern "C-unwind" fn sub(state: Lua) -> c_int {
 
 /// `mw.ustring.codepoint(s [, i [, j]])`: the code points of characters `i` to `j`.
 pub(crate) unsafe extern "C-unwind" fn codepoint(state: Lua) -> c_int {
-    let text = check_text(state, 1);
+    let text = check_text(state, 1, c"codepoint");
     let i = ffi::luaL_optinteger(state, 2, 1);
     let j = ffi::luaL_optinteger(state, 3, i);
     let n = chars_of(state, text);
@@ -532,7 +551,7 @@ pub(crate) unsafe extern "C-unwind" fn char(state: Lua) -> c_int {
     for arg in 1..=n {
         let code = ffi::luaL_checkinteger(state, arg);
         if u32::try_from(code).ok().and_then(char::from_u32).is_none() {
-            return ffi::luaL_argerror(state, arg, c"value out of range".as_ptr());
+            return arg_error(state, arg, c"char", c"value out of range".as_ptr());
         }
     }
     let mut buffer = Buffer::new(state);
@@ -549,7 +568,7 @@ pub(crate) unsafe extern "C-unwind" fn char(state: Lua) -> c_int {
 /// manual: character 1 is the first that starts at or after byte `i`, 0 the first that
 /// starts at or before it, others counted from those), or nil.
 pub(crate) unsafe extern "C-unwind" fn byteoffset(state: Lua) -> c_int {
-    let text = check_text(state, 1);
+    let text = check_text(state, 1, c"byteoffset");
     let l = ffi::luaL_optinteger(state, 2, 1);
     let i = ffi::luaL_optinteger(state, 3, 1);
     let len = text.len() as i64;
@@ -619,7 +638,7 @@ fn map_case(c: char, upper: bool) -> char {
 }
 
 unsafe fn change_case(state: Lua, upper: bool) -> c_int {
-    let text = check_text(state, 1);
+    let text = check_text(state, 1, if upper { c"upper" } else { c"lower" });
     let mut buffer = Buffer::new(state);
     if text.is_ascii() {
         for chunk in text.chunks(256) {
@@ -758,19 +777,17 @@ pub(crate) unsafe extern "C-unwind" fn ustring_match(state: Lua) -> c_int {
 }
 
 unsafe fn find_or_match(state: Lua, find: bool) -> c_int {
-    let src = check_text(state, 1);
-    let pat = check_pattern(state, 2);
+    let name = if find { c"find" } else { c"match" };
+    let src = check_text(state, 1, name);
+    let pat = check_pattern(state, 2, name);
     let ascii = is_ascii(state, src);
     let n = if ascii {
         src.len()
     } else {
         chars_of(state, src)
     };
-    let init = start_offset(ffi::luaL_optinteger(state, 3, 1), n);
-    if init > n {
-        ffi::lua_pushnil(state);
-        return 1;
-    }
+    // Past the end is the end (Scribunto's, where string.find says nil).
+    let init = start_offset(ffi::luaL_optinteger(state, 3, 1), n).min(n);
     if find && (ffi::lua_toboolean(state, 4) != 0 || !pat.iter().any(|c| SPECIALS.contains(c))) {
         let from = if ascii { init } else { byte_of_char(src, init) };
         return match find_plain(state, src, from, pat) {
@@ -803,8 +820,8 @@ unsafe fn find_or_match(state: Lua, find: bool) -> c_int {
 
 /// `mw.ustring.gmatch(s, pattern)`: as `string.gmatch` (a '^' is an ordinary character).
 pub(crate) unsafe extern "C-unwind" fn gmatch(state: Lua) -> c_int {
-    let src = check_text(state, 1);
-    let pat = check_pattern(state, 2);
+    let src = check_text(state, 1, c"gmatch");
+    let pat = check_pattern(state, 2, c"gmatch");
     ffi::lua_settop(state, 2);
     // Upvalues: subject, pattern, position, the decoded forms (or nils), and the
     // subject's length in units.
@@ -814,7 +831,7 @@ pub(crate) unsafe extern "C-unwind" fn gmatch(state: Lua) -> c_int {
         Prepared::Ascii(_) => src.len(),
         Prepared::Unicode(m) => m.len(),
     };
-    gm.write(GmatchState::new(0, n));
+    gm.write(GmatchState::new(0, n, Iteration::Lua51));
     ffi::lua_pushinteger(state, n as ffi::lua_Integer);
     ffi::lua_pushcclosure(state, gmatch_next, 6);
     1
@@ -842,15 +859,15 @@ unsafe extern "C-unwind" fn gmatch_next(state: Lua) -> c_int {
 
 /// `mw.ustring.gsub(s, pattern, repl [, n])`.
 pub(crate) unsafe extern "C-unwind" fn gsub(state: Lua) -> c_int {
-    let src = check_text(state, 1);
-    let pat = check_pattern(state, 2);
+    let src = check_text(state, 1, c"gsub");
+    let pat = check_pattern(state, 2, c"gsub");
     let anchored = pat.first() == Some(&b'^');
     let pat = if anchored { &pat[1..] } else { pat };
     ffi::lua_settop(state, 4);
     // The decoded forms sit above the arguments, which `substitute` reads by index.
     match prepare(state, src, pat) {
-        Prepared::Ascii(m) => pattern::substitute(state, m, anchored),
-        Prepared::Unicode(m) => pattern::substitute(state, m, anchored),
+        Prepared::Ascii(m) => pattern::substitute(state, m, anchored, Iteration::Lua51),
+        Prepared::Unicode(m) => pattern::substitute(state, m, anchored, Iteration::Lua51),
     }
 }
 

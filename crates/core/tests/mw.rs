@@ -300,15 +300,62 @@ mod differential {
             pubwiki_lua_core::FORCE_CODE_POINTS.store(code_points, std::sync::atomic::Ordering::Relaxed);
             let _ = code_points;
             let (s, p) = (lua_quote(&subject), lua_quote(&pattern));
+            // find, match and sub as `string`'s (an init past the end clamped, as Scribunto
+            // does); gmatch and gsub go on after an empty match as Lua 5.1 did (Scribunto's
+            // mw.ustring), which the reference here makes of `string.find`.
             let code = format!(
-                "local function show(...) local t = table.pack(...) for i = 1, t.n do t[i] = tostring(t[i]) end return table.concat(t, ',') end
+                "local function show(...) local t = table.pack(...) for i = 1, t.n do t[i] = (tostring(t[i]):gsub('^Module:Test:%d+: ', '')) end return table.concat(t, ',') end
                  local function both(f, g, ...) return show(pcall(f, ...)), show(pcall(g, ...)) end
-                 local function it(f, s, p) local ok, g = pcall(f, s, p) if not ok then return g end local r = {{}}
-                   for _ = 1, 20 do local ok, a, b = pcall(g) if not ok then r[#r + 1] = a break end if a == nil then break end r[#r + 1] = show(a, b) end return table.concat(r, ';') end
-                 print(both(string.find, mw.ustring.find, {s}, {p}, {init}))
-                 print(both(string.match, mw.ustring.match, {s}, {p}, {init}))
-                 print(both(string.gsub, mw.ustring.gsub, {s}, {p}, '<%0>'))
-                 print(it(string.gmatch, {s}, {p}), it(mw.ustring.gmatch, {s}, {p}))
+                 local function it(f, s, p) local ok, g = pcall(f, s, p) if not ok then return show(g) end local r = {{}}
+                   for _ = 1, 20 do local ok, a, b = pcall(g) if not ok then r[#r + 1] = show(a) break end if a == nil then break end r[#r + 1] = show(a, b) end return table.concat(r, ';') end
+                 -- string.find in pattern mode: a pattern with no special character would
+                 -- be searched as plain text, so it gets a position capture at its end
+                 -- (dropped from the results).
+                 local function find(s, p, pos)
+                   if p:find('[%^%$%*%+%?%.%(%[%%%-]') then return string.find(s, p, pos) end
+                   local r = table.pack(string.find(s, p .. '()', pos))
+                   return table.unpack(r, 1, r[1] and r.n - 1 or 1)
+                 end
+                 local function gmatch51(s, p)
+                   p = p:gsub('^%^', '%%^')
+                   local ok, err = pcall(find, s, p, 1)
+                   if not ok then error(err, 0) end
+                   local pos = 1
+                   return function ()
+                     if pos > #s + 1 then return nil end
+                     local r = table.pack(find(s, p, pos))
+                     if not r[1] then pos = #s + 2 return nil end
+                     pos = r[2] < r[1] and r[1] + 1 or r[2] + 1
+                     if r.n == 2 then return s:sub(r[1], r[2]) end
+                     return table.unpack(r, 3, r.n)
+                   end
+                 end
+                 -- The first match at or after `pos`, found by string.gsub (which pushes no
+                 -- capture for %0, so unfinished captures do not fail): start and end.
+                 local function first(s, p, pos)
+                   local marked, n = string.gsub(s:sub(pos), p, '\\1%0\\2', 1)
+                   if n == 0 then return nil end
+                   local a = marked:find('\\1', 1, true)
+                   local b = marked:find('\\2', a, true)
+                   return pos + a - 1, pos + b - 3
+                 end
+                 local function gsub51(s, p, r)
+                   local out, n, pos, anchored = {{}}, 0, 1, p:sub(1, 1) == '^'
+                   while pos <= #s + 1 do
+                     local a, b = first(s, p, pos)
+                     if not a then break end
+                     n = n + 1
+                     out[#out + 1] = s:sub(pos, a - 1) .. '<' .. s:sub(a, b) .. '>'
+                     if b >= a then pos = b + 1 else out[#out + 1] = s:sub(a, a) pos = a + 1 end
+                     if anchored then break end
+                   end
+                   return table.concat(out) .. s:sub(pos), n
+                 end
+                 local init = math.min({init}, #{s} + 1)
+                 print(both(string.find, mw.ustring.find, {s}, {p}, init))
+                 print(both(string.match, mw.ustring.match, {s}, {p}, init))
+                 print(both(gsub51, mw.ustring.gsub, {s}, {p}, '<%0>'))
+                 print(it(gmatch51, {s}, {p}), it(mw.ustring.gmatch, {s}, {p}))
                  print(both(string.sub, mw.ustring.sub, {s}, {init}, {init} + 3))"
             );
             let output = run_mw(&code, table(&[]), &[]).map(|done| done.output).unwrap_or_else(|e| e.message);
@@ -552,5 +599,40 @@ fn text_as_scribunto_writes_it() {
             "local ok, r = pcall(function () return ({expression}) end) io.write(ok and r or ('ERR ' .. tostring(r)))"
         );
         assert_eq!(out(&code), *expected, "{expression}");
+    }
+}
+
+#[test]
+fn ustring_as_scribunto_iterates_and_bounds() {
+    let cases: &[(&str, &str)] = &[
+        // gmatch and gsub go on after an empty match as Lua 5.1 did.
+        ("local t = {} for m in mw.ustring.gmatch('a11a', 'a?') do t[#t + 1] = '<' .. m .. '>' end return table.concat(t)", "<a><><><a><>"),
+        ("local t = {} for m in mw.ustring.gmatch('☢a', 'a?') do t[#t + 1] = '<' .. m .. '>' end return table.concat(t)", "<><a><>"),
+        ("local t = {} for m in mw.ustring.gmatch('b', 'a*b*') do t[#t + 1] = '<' .. m .. '>' end return table.concat(t)", "<b><>"),
+        ("return (select(2, mw.ustring.gsub('abc', '%w*', 'x'))) .. ' ' .. mw.ustring.gsub('abc', '%w*', 'x')", "2 xx"),
+        ("return mw.ustring.gsub('ábć', '()', '%1') .. ''", "1á2b3ć4"),
+        ("return mw.ustring.gsub('á', '', 'X') .. ''", "XáX"),
+        // A `%` before anything but a digit or `%` stays.
+        ("return mw.ustring.gsub('foo', 'foo', 'x%yz') .. mw.ustring.gsub('foo', 'foo', 'bar%')", "x%yzbar%"),
+        ("return mw.ustring.gsub('foo; fóó', '%a+', '%1!') .. ''", "foo!; fóó!"),
+        // An init past the end is the end.
+        ("return table.concat({ mw.ustring.find('¡a¡ ¡.¡', '()', 20) }, ',')", "8,7,8"),
+        ("return table.concat({ mw.ustring.find('¡a¡ ¡.¡', '', 20, true) }, ',')", "8,7"),
+        ("return table.concat({ mw.ustring.find('¡a¡ ¡.¡', '()', -20) }, ',')", "1,0,1"),
+        ("return mw.ustring.match('¡a¡ ¡.¡', '()', 20)", "8"),
+        ("return table.concat({ mw.ustring.find('fóó', '()(f)()(óó)()') }, ',')", "1,3,1,f,2,óó,4"),
+        ("return table.concat({ mw.ustring.find('foo foofóó foófoó bar', '(f%a+)%1') }, ',')", "12,17,foó"),
+        ("return table.concat({ mw.ustring.find('foo ¡bar baz', '%f[%z]') }, ',')", "13,12"),
+        ("return table.concat({ mw.ustring.find('bar «foo «foo» foo» bar', '%b«»') }, ',')", "5,19"),
+        ("return table.concat({ mw.ustring.find('bar ¡fóo bar', '¡f[a-uá-ú]+') }, ',')", "5,8"),
+        ("return mw.ustring.gsub('12345', 3, 9) .. ''", "12945"),
+        ("return table.concat({ mw.ustring.codepoint(string.rep('főó ', 2500), 9000, 9004) }, ',')", "32,102,337,243,32"),
+        ("return tostring(mw.ustring.byteoffset('foó', 1, -1)) .. tostring(mw.ustring.byteoffset('fóo', 0, 3))", "nil2"),
+        ("return select(2, pcall(mw.ustring.gsub, string.rep('x', mw.ustring.maxStringLength + 1), 'a', 'b'))", "bad argument #1 to 'gsub' (string is longer than 2097152 bytes)"),
+        ("return select(2, pcall(mw.ustring.gsub, 'a', string.rep('x', 10001), 'b'))", "bad argument #2 to 'gsub' (pattern is longer than 10000 bytes)"),
+    ];
+    for (code, expected) in cases {
+        let code = format!("local ok, r = pcall(function () {code} end) io.write(tostring(r))");
+        assert_eq!(out(&code), *expected, "{code}");
     }
 }
