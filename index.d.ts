@@ -90,7 +90,8 @@ export interface MwOptions {
   title?: string
   /** `mw.site` and URLs: siteName, server, canonicalServer, articlePath ('/wiki/$1'), scriptPath ('/w'),
    * namespaces ({ [id]: name | { name, canonicalName, aliases, isContent, hasSubpages, isCapitalized } }),
-   * messages ({ 'comma-separator', 'and', 'ellipsis' }), stats, currentVersion. */
+   * messages ({ 'comma-separator', 'and', 'ellipsis' }), stats, currentVersion, fragmentMode
+   * ('html5', the default, or 'legacy': mw.uri.anchorEncode's ids). */
   site?: { [key: string]: LuaInput }
   /** The content language: { code, separator (of thousands), rtl, names ({ code: name }) }. */
   language?: { [key: string]: LuaInput }

@@ -114,26 +114,43 @@ end
 function uri.anchorEncode(s)
   checkType('anchorEncode', 1, s, 'string')
   s = mw.text.decode(s)
+  s = string.gsub(s, '_', ' ')
   s = ustring.gsub(s, '%s+', ' ')
   s = mw.text.trim(s)
   s = string.gsub(s, ' ', '_')
+  local mode = host.site and host.site.fragmentMode
+  if mode == 'legacy' then
+    -- MediaWiki's legacy ids: percent-encoded, '.' for '%'.
+    s = string.gsub(uri.encode(s, 'WIKI'), '%%', '.')
+  end
   return s
 end
 
-function uri.buildQueryString(query)
-  checkType('buildQueryString', 1, query, 'table')
-  local keys = {}
-  for k in pairs(query) do keys[#keys + 1] = tostring(k) end
-  sort(keys)
+-- Query strings keep the order their keys came in (a query parsed from text), then the
+-- rest sorted.
+local queryOrder = setmetatable({}, { __mode = 'k' })
+
+local function buildQuery(query, order)
+  local keys, seen = {}, {}
+  for _, k in ipairs(order or {}) do
+    if query[k] ~= nil and not seen[k] then keys[#keys + 1] = k seen[k] = true end
+  end
+  local rest = {}
+  for k in pairs(query) do
+    if not seen[k] then rest[#rest + 1] = k end
+  end
+  table.sort(rest, function (a, b) return tostring(a) < tostring(b) end)
+  for _, k in ipairs(rest) do keys[#keys + 1] = k end
   local parts = {}
   for _, k in ipairs(keys) do
     local v = query[k]
-    if v == nil then v = query[tonumber(k)] end
-    local ek = uri.encode(k)
+    local ek = uri.encode(tostring(k))
     if v == false then
       parts[#parts + 1] = ek
     elseif type(v) == 'table' then
-      for _, x in ipairs(v) do parts[#parts + 1] = ek .. '=' .. uri.encode(tostring(x)) end
+      for _, x in ipairs(v) do
+        parts[#parts + 1] = x == false and ek or (ek .. '=' .. uri.encode(tostring(x)))
+      end
     else
       parts[#parts + 1] = ek .. '=' .. uri.encode(tostring(v))
     end
@@ -141,10 +158,15 @@ function uri.buildQueryString(query)
   return concat(parts, '&')
 end
 
+function uri.buildQueryString(query)
+  checkType('buildQueryString', 1, query, 'table')
+  return buildQuery(query, queryOrder[query])
+end
+
 function uri.parseQueryString(s, i, j)
   checkType('parseQueryString', 1, s, 'string')
   s = string.sub(s, i or 1, j or -1)
-  local query = {}
+  local query, order = {}, {}
   for pair in string.gmatch(s, '[^&]+') do
     local k, v = pair:match('^([^=]*)=(.*)$')
     if k then
@@ -155,12 +177,14 @@ function uri.parseQueryString(s, i, j)
     local old = query[k]
     if old == nil then
       query[k] = v
+      order[#order + 1] = k
     elseif type(old) == 'table' then
       old[#old + 1] = v
     else
       query[k] = { old, v }
     end
   end
+  queryOrder[query] = order
   return query
 end
 
@@ -168,43 +192,42 @@ local Uri = {}
 local uriMeta = {}
 function uriMeta.__index(t, k) return Uri[k] end
 function uriMeta.__tostring(t)
-  local s = ''
-  if t.protocol then s = t.protocol .. ':' end
-  if t.host then
-    s = s .. '//'
-    if t.user then
-      s = s .. t.user
-      if t.password then s = s .. ':' .. t.password end
-      s = s .. '@'
+  local out = {}
+  if t.protocol then out[#out + 1] = t.protocol .. ':' end
+  if t.host or t.user or t.password or t.port then
+    out[#out + 1] = '//'
+    if t.user or t.password then
+      out[#out + 1] = (t.user or '') .. (t.password and (':' .. t.password) or '') .. '@'
     end
-    s = s .. t.host
-    if t.port then s = s .. ':' .. t.port end
+    out[#out + 1] = t.host or ''
+    if t.port then out[#out + 1] = ':' .. t.port end
   end
-  s = s .. (t.path or '')
-  if t.query and next(t.query) then s = s .. '?' .. uri.buildQueryString(t.query) end
-  if t.fragment then s = s .. '#' .. t.fragment end
-  return s
+  out[#out + 1] = t.path or ''
+  if t.query and next(t.query) ~= nil then out[#out + 1] = '?' .. uri.buildQueryString(t.query) end
+  if t.fragment then out[#out + 1] = '#' .. t.fragment end
+  return concat(out)
 end
 
 function Uri:parse(s)
+  checkType('uri:parse', 1, s, 'string')
   local rest = s
-  local fragment = rest:match('#(.*)$')
-  if fragment then self.fragment = fragment rest = rest:gsub('#.*$', '') end
-  local query = rest:match('%?(.*)$')
-  if query then self.query = uri.parseQueryString(query) rest = rest:gsub('%?.*$', '') else self.query = {} end
+  local at = rest:find('#', 1, true)
+  if at then self.fragment = rest:sub(at + 1) rest = rest:sub(1, at - 1) else self.fragment = nil end
+  at = rest:find('?', 1, true)
+  if at then self.query = uri.parseQueryString(rest:sub(at + 1)) rest = rest:sub(1, at - 1) else self.query = {} end
   local protocol = rest:match('^(%a[%w+.-]*):')
-  if protocol and rest:sub(#protocol + 2, #protocol + 3) == '//' or (protocol and not rest:find('^%a[%w+.-]*:%d')) then
-    self.protocol = protocol
-    rest = rest:sub(#protocol + 2)
-  end
+  self.protocol = protocol
+  if protocol then rest = rest:sub(#protocol + 2) end
+  self.user, self.password, self.host, self.port = nil, nil, nil, nil
   if rest:sub(1, 2) == '//' then
     local authority = rest:match('^//([^/]*)')
     rest = rest:sub(#authority + 3)
     local userinfo, hostport = authority:match('^(.*)@(.*)$')
     hostport = hostport or authority
     if userinfo then
-      self.user, self.password = userinfo:match('^([^:]*):?(.*)$')
-      if self.password == '' then self.password = nil end
+      local user, password = userinfo:match('^([^:]*):(.*)$')
+      self.user = user or userinfo
+      self.password = password
     end
     local h, p = hostport:match('^(.*):(%d+)$')
     self.host = h or hostport
@@ -215,7 +238,9 @@ function Uri:parse(s)
 end
 
 function Uri:clone()
-  return setmetatable(mw.clone(self), uriMeta)
+  local copy = setmetatable(mw.clone(self), uriMeta)
+  if self.query then queryOrder[copy.query] = queryOrder[self.query] end
+  return copy
 end
 
 function Uri:extend(parameters)

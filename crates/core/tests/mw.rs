@@ -636,3 +636,46 @@ fn ustring_as_scribunto_iterates_and_bounds() {
         assert_eq!(out(&code), *expected, "{code}");
     }
 }
+
+#[test]
+fn uri_as_scribunto_encodes_and_round_trips() {
+    let mut w = Writer::new();
+    w.table(1).string(b"site");
+    w.table(3)
+        .string(b"server")
+        .string(b"//wiki.local")
+        .string(b"canonicalServer")
+        .string(b"http://wiki.local")
+        .string(b"fragmentMode")
+        .string(b"legacy");
+    let config = w.into_bytes();
+    let cases: &[(&str, &str)] = &[
+        ("return mw.uri.encode('__foo b\\195\\161r + baz__')", "__foo+b%C3%A1r+%2B+baz__"),
+        ("return mw.uri.encode('__foo b\\195\\161r + baz__', 'PATH')", "__foo%20b%C3%A1r%20%2B%20baz__"),
+        ("return mw.uri.encode('__foo b\\195\\161r + baz__', 'WIKI')", "__foo_b%C3%A1r_%2B_baz__"),
+        ("return mw.uri.decode('__foo+b%C3%A1r+%2B+baz__', 'PATH')", "__foo+b\u{e1}r+++baz__"),
+        ("return mw.uri.decode('__foo+b%C3%A1r+%2B+baz__', 'WIKI')", "  foo+b\u{e1}r+++baz  "),
+        ("return mw.uri.anchorEncode('__foo b\\195\\161r__')", "foo_b.C3.A1r"),
+        ("return tostring(mw.uri.new('http://www.example.com/test?foo=1&bar&baz=1&baz=2#fragment'))", "http://www.example.com/test?foo=1&bar&baz=1&baz=2#fragment"),
+        ("local u = mw.uri.new('http://www.example.com/test?foo=1&bar&baz=1&baz=2#f') return u.host .. u.path .. tostring(u.query.bar) .. u.query.baz[2]", "www.example.com/testfalse2"),
+        ("return tostring(mw.uri.localUrl('Example', { action = 'edit' }))", "/w/index.php?title=Example&action=edit"),
+        ("return tostring(mw.uri.fullUrl('Example'))", "//wiki.local/wiki/Example"),
+        ("return tostring(mw.uri.canonicalUrl('Example', 'action=edit'))", "http://wiki.local/w/index.php?title=Example&action=edit"),
+        // Every combination of a URI's parts comes back as it was.
+        ("local bad = {} for bits = 0, 255 do \
+            local function has(i) return bits & (1 << i) ~= 0 end \
+            local u = (has(0) and 'http:' or '') .. ((has(1) or has(2) or has(3) or has(4)) and '//' or '') \
+              .. (has(1) and 'user' or '') .. (has(2) and ':password' or '') .. ((has(1) or has(2)) and '@' or '') \
+              .. (has(3) and 'host.example.com' or '') .. (has(4) and ':123' or '') .. (has(5) and '/path' or '') \
+              .. (has(6) and '?query=1' or '') .. (has(7) and '#fragment' or '') \
+            if tostring(mw.uri.new(u)) ~= u then bad[#bad + 1] = u end end \
+          return #bad .. ' ' .. table.concat(bad, ' ')", "0 "),
+    ];
+    for (code, expected) in cases {
+        let code = format!("local ok, r = pcall(function () {code} end) io.write(tostring(r))");
+        let output = run_mw(&code, config.clone(), &[])
+            .map(|d| d.output)
+            .unwrap_or_else(|e| e.message);
+        assert_eq!(output, *expected, "{code}");
+    }
+}
