@@ -4,6 +4,7 @@
 import { createApi } from './lib/api.mjs'
 import { IndexedDbStore } from './lib/indexeddb-store.mjs'
 import { IndexedDbTripleStore } from './lib/indexeddb-triple-store.mjs'
+import { mediaWikiModules, urlModules } from './lib/mw.mjs'
 import { MemoryStore, StateStore } from './lib/state.mjs'
 import { N3TripleStore, TripleStore, dataFactory } from './lib/triples.mjs'
 import { createWorkerRunner as createPool } from './lib/worker-pool.mjs'
@@ -33,6 +34,8 @@ export const { run, runSync, runLua, runLuaSync, invoke, invokeSync, createRunne
 export { IndexedDbStore, MemoryStore, StateStore }
 // Triple stores (lib/triples.mjs): in browsers an N3TripleStore takes the host's n3 Store.
 export { IndexedDbTripleStore, N3TripleStore, TripleStore, dataFactory }
+// Module resolvers for wiki modules (a MediaWiki Action API) and URLs (lib/mw.mjs).
+export { mediaWikiModules, urlModules }
 
 // Worker runners: the wasm backend in Web Workers (lib/worker-pool.mjs). The worker script
 // is referenced as `new URL(..., import.meta.url)`, which Vite and webpack 5 bundle as a
@@ -61,4 +64,4 @@ export function createWorkerRunner(options) {
   return createPool(spawnWebWorker, defaultWorkers, options)
 }
 
-export default { ...api, createWorkerRunner, MemoryStore, StateStore, IndexedDbStore, IndexedDbTripleStore, N3TripleStore, TripleStore, dataFactory }
+export default { ...api, createWorkerRunner, MemoryStore, StateStore, IndexedDbStore, IndexedDbTripleStore, N3TripleStore, TripleStore, dataFactory, mediaWikiModules, urlModules }

@@ -90,7 +90,79 @@ export interface RunnerOptions extends CallOptions {
    * `require` outside this list). See README, Modules.
    */
   preload?: string[]
+  /**
+   * Scribunto's `mw` library in every call (in the runner's image): `true`, or what the
+   * host gives it. Results and LuaErrors of such a runner have `log` (what `mw.log` wrote).
+   */
+  mw?: true | MwOptions
 }
+
+/** What a wiki's host gives Scribunto's `mw` (every field optional). */
+export interface MwOptions {
+  /** The page being rendered (`mw.title.getCurrentTitle()`); `invoke`'s frame may set it per call. */
+  title?: string
+  /** `mw.site` and URLs: siteName, server, canonicalServer, articlePath ('/wiki/$1'), scriptPath ('/w'),
+   * namespaces ({ [id]: name | { name, canonicalName, aliases, isContent, hasSubpages, isCapitalized } }),
+   * messages ({ 'comma-separator', 'and', 'ellipsis' }), stats, currentVersion, fragmentMode
+   * ('html5', the default, or 'legacy': mw.uri.anchorEncode's ids). */
+  site?: { [key: string]: LuaInput }
+  /** The content language: { code, separator (of thousands), rtl, names ({ code: name }) }. */
+  language?: { [key: string]: LuaInput }
+  /** Floats print as Lua 5.1 prints them (`tostring(10/2)` is "5"). Default true. */
+  lua51Numbers?: boolean
+  /** `frame:expandTemplate{ title, args }`: the template's expansion. */
+  expandTemplate?: (title: string, args: { [name: string]: string }, frameTitle: string) => string | PromiseLike<string>
+  /** `frame:preprocess(text)`: the text with its wikitext expanded. */
+  preprocess?: (text: string, frameTitle: string) => string | PromiseLike<string>
+  /** `frame:callParserFunction(name, args)` (positional arguments as keys "1", "2", ...). */
+  callParserFunction?: (name: string, args: { [name: string]: string }, frameTitle: string) => string | PromiseLike<string>
+  /** `frame:extensionTag(name, content, args)`. */
+  extensionTag?: (name: string, content: string, args: { [name: string]: string }, frameTitle: string) => string | PromiseLike<string>
+  /** A page's wikitext (`title:getContent()`, and `title.exists` without `titleExists`), or null. */
+  getContent?: (title: string) => string | null | undefined | PromiseLike<string | null | undefined>
+  titleExists?: (title: string) => boolean | PromiseLike<boolean>
+  pageId?: (title: string) => number | PromiseLike<number>
+  isRedirect?: (title: string) => boolean | PromiseLike<boolean>
+  redirectTarget?: (title: string) => string | null | PromiseLike<string | null>
+  titleFromId?: (id: number) => string | null | PromiseLike<string | null>
+  /** `lang:formatDate(format, timestamp, local)` (the library's own knows PHP's common codes). */
+  formatDate?: (format: string, timestamp: string | null, local: boolean | null, language: string) => string | PromiseLike<string>
+  /** `lang:formatNum(n, options)`. */
+  formatNum?: (n: number | string, options: LuaValue, language: string) => string | PromiseLike<string>
+}
+
+/** Scribunto's frame, for `invoke` on a runner with `mw`: `frame.args`, `frame:getParent().args`. */
+export interface Frame {
+  /** Numbered (an array's items, or keys "1", "2") and named arguments; values become strings. */
+  args?: LuaInput[] | { [name: string]: string | number | boolean }
+  parentArgs?: LuaInput[] | { [name: string]: string | number | boolean }
+  /** The page being rendered (mw.title.getCurrentTitle()); default the runner's `mw.title`. */
+  title?: string
+  /** The parent frame's title (the template that invoked the module); default `title`. */
+  parentTitle?: string
+}
+
+/** A module resolver over a MediaWiki Action API: `require('Module:X')`, `mw.loadData`,
+ * `mw.loadJsonData`, and `mediawiki://<host>/Module:X` for the API's own host. */
+export declare function mediaWikiModules(options: {
+  /** The wiki's api.php URL. */
+  api: string
+  fetch?: typeof fetch
+  /** How long a title's revision is trusted before it is asked for again, ms (default 60000). */
+  maxAge?: number
+  maxBytes?: number
+  timeout?: number
+}): (name: string) => string | undefined | Promise<string | undefined>
+
+/** A module resolver for `require('https://...')` from the `allow`ed origins (none by default). */
+export declare function urlModules(options?: {
+  allow?: string[]
+  fetch?: typeof fetch
+  /** Largest source, bytes (default 2 MiB). */
+  maxBytes?: number
+  /** ms (default 10000). */
+  timeout?: number
+}): (name: string) => string | undefined | Promise<string>
 
 /** A quota of a scope: bytes (keys' UTF-8 bytes and values') and keys, each optional. */
 export interface Quota {
@@ -441,6 +513,8 @@ export interface RunResult {
   output: string
   /** The chunk's return values. */
   values: LuaValue[]
+  /** What `mw.log`, `mw.logObject` and `mw.addWarning` wrote (runners with `mw` only). */
+  log?: string
 }
 
 /**
@@ -462,6 +536,8 @@ export declare class LuaError extends Error {
   traceback: string
   /** The error a host function threw (or rejected with) when that error ended the call. */
   cause?: unknown
+  /** What `mw.log` wrote before the error (runners with `mw` only). */
+  log?: string
 }
 
 /** Which backend this process uses. */
@@ -483,10 +559,11 @@ export interface Runner {
   runLuaSync(code: string, scriptId: string, options?: CallOptions & { arguments?: LuaInput[] }): string
   /**
    * `require(module)[functionName](...args)` in a fresh state (Scribunto's #invoke); `args`
-   * are converted as globals are. A missing module or function is a LuaError.
+   * are converted as globals are. A missing module or function is a LuaError. On a runner
+   * with `mw`, a `Frame` instead of `args` calls the function with Scribunto's frame.
    */
-  invoke(module: string, functionName: string, args: LuaInput[] | undefined, options: RunOptions): Promise<RunResult>
-  invokeSync(module: string, functionName: string, args: LuaInput[] | undefined, options: RunOptions): RunResult
+  invoke(module: string, functionName: string, args: LuaInput[] | Frame | undefined, options: RunOptions): Promise<RunResult>
+  invokeSync(module: string, functionName: string, args: LuaInput[] | Frame | undefined, options: RunOptions): RunResult
   /** The store of the runner's `state` (its MemoryStore for `state: true`), or undefined. */
   readonly stateStore: StateBackend | undefined
   /** How many of its calls' State commits conflicted, and how many calls were run again. */

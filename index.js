@@ -68,6 +68,9 @@ N3TripleStore.makeStore = () => {
   return new n3.Store()
 }
 
+// Module resolvers for wiki modules (a MediaWiki Action API) and URLs.
+const { mediaWikiModules, urlModules } = require('./lib/mw.mjs')
+
 // `ready` matches the browser entry, where the wasm module loads asynchronously.
 module.exports = {
   ...createApi(loadBackend()),
@@ -81,5 +84,7 @@ module.exports = {
   N3TripleStore,
   SqliteTripleStore,
   dataFactory,
+  mediaWikiModules,
+  urlModules,
   ready: Promise.resolve(),
 }

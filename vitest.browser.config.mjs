@@ -23,6 +23,8 @@ export default defineConfig({
         test: {
           name: 'chromium',
           include: ['__test__/browser/**/*.test.{js,mjs}'],
+          // The fake MediaWiki the mw tests load modules from (a server on loopback).
+          globalSetup: ['__test__/browser/wiki-setup.mjs'],
           browser: {
             enabled: true,
             provider: 'playwright',

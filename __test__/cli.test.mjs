@@ -35,6 +35,30 @@ for (const [name, source] of Object.entries(files)) {
 }
 symlinkSync(join(folder, 'secret.lua'), join(folder, 'modules', 'link.lua'))
 
+describe(`command line with mw (${backend})`, () => {
+  it('runs wiki modules with Scribunto\'s mw, from a folder and from a wiki', async () => {
+    const { startFakeWiki } = await import('./fake-mediawiki.mjs')
+    const wiki = await startFakeWiki()
+    try {
+      // Module:Util is the folder's (folders come first); the data module is the wiki's.
+      const code = "mw.log('note') return require('Module:Util').twice(2), mw.loadData('Module:Infobox/data').fields[3], require('Module:Util2').n, tostring(10 / 2)"
+      writeFileSync(join(folder, 'modules', 'Util2.lua'), 'return { n = mw.ustring.len("žluť") }')
+      const result = await new Promise((resolve) => {
+        const child = spawn(process.execPath, [cli, '--mw', '--values', '--modules', 'modules', '--wiki', wiki.api, '-e', code], { cwd: folder, env: process.env })
+        let stdout = ''
+        let stderr = ''
+        child.stdout.on('data', (chunk) => (stdout += chunk))
+        child.stderr.on('data', (chunk) => (stderr += chunk))
+        child.on('close', (status) => resolve({ status, stdout, stderr }))
+      })
+      expect(result).toEqual({ status: 0, stdout: '4\nmísto\n4\n5\n', stderr: 'note\n' })
+      expect(pubwiki(['--wiki', 'wiki.example', '-e', '1']).status).toBe(64)
+    } finally {
+      await wiki.close()
+    }
+  })
+})
+
 describe(`command line (${backend})`, () => {
   it('runs a file with modules and arguments, printing exactly its output', () => {
     const result = pubwiki(['--modules', 'modules', 'script.lua', 'one', 'two'])

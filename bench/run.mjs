@@ -23,7 +23,10 @@
 //                          module_cached,module_uncached,invoke,invoke_sync,invoke_preloaded,
 //                          invoke_preloaded_sync,page,page_sync,state_memory,state_sqlite,
 //                          state_memory_distinct,state_sqlite_distinct,state_memory_sync,
-//                          state_sqlite_sync,state_shared (bench/state.mjs: Postgres, Redis),
+//                          state_sqlite_sync,text_string_find,text_ustring_find,
+//                          text_string_gsub,text_ustring_gsub,text_string_sub,
+//                          text_ustring_sub,mw_page (Scribunto's mw),
+//                          state_shared (bench/state.mjs: Postgres, Redis),
 //                          triples (bench/triples.mjs: the triple stores),
 //                          ttfr,rss,browser,size
 //   BENCH_OUT=path         results file (default bench/results.json)

@@ -21,6 +21,8 @@ reach it as ... and as the table arg (arg[0] is the script's name).
 options:
   --modules DIR          where require finds modules (repeatable; see the README for the
                          rule: Module:Util.lua, Util.lua, util.lua, util/init.lua)
+  --mw                   Scribunto's mw library (wiki modules); mw.log goes to stderr
+  --wiki API_URL         also find modules on a MediaWiki (its api.php), after --modules
   --state FILE|URL       give the script State, kept in the SQLite file FILE (made if
                          missing; needs the package better-sqlite3), or in PostgreSQL
                          (postgres://...; needs pg) or Redis (redis://...; needs redis)
@@ -90,6 +92,13 @@ function parseArguments(argv) {
         break
       case '--modules':
         options.modules.push(value(arg))
+        break
+      case '--mw':
+        options.mw = true
+        break
+      case '--wiki':
+        options.wiki = value(arg)
+        if (!/^https?:\/\//.test(options.wiki)) throw usage(`pubwiki-lua: --wiki wants the URL of a wiki's api.php, got ${JSON.stringify(options.wiki)}`)
         break
       case '--state':
         options.state = value(arg)
@@ -247,13 +256,16 @@ async function main(argv) {
   const lua = require('..')
   if (options.check) return check(lua, options)
   const { code, name } = readScript(options)
-  const modules = options.modules.length ? moduleResolver(options.modules) : undefined
+  const folders = options.modules.length ? moduleResolver(options.modules) : undefined
+  const wiki = options.wiki && lua.mediaWikiModules({ api: options.wiki })
+  const modules = folders && wiki ? (name) => folders(name) ?? wiki(name) : (folders ?? wiki)
   const arg = new Map([[0, options.file ?? name], ...options.scriptArgs.map((value, i) => [i + 1, value])])
   if (options.state !== undefined && options.triples !== undefined) throw usage('pubwiki-lua: --state and --triples both give the script State: use one')
   const store = options.state === undefined ? undefined : openStore(lua, options.state)
   const triples = options.triples === undefined ? undefined : openTriples(lua, options.triples)
+  const runner = options.mw ? lua.createRunner({ mw: true }) : lua
   try {
-    const { output, values } = await lua.run(code, {
+    const { output, values, log } = await runner.run(code, {
       scriptId: name,
       ...options.limits,
       modules,
@@ -263,16 +275,18 @@ async function main(argv) {
       triples,
     })
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ output, values })}\n`)
+      process.stdout.write(`${JSON.stringify(log === undefined ? { output, values } : { output, values, log })}\n`)
     } else {
       process.stdout.write(output)
       if (options.values) for (const value of values) process.stdout.write(`${valueLine(value)}\n`)
+      if (log) process.stderr.write(log)
     }
     return 0
   } catch (error) {
     if (!(error instanceof lua.LuaError)) throw error
+    if (!options.json && error.log) process.stderr.write(error.log)
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ output: error.output, error: { kind: error.kind, message: error.message, traceback: error.traceback } })}\n`)
+      process.stdout.write(`${JSON.stringify({ output: error.output, ...(error.log !== undefined && { log: error.log }), error: { kind: error.kind, message: error.message, traceback: error.traceback } })}\n`)
       process.stderr.write(`pubwiki-lua: ${error.kind} error: ${error.message}\n`)
     } else {
       reportLuaError(error)

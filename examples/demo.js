@@ -1,7 +1,9 @@
-// Runs examples/demo.lua through pubwiki-lua: a module that requires a helper module
-// (examples/row.lua), reads its arguments, waits for an async host function, calls a
-// sync one and keeps a counter in State (a SQLite file); then shows what failing calls give,
-// and the page's facts kept as RDF triples (State as triples, another SQLite file).
+// Runs examples/demo.lua through pubwiki-lua as a wiki would: Module:Infobox, a Scribunto
+// module that requires a helper module (examples/row.lua, preloaded into the runner's
+// image), reads its frame's arguments, uses Scribunto's mw (mw.html, mw.ustring, mw.text,
+// mw.log, a template the host expands), waits for an async host function, and keeps a
+// counter in State (a SQLite file); then shows what failing calls give, and the page's
+// facts kept as RDF triples (State as triples, another SQLite file).
 const { mkdtempSync, readFileSync, rmSync } = require('node:fs')
 const { tmpdir } = require('node:os')
 const { join } = require('node:path')
@@ -21,43 +23,51 @@ const pages = new Map([
   }],
 ])
 
-// The site's modules, as a wiki would serve them from its pages.
-const modules = { 'Module:Row': readFileSync(join(__dirname, 'row.lua'), 'utf8') }
+// The site's modules, as a wiki would serve them from its pages (a real wiki's:
+// `modules: mediaWikiModules({ api: 'https://wiki.example/w/api.php' })`).
+const modules = {
+  'Module:Infobox': readFileSync(join(__dirname, 'demo.lua'), 'utf8'),
+  'Module:Row': readFileSync(join(__dirname, 'row.lua'), 'utf8'),
+}
 
-// One runner for the site: limits, modules and host functions bound once. Module:Row is
+// One runner for the site: limits, modules, mw and host functions bound once. Module:Row is
 // preloaded: it is part of the image every call starts from, so requiring it costs nothing.
 const wiki = createRunner({
   timeLimit: 2000,
   modules,
   preload: ['Module:Row'],
   state: { store },
-  globals: ({ scriptId }) => ({
+  mw: {
+    site: { siteName: 'Demo Wiki', server: 'https://wiki.example' },
+    // {{Initials|...}}: a template the host expands (here: bold).
+    expandTemplate: (title, args) => `'''${args[1]}''' (from {{${title}}})`,
+  },
+  globals: {
     fetchPage: async (title) => {
       await new Promise((resolve) => setTimeout(resolve, 5))
       return pages.get(title) ?? null
     },
-    log: (message) => console.log(`  [host log from ${scriptId}] ${message}`),
-    mw: { text: { trim: (s) => s.trim() } },
-  }),
+  },
 })
 
 async function main() {
-  const code = readFileSync(join(__dirname, 'demo.lua'), 'utf8')
-  const args = { title: 'Lua', year: 2026, viewer: 'demo' }
-  const { output, values } = await wiki.run(code, { scriptId: 'Module:Infobox', globals: { args } })
-  console.log(`pubwiki-lua (${backend} backend) ran Module:Infobox:\n`)
-  process.stdout.write(output)
-  console.log('\nreturned:', JSON.stringify(values))
+  // {{#invoke:Infobox|main|year=2026|viewer=demo}} on the page "Lua", from a template
+  // called with the page's name as its first argument.
+  const frame = { args: { year: 2026, viewer: 'demo' }, parentArgs: ['Lua'], title: 'Lua' }
+  const { values, log } = await wiki.invoke('Module:Infobox', 'main', frame, { scriptId: 'Lua' })
+  console.log(`pubwiki-lua (${backend} backend) rendered Module:Infobox:\n`)
+  console.log(values[0])
+  console.log(`\nmw.log wrote: ${JSON.stringify(log)}`)
 
-  await wiki.run(code, { scriptId: 'Module:Infobox', globals: { args } })
-  console.log(`\nafter a second render, State in ${store.constructor.name} has views.Lua = ${store.get('Module:Infobox', 'views.Lua')}`)
+  await wiki.invoke('Module:Infobox', 'main', frame, { scriptId: 'Lua' })
+  console.log(`\nafter a second render, State in ${store.constructor.name} has views.Lua = ${store.get('Lua', 'views.Lua')}`)
 
   try {
-    await wiki.run(code, { scriptId: 'Module:Infobox', globals: { args: { ...args, title: 'Fortran' } } })
+    await wiki.invoke('Module:Infobox', 'main', { ...frame, parentArgs: ['Fortran'] }, { scriptId: 'Lua' })
   } catch (error) {
     if (!(error instanceof LuaError)) throw error
     console.log(`\nand a failing call gives a LuaError (${error.kind}): ${error.message}`)
-    console.log(`  and committed none of its State (views.Fortran): the keys are ${JSON.stringify(store.entries('Module:Infobox').map(([key]) => key))}`)
+    console.log(`  and committed none of its State (views.Fortran): the keys are ${JSON.stringify(store.entries('Lua').map(([key]) => key))}`)
   }
   try {
     await wiki.run('print("about to fail")\nreturn fetchPage(nil).title', { scriptId: 'Module:Broken' })

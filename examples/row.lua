@@ -1,8 +1,11 @@
--- Module:Row, a helper module the demo's module requires: formats an infobox row.
+-- Module:Row, a helper module the demo's module requires: an infobox row, built with mw.html.
 local p = {}
 
 function p.row(label, value)
-  return string.format("| %-8s | %s", label, value)
+  local tr = mw.html.create("tr")
+  tr:tag("th"):wikitext(label)
+  tr:tag("td"):wikitext(value)
+  return tr
 end
 
 return p

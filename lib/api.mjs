@@ -8,6 +8,7 @@ import { Bridge, depthOfNewCall, drive } from './bridge.mjs'
 import { callObject, failedOutcome } from './call.mjs'
 import { DEFAULT_LIMITS, MAX_NESTING, TOO_DEEP } from './core-constants.mjs'
 import { DEFAULT_RETRIES, attempts, attemptsSync, checkRetries, checkRetryHostCalls } from './retry.mjs'
+import { checkFrame, checkMw, mwConfig, withFileSpelling } from './mw.mjs'
 import { MemoryStore, StateSession, checkState } from './state.mjs'
 import { TriplesSession, checkTriples } from './triples.mjs'
 import { describe, isPlainObject, isThenable } from './util.mjs'
@@ -15,7 +16,7 @@ import { decodeValues, encodeArguments, encodeGlobals, functionTable } from './w
 
 const LIMITS = ['memoryLimit', 'timeLimit', 'outputLimit']
 const SHARED_OPTIONS = [...LIMITS, 'globals', 'modules', 'state', 'triples', 'retries']
-const RUNNER_OPTIONS = [...SHARED_OPTIONS, 'preload', 'retryHostCalls']
+const RUNNER_OPTIONS = [...SHARED_OPTIONS, 'preload', 'retryHostCalls', 'mw']
 const CALL_OPTIONS = ['scriptId', 'arguments', ...SHARED_OPTIONS]
 const RUN_LUA_OPTIONS = ['arguments', ...SHARED_OPTIONS]
 const INVOKE_OPTIONS = ['scriptId', ...SHARED_OPTIONS]
@@ -33,6 +34,8 @@ class LuaError extends Error {
     /** Everything the script printed before the error. */
     this.output = outcome.output
     this.traceback = outcome.traceback
+    /** What `mw.log` wrote before the error (runners with `mw`). */
+    if (outcome.log !== undefined) this.log = outcome.log
   }
 }
 
@@ -100,6 +103,7 @@ function checkOptions(options, allowed, name) {
     preload,
     retries: checkRetries(options.retries, name),
     retryHostCalls: checkRetryHostCalls(options.retryHostCalls, name),
+    mw: checkMw(options.mw, name),
   }
 }
 
@@ -181,13 +185,16 @@ export function createApi(backend) {
     const base = resolveGlobals(defaults.globals, context, 'runner')
     const extra = resolveGlobals(own.globals, context, name)
     const globals = base && extra ? { ...base, ...extra } : (base ?? extra)
-    const resolveModule = chainResolvers(resolverOf(own.modules, context), resolverOf(defaults.modules, context))
+    const resolveModule = withFileSpelling(chainResolvers(resolverOf(own.modules, context), resolverOf(defaults.modules, context)))
     // (A call given no values has no host functions: no table to make.)
-    const functions = globals === undefined && !(invoke ? invoke.args : own.arguments) ? NO_FUNCTIONS : functionTable()
+    const given = globals !== undefined || (invoke ? invoke.args : own.arguments) || defaults.mw
+    const functions = given ? functionTable() : NO_FUNCTIONS
     const limit = encodeLimit(limits.memoryLimit)
     const encodedGlobals = globals === undefined ? undefined : encodeGlobals(globals, functions, limit)
     const chunkArguments = invoke ? invoke.args : own.arguments
     const encodedArguments = chunkArguments && encodeArguments(chunkArguments, functions, limit)
+    // Scribunto's `mw`: what this call gives the library (lib/mw.mjs), and its frame.
+    const mw = defaults.mw && encodeGlobals(mwConfig(defaults.mw, invoke?.frame, invoke?.module), functions, limit)
     const state = runner.state(own.state)
     const triples = runner.triples(own.triples)
     if (state && triples) throw bothStates(name)
@@ -212,6 +219,7 @@ export function createApi(backend) {
       state: Boolean(state),
       triples: Boolean(triples),
       synchronous,
+      mw,
     })
     const prepared = {
       call,
@@ -235,7 +243,10 @@ export function createApi(backend) {
   }
 
   function settle(outcome, prepared) {
+    const mw = prepared.runner.options.mw
+    if (mw && outcome.log === undefined) outcome = { ...outcome, log: '' }
     if (!outcome.ok) throw new LuaError(outcome, prepared.scriptId, prepared.bridge?.cause(outcome))
+    if (mw) return { output: outcome.output, values: decodeValues(outcome.values), log: outcome.log }
     return { output: outcome.output, values: decodeValues(outcome.values) }
   }
 
@@ -299,7 +310,7 @@ export function createApi(backend) {
     let native
     const makeNative = () => {
       const names = options.preload ?? []
-      const made = (sources) => (native = backend.newRunner(names, sources, options.limits.memoryLimit, options.limits.timeLimit))
+      const made = (sources) => (native = backend.newRunner(names, sources, options.limits.memoryLimit, options.limits.timeLimit, Boolean(options.mw)))
       const sources = preloadSources(names, options.modules)
       if (!isThenable(sources)) return made(sources)
       native = sources.then(made, (error) => {
@@ -350,8 +361,12 @@ export function createApi(backend) {
     const forInvoke = (module, fn, args, options, synchronous) => {
       checkString(module, 'module')
       checkString(fn, 'functionName')
-      if (args !== undefined && !Array.isArray(args)) throw new TypeError(`args must be an array, got ${describe(args)}`)
-      const invoke = { module, function: fn, args: args ?? [] }
+      // A plain object is Scribunto's frame: { args, parentArgs, title, parentTitle }.
+      const frame = isPlainObject(args) ? args : undefined
+      if (frame && !self.options.mw) throw new TypeError('invoke with a frame needs a runner with the mw option')
+      if (frame) checkFrame(frame)
+      else if (args !== undefined && !Array.isArray(args)) throw new TypeError(`args must be an array or a frame object, got ${describe(args)}`)
+      const invoke = { module, function: fn, args: frame ? [] : (args ?? []), frame }
       return prepare(self, '', runOptions(options).scriptId, options, INVOKE_OPTIONS, 'options', synchronous, invoke)
     }
     return {

@@ -6,9 +6,9 @@
 // (lib/worker-pool.mjs).
 //
 // The backend interface over it (the native addon, lib/wasm-backend.mjs, the worker pool):
-// - `newRunner(names, sources, memoryLimit?, timeLimit?)`: what a runner's calls share,
+// - `newRunner(names, sources, memoryLimit?, timeLimit?, mw?)`: what a runner's calls share,
 //   its compiled modules and its arenas, whose image holds the modules `names` (with these
-//   sources), preloaded under those limits;
+//   sources), preloaded under those limits, and Scribunto's `mw` library if `mw`;
 // - `runSync(call, runner)` -> Outcome, `runAsync(call, runner)` -> Promise<Outcome>: a call
 //   without a host (no host functions, modules, arguments or State);
 // - `startCall(call, runner, bridge)` -> { resume(reply?), resumeSync(reply?) }: a call with
@@ -17,9 +17,9 @@
 //   `resume` gives a promise of either);
 // - `constants()`: the core's numbers (lib/core-constants.mjs); `ready`, if present: a
 //   promise to await before a call.
-// An Outcome is `{ ok: true, output, values }` (`values`: wire bytes, lib/wire.mjs) or
-// `{ ok: false, kind, message, output, traceback, cause? }` (`cause`: the bridge's id of
-// the host error that ended the call).
+// An Outcome is `{ ok: true, output, values, log? }` (`values`: wire bytes, lib/wire.mjs;
+// `log`: what `mw.log` wrote, if anything) or `{ ok: false, kind, message, output,
+// traceback, cause?, log? }` (`cause`: the bridge's id of the host error that ended the call).
 
 import { INTERNAL_ERROR } from './core-constants.mjs'
 import { Decoder, encoder } from './wire.mjs'
@@ -40,6 +40,8 @@ import { Decoder, encoder } from './wire.mjs'
  * @property {boolean} triples the script has `State` as RDF triples (lib/triples.mjs), which
  *   the bridge answers; never with `state`
  * @property {boolean} synchronous the host answers at once (runSync, invokeSync)
+ * @property {Uint8Array | undefined} mw a wire TABLE: what the call gives Scribunto's `mw`
+ *   (lib/mw.mjs), whose runner's image has it
  */
 
 /**
@@ -47,7 +49,7 @@ import { Decoder, encoder } from './wire.mjs'
  * backends read fastest).
  * @returns {CallObject}
  */
-export function callObject({ scriptId, code, invoke, limits, globals, args, state, triples, synchronous }) {
+export function callObject({ scriptId, code, invoke, limits, globals, args, state, triples, synchronous, mw }) {
   return {
     scriptId,
     code: invoke ? undefined : code,
@@ -61,6 +63,7 @@ export function callObject({ scriptId, code, invoke, limits, globals, args, stat
     state,
     triples,
     synchronous,
+    mw,
   }
 }
 
@@ -95,7 +98,7 @@ export function encodeCall(call) {
     } else {
       e.rawString(call.code)
     }
-    for (const bytes of [call.globals, call.arguments]) {
+    for (const bytes of [call.globals, call.arguments, call.mw]) {
       if (bytes === undefined) {
         e.u8(0)
       } else {
@@ -120,15 +123,20 @@ export function decodeOutcome(bytes) {
   const d = new Decoder(bytes, 1)
   if (bytes[0] === 0) {
     const output = d.string()
-    return { ok: true, output, values: bytes.subarray(d.pos) }
+    const log = d.string()
+    const outcome = { ok: true, output, values: bytes.subarray(d.pos) }
+    if (log !== '') outcome.log = log
+    return outcome
   }
   const kind = KINDS[d.bytes[d.pos++]]
   const message = d.string()
   const output = d.string()
   const traceback = d.string()
+  const log = d.string()
   const cause = d.varint()
   const outcome = { ok: false, kind, message, output, traceback }
   if (cause !== 0) outcome.cause = cause - 1
+  if (log !== '') outcome.log = log
   return outcome
 }
 

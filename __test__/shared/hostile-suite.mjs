@@ -353,6 +353,73 @@ export function hostileSuite(lua, { tripleStore = () => new lua.N3TripleStore() 
     })
   })
 
+  describe('memory limits', () => {
+    it('around the size of a fresh state end with a memory error, never the process', async () => {
+      // The call's own set-up (its coroutine, an invoked module's name) allocates too: a
+      // limit that the fresh state just fits in once aborted the process (SIGABRT).
+      const kinds = new Set()
+      const modules = { 'Module:X': 'return { f = function () return 1 end }' }
+      for (const [runner, from, to] of [[lua, 4_000, 40_000], [lua.createRunner({ mw: true, modules }), 120_000, 400_000]]) {
+        for (let memoryLimit = from; memoryLimit < to; memoryLimit += runner === lua ? 8 : 64) {
+          for (const call of [() => runner.runSync('return 1', { scriptId: 'm', memoryLimit }), () => runner.invokeSync('Module:X', 'f', [], { scriptId: 'm', memoryLimit, modules })]) {
+            try {
+              call()
+              kinds.add('ok')
+            } catch (error) {
+              expect(error).toBeInstanceOf(LuaError)
+              kinds.add(error.kind)
+            }
+          }
+        }
+      }
+      expect([...kinds].sort()).toEqual(['memory', 'ok'])
+      expect(await runLua('print("next")', 'next')).toBe('next\n')
+    }, 120_000)
+  })
+
+  describe('mw', () => {
+    const modules = {
+      'Module:Cycle': 'local t = { x = 1 } t.self = t t[t] = t return t',
+      'Module:Huge': 'local t = {} for i = 1, 1e8 do t[i] = { i } end return t',
+      'Module:Loops': 'while true do end',
+    }
+    const wiki = lua.createRunner({ mw: true, modules, timeLimit: TIME, memoryLimit: MEMORY })
+    async function mwOutcome(code) {
+      const started = performance.now()
+      try {
+        return { ok: true, ...(await wiki.run(`io.write("before|") ${code}`, { scriptId: 'hostile' })), elapsed: performance.now() - started }
+      } catch (error) {
+        expect(error).toBeInstanceOf(LuaError)
+        return { ok: false, error, elapsed: performance.now() - started }
+      }
+    }
+    it.each([
+      ['a ustring pattern that backtracks', 'mw.ustring.find(string.rep("é", 1e5), ".-.-.-.-b")', 'timeout'],
+      ['the same in gsub and gmatch, caught', 'while true do pcall(mw.ustring.gsub, string.rep("é", 1e4), "(.-)(.-)(.-)x", "%1") for _ in mw.ustring.gmatch(string.rep("ü", 1e4), ".-.-.-x") do end end', 'timeout'],
+      ['a huge rep', 'local s = mw.ustring.rep("é", 1e9)', 'memory'],
+      ['huge strings through ustring in a loop', 'local t = {} while true do t[#t + 1] = mw.ustring.upper(string.rep("é", 1e6)) end', 'memory'],
+      ['loadData of an enormous table', 'mw.loadData("Module:Huge")', ['memory', 'timeout']],
+      ['loadData of a module that loops, caught', 'while true do pcall(mw.loadData, "Module:Loops") end', 'timeout'],
+      ['mw.clone of an enormous table', 'local t = {} for i = 1, 1e5 do t[i] = { i, t } end while true do t = { mw.clone(t), mw.clone(t) } end', ['memory', 'timeout']],
+      ['a flood of mw.log', 'while true do mw.log(string.rep("x", 1e5)) end', ['output', 'memory']],
+      ['jsonDecode of deep nesting', 'mw.text.jsonDecode(string.rep("[", 1e6))', ['runtime', 'memory', 'timeout']],
+    ])('%s ends with the right error', async (_, code, kind) => {
+      const result = await mwOutcome(code)
+      expect(result.ok, code).toBe(false)
+      expect([kind].flat(), `${code}: ${result.error.message}`).toContain(result.error.kind)
+      expect(result.error.output).toBe('before|')
+      expect(result.elapsed).toBeLessThan(late(TIME))
+      expect((await wiki.run('return mw.ustring.len("é")', { scriptId: 'next' })).values).toEqual([1])
+    })
+
+    it('cycles are fine: loadData of a cyclic table, mw.clone of cycles, a string too long for ustring', async () => {
+      const { values } = await wiki.run(`local d = mw.loadData('Module:Cycle')
+        local t = {} t.t = t t[t] = t local c = mw.clone(t)
+        return d.self.self.x, d.self == d, c.t == c, c[c] == c, pcall(mw.ustring.len, string.rep('a', 3e6)), select(2, pcall(mw.ustring.upper, string.rep('a', 3e6)))`, { scriptId: 'h' })
+      expect(values).toEqual([1, true, true, true, true, "bad argument #1 to 'upper' (string is longer than 2097152 bytes)"])
+    })
+  })
+
   describe('State', () => {
     const state = () => ({ state: { store: new MemoryStore(), namespaces: { shared: { shared: true, read: true } } } })
 

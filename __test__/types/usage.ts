@@ -1,6 +1,6 @@
 // What a TypeScript user writes: index.d.ts must accept it under --strict
 // (__test__/types.test.mjs compiles this file; nothing runs it).
-import { createRunner, createWorkerRunner, dataFactory, IndexedDbStore, IndexedDbTripleStore, LuaError, MemoryStore, N3TripleStore, PostgresStore, RedisStore, run, SqliteStore, SqliteTripleStore, StateStore, TripleStore } from 'pubwiki-lua'
+import { createRunner, createWorkerRunner, dataFactory, IndexedDbStore, IndexedDbTripleStore, LuaError, mediaWikiModules, MemoryStore, N3TripleStore, PostgresStore, RedisStore, run, SqliteStore, SqliteTripleStore, StateStore, TripleStore, urlModules } from 'pubwiki-lua'
 import type { LuaValue, Namespaces, RDFStore, RdfQuad, RunResult, StateBackend, StateUsage, StateWrite, Triple, TriplePattern, VersionedStateBackend } from 'pubwiki-lua'
 
 const namespaces = (scriptId: string): Namespaces => ({ 'global.events': { shared: true, read: true, write: scriptId === 'Admin' } })
@@ -66,3 +66,15 @@ async function tripleUsage(): Promise<void> {
   console.log(found, quads, await idb.query({ predicate: 'title' }))
 }
 void tripleUsage
+
+// Wiki modules with Scribunto's mw: a frame, host functions, modules from a wiki and URLs.
+const wiki = createRunner({
+  modules: mediaWikiModules({ api: 'https://wiki.example/w/api.php', maxAge: 1000 }),
+  mw: { title: 'Main Page', site: { siteName: 'Demo' }, expandTemplate: async (title, args) => `{{${title}|${args['1'] ?? ''}}}` },
+})
+createRunner({ modules: urlModules({ allow: ['https://lua.example'] }), mw: true })
+async function render(): Promise<string | undefined> {
+  const { values, log } = await wiki.invoke('Module:Infobox', 'main', { args: { 1: 'x', name: 'y' }, parentArgs: ['a'], title: 'Page' }, { scriptId: 'Page' })
+  return typeof values[0] === 'string' ? values[0] + (log ?? '') : undefined
+}
+void render

@@ -30,8 +30,8 @@ export const RUNTIMES = [
   // Same C reference plus a no-op count hook every 1000 instructions, the
   // mechanism pubwiki-lua's time limit uses; shows the hook's own cost.
   { id: 'c_hook', label: 'C + count hook', kind: 'c', hookCount: 1000, noRss: true },
-  { id: 'native', label: 'pubwiki native', kind: 'js', backend: 'native', parallel: true, host: ['sync', 'async', 'args', 'module', 'invoke', 'preload', 'state'] },
-  { id: 'wasm', label: 'pubwiki wasm', kind: 'js', backend: 'wasm', wasm: true, host: ['sync', 'async', 'args', 'module', 'invoke', 'preload', 'state'] },
+  { id: 'native', label: 'pubwiki native', kind: 'js', backend: 'native', parallel: true, host: ['sync', 'async', 'args', 'module', 'invoke', 'preload', 'state', 'mw'] },
+  { id: 'wasm', label: 'pubwiki wasm', kind: 'js', backend: 'wasm', wasm: true, host: ['sync', 'async', 'args', 'module', 'invoke', 'preload', 'state', 'mw'] },
   { id: 'wasmoon', label: 'wasmoon', kind: 'js', wasm: true, host: ['sync', 'async', 'args'] },
   { id: 'fengari', label: 'fengari (5.3)', kind: 'js', host: ['sync'] },
   // A JS engine in wasm, for the host-call rows only: the cost of calling the host from a
@@ -68,6 +68,29 @@ function p.render(i, title, opts)
   return table.concat(parts), opts.n
 end
 return p`]));
+// 100 KB of mixed UTF-8 (ASCII, Latin, Greek, Cyrillic, CJK, emoji), and what each text
+// workload does with it in one call (checking its own results: a byte-wise and a
+// character-wise library count differently).
+const TEXT = `local piece = 'Příliš žluťoučký kůň úpěl ďábelské ódy. The quick brown fox; Ελληνικά κείμενα, русский текст, 日本語のテキスト 😀! '
+local s = string.rep(piece, math.floor(102400 / #piece))`;
+const TEXT_WORK = {
+  'string-find': `${TEXT} local n = 0 for i = 1, 10 do if string.find(s, 'kůň úpěl x', 1 + i) == nil then n = n + 1 end end assert(n == 10) return 1`,
+  'ustring-find': `${TEXT} local n = 0 for i = 1, 10 do if mw.ustring.find(s, 'kůň úpěl x', 1 + i) == nil then n = n + 1 end end assert(n == 10) return 1`,
+  'string-gsub': `${TEXT} local r, n = string.gsub(s, '%w+', '<%0>') assert(n > 5000) return 1`,
+  'ustring-gsub': `${TEXT} local r, n = mw.ustring.gsub(s, '%w+', '<%0>') assert(n > 5000) return 1`,
+  'string-sub': `${TEXT} local t = 0 for i = 1, 1000 do t = t + #string.sub(s, i * 50, i * 50 + 9) end assert(t == 10000) return 1`,
+  'ustring-sub': `${TEXT} local t = 0 for i = 1, 1000 do t = t + mw.ustring.len(mw.ustring.sub(s, i * 50, i * 50 + 9)) end assert(t == 10000) return 1`,
+};
+// A wiki module that renders a table row from its frame's arguments with mw.html.
+const ROW_MODULE = `local p = {}
+function p.row(frame)
+  local args = frame.args
+  local tr = mw.html.create('tr'):addClass('row')
+  tr:tag('th'):wikitext(args.label)
+  tr:tag('td'):css('text-align', 'right'):wikitext(mw.ustring.upper(args[1]))
+  return tostring(tr)
+end
+return p`;
 // 100 keys read 10 times each (a call reads a key from the store once), or 1,000 keys.
 const stateWork = (distinct) => `local s = 0
 for i = 1, 1000 do s = s + State.get(${distinct ? '"d" .. i' : '"k" .. i % 100'}) end
@@ -175,6 +198,27 @@ async function loadPubwiki(backend) {
       }
     }
     return String(sum);
+  };
+  // Scribunto's mw (pubwiki only): a call working on 100 KB of text with string or
+  // mw.ustring, and a page of 100 invokes (sequential, as one page renders them).
+  host.text = async (calls, _sync, _unread, variant) => {
+    const runner = mod.createRunner({ mw: true, ...opts });
+    const code = TEXT_WORK[variant];
+    let r;
+    for (let i = 0; i < calls; i++) r = await runner.run(code, { scriptId });
+    return luaToString(r.values[0]);
+  };
+  host.mw_page = async (pages) => {
+    const runner = mod.createRunner({ mw: true, modules: { 'Module:Row': ROW_MODULE }, ...opts });
+    let n = 0;
+    for (let page = 0; page < pages; page++) {
+      n = 0;
+      for (let i = 0; i < 100; i++) {
+        const { values } = await runner.invoke('Module:Row', 'row', { args: { 1: `cell ${i} ünïcode`, label: `Row ${i}` } }, { scriptId });
+        if (values[0].startsWith('<tr class="row">')) n++;
+      }
+    }
+    return String(n);
   };
   // State (pubwiki only): a call reading 1,000 keys and writing 100 (one commit), on a
   // MemoryStore or on a SqliteStore in a fresh file; the keys are written once before.

@@ -12,6 +12,7 @@ const INVOKE_CALLS = 2000;
 const PRELOADED_CALLS = 500;
 const PAGES = 20;
 const STATE_CALLS = 100;
+const TEXT_CALLS = 20;
 const sumTo = (n) => String((n * (n + 1)) / 2);
 
 function expectedPrintBytes() {
@@ -49,6 +50,10 @@ const EXPECT = {
   host_page: { result: '4950' },
   // 1,000 gets of k(i % 100), whose value is i % 100 (or of d(i), the same): 10 * (0 + ... + 99).
   host_state: { result: '49500' },
+  // The text rows check their own results (string's and mw.ustring's differ in units).
+  host_text: { result: '1' },
+  // A page of 100 invokes, each rendering one row.
+  host_mw_page: { result: '100' },
 };
 
 /** Returns [] when the sample checks out, else a list of problems. */
@@ -101,5 +106,12 @@ export function measurements(cfg) {
     { id: 'state_sqlite_distinct', workload: 'host_state', label: '  same, 1,000 distinct keys, SqliteStore', unit: 'us', iters: STATE_CALLS, variant: 'sqlite-distinct', only: (rt) => rt.host?.includes('state') },
     { id: 'state_memory_sync', workload: 'host_state', label: '  same, MemoryStore, runSync()', unit: 'us', iters: STATE_CALLS, sync: true, variant: 'memory', only: (rt) => rt.host?.includes('state') },
     { id: 'state_sqlite_sync', workload: 'host_state', label: '  same, SqliteStore, runSync()', unit: 'us', iters: STATE_CALLS, sync: true, variant: 'sqlite', only: (rt) => rt.host?.includes('state') },
+    { id: 'text_string_find', workload: 'host_text', label: 'a call: find on 100 KB of mixed UTF-8, string.find (pubwiki)', unit: 'us', iters: TEXT_CALLS, variant: 'string-find', only: (rt) => rt.host?.includes('mw') },
+    { id: 'text_ustring_find', workload: 'host_text', label: '  same bytes, mw.ustring.find', unit: 'us', iters: TEXT_CALLS, variant: 'ustring-find', only: (rt) => rt.host?.includes('mw') },
+    { id: 'text_string_gsub', workload: 'host_text', label: 'a call: gsub of every word on the 100 KB, string.gsub', unit: 'us', iters: TEXT_CALLS, variant: 'string-gsub', only: (rt) => rt.host?.includes('mw') },
+    { id: 'text_ustring_gsub', workload: 'host_text', label: '  same bytes, mw.ustring.gsub', unit: 'us', iters: TEXT_CALLS, variant: 'ustring-gsub', only: (rt) => rt.host?.includes('mw') },
+    { id: 'text_string_sub', workload: 'host_text', label: 'a call: 1,000 sub() of 10 characters across the 100 KB, string.sub', unit: 'us', iters: TEXT_CALLS, variant: 'string-sub', only: (rt) => rt.host?.includes('mw') },
+    { id: 'text_ustring_sub', workload: 'host_text', label: '  same bytes, mw.ustring.sub', unit: 'us', iters: TEXT_CALLS, variant: 'ustring-sub', only: (rt) => rt.host?.includes('mw') },
+    { id: 'mw_page', workload: 'host_mw_page', label: 'a page of 100 invokes of a module using mw.html and frame.args [each page]', unit: 'us', iters: PAGES, only: (rt) => rt.host?.includes('mw') },
   ].filter((m) => !cfg.workloads || cfg.workloads.includes(m.id) || cfg.workloads.includes(m.workload));
 }

@@ -10,8 +10,8 @@
 //!   limits follow (`MEMORY`, `TIME`, `OUTPUT`);
 //! - the limits given, each a float, in that order;
 //! - the script id; then the code, or (`INVOKE`) the module and the function name;
-//! - the globals and the arguments, each a varint of its length plus one (0: none) and
-//!   its wire bytes.
+//! - the globals, the arguments and the `mw` configuration (a wire table: mw.rs), each a
+//!   varint of its length plus one (0: none) and its wire bytes.
 
 use std::sync::Arc;
 
@@ -64,6 +64,9 @@ pub struct CallSpec {
     pub module_cache: Option<Arc<ModuleCache>>,
     /// The arenas of the runner's image (pool.rs); `None`: the process's shared pool.
     pub pool: Option<Arc<ArenaPool>>,
+    /// The call's `mw` configuration, as a wire table (mw.rs); its runner's image must
+    /// have `mw` (`ArenaPool::with_mw`).
+    pub mw: Option<Vec<u8>>,
 }
 
 impl CallSpec {
@@ -93,6 +96,7 @@ impl CallSpec {
             synchronous: false,
             module_cache: None,
             pool: None,
+            mw: None,
         }
     }
 
@@ -135,6 +139,11 @@ impl CallSpec {
         self.pool = Some(pool);
         self
     }
+
+    pub fn mw(mut self, config: Vec<u8>) -> CallSpec {
+        self.mw = Some(config);
+        self
+    }
 }
 
 impl CallSpec {
@@ -164,6 +173,7 @@ impl CallSpec {
         };
         let globals = reader.optional_bytes()?.map(<[u8]>::to_vec);
         let arguments = reader.optional_bytes()?.map(<[u8]>::to_vec);
+        let mw = reader.optional_bytes()?.map(<[u8]>::to_vec);
         Ok(CallSpec {
             entry,
             script_id,
@@ -175,6 +185,7 @@ impl CallSpec {
             synchronous: flags & flags::SYNCHRONOUS != 0,
             module_cache: None,
             pool: None,
+            mw,
         })
     }
 }

@@ -97,6 +97,12 @@ pub(crate) struct CallState {
     pub has_state: bool,
     /// Whether the script gets `State` as RDF triples (triples_library.rs).
     pub has_triples: bool,
+    /// What `mw.log` and its kin wrote (mw.rs).
+    pub log: Vec<u8>,
+    /// `tostring` and `print` write floats as Lua 5.1 does (mw.rs).
+    pub numbers51: bool,
+    /// The long string mw.ustring last checked (ustring.rs).
+    pub ustring: crate::known_text::Known,
 }
 
 impl CallState {
@@ -137,6 +143,9 @@ impl CallState {
             loading: Vec::new(),
             has_state: false,
             has_triples: false,
+            log: Vec::new(),
+            numbers51: false,
+            ustring: Default::default(),
         }
     }
 }

@@ -15,7 +15,8 @@
 //!
 //! Modules, bottom up (each uses only modules above it):
 //! - plain types: `lua` (the state pointer, stack helpers), `limits`, `wire` (the value
-//!   format), `outcome`, `request` (what a call asks its host), `module_cache`;
+//!   format), `outcome`, `request` (what a call asks its host), `module_cache`,
+//!   `known_text` (what mw.ustring remembers of a long string);
 //! - what a call owns: `alloc` (its Lua state's heap, with the memory limit), `call_state`
 //!   (reached from every C function), `arena` (a state and the image a call restores it
 //!   from), `pool` (arenas ready for calls), `running` (the call on this thread);
@@ -26,7 +27,8 @@
 //!   (`require`), `state_library` (the scripts' `State`) and `triples_library` (`State` as
 //!   RDF triples);
 //! - the script's libraries: `pattern` (Lua patterns), `table` (the table functions),
-//!   `sandbox` (the global environment);
+//!   `sandbox` (the global environment), `ustring` and `mw` (Scribunto's `mw`, for runners
+//!   that ask for it);
 //! - `call_spec` (what a call is, as drivers describe it) and `runner` (the call).
 
 mod lua;
@@ -35,6 +37,7 @@ pub mod wire;
 mod outcome;
 mod request;
 mod module_cache;
+mod known_text;
 mod alloc;
 mod call_state;
 mod arena;
@@ -53,6 +56,8 @@ mod modules;
 mod state_library;
 mod triples_library;
 mod pattern;
+mod ustring;
+mod mw;
 mod table;
 mod sandbox;
 mod call_spec;
@@ -69,6 +74,11 @@ pub use pool::{ArenaPool, MAX_IDLE as MAX_IDLE_ARENAS, SPARE_BYTES};
 pub use request::{Deadline, Host, NoHost, Request, MODULE_SOURCE, STATE, TRIPLES};
 pub use runner::{run_with_clock, too_deep, Call, Step};
 pub use running::MAX_NESTING;
+#[cfg(not(feature = "normalization"))]
+pub use ustring::set_normalizer;
+#[cfg(feature = "fault-injection")]
+pub use ustring::FORCE_CODE_POINTS;
+pub use ustring::{Form as NormalForm, Normalizer};
 pub use wire::{LuaValue, Values};
 
 /// Runs `code` with the host's monotonic clock.

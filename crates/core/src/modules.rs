@@ -203,7 +203,7 @@ unsafe fn run_module(state: Lua, source: &[u8]) -> c_int {
 
 /// Loads the module's chunk: the runner's compiled copy if it has one for this very
 /// source, else the source as text (and the cache gets its compiled form).
-unsafe fn load(state: Lua, source: &[u8], chunk_name: *const c_char) -> c_int {
+pub(crate) unsafe fn load(state: Lua, source: &[u8], chunk_name: *const c_char) -> c_int {
     let call = call_state(state);
     let name = module_name(state);
     let cached = call

@@ -9,6 +9,8 @@ pub struct RunOutput {
     pub output: String,
     /// The chunk's return values, in the wire format (`Values::decode` gives Rust data).
     pub values: Values,
+    /// What `mw.log` and its kin wrote (empty without `mw`), as `output`.
+    pub log: String,
 }
 
 /// Why a call failed.
@@ -54,6 +56,8 @@ pub struct RunError {
     pub traceback: String,
     /// The host's id of the error its function raised, when that error ended the call.
     pub cause: Option<u32>,
+    /// What `mw.log` and its kin wrote before the error.
+    pub log: String,
 }
 
 impl RunError {
@@ -65,6 +69,7 @@ impl RunError {
             output: String::new(),
             traceback: String::new(),
             cause: None,
+            log: String::new(),
         }
     }
 }
@@ -73,14 +78,18 @@ impl RunError {
 pub const INTERNAL_ERROR: &str = "internal error in pubwiki-lua";
 
 /// A call's result as bytes for JS (lib/call.mjs `decodeOutcome` reads them; see
-/// call_spec.rs for why bytes): a success is `0`, the output (length-prefixed), and the wire
-/// values to the end; a failure is `1`, the kind's index (`ErrorKind::ALL`), the message,
-/// the output and the traceback (each length-prefixed), and the cause plus one (0: none).
+/// call_spec.rs for why bytes): a success is `0`, the output and the log (length-prefixed),
+/// and the wire values to the end; a failure is `1`, the kind's index (`ErrorKind::ALL`),
+/// the message, the output, the traceback and the log (each length-prefixed), and the cause
+/// plus one (0: none).
 pub fn encode_outcome(result: &Result<RunOutput, RunError>) -> Vec<u8> {
     let mut writer = Writer::new();
     match result {
         Ok(out) => {
-            writer.tag(0).bytes(out.output.as_bytes());
+            writer
+                .tag(0)
+                .bytes(out.output.as_bytes())
+                .bytes(out.log.as_bytes());
             let mut bytes = writer.into_bytes();
             bytes.extend_from_slice(out.values.as_bytes());
             bytes
@@ -93,6 +102,7 @@ pub fn encode_outcome(result: &Result<RunOutput, RunError>) -> Vec<u8> {
                 .bytes(error.message.as_bytes())
                 .bytes(error.output.as_bytes())
                 .bytes(error.traceback.as_bytes())
+                .bytes(error.log.as_bytes())
                 .varint(error.cause.map_or(0, |cause| u64::from(cause) + 1));
             writer.into_bytes()
         }

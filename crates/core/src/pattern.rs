@@ -6,6 +6,10 @@
 //! the semantics and error messages of Lua 5.4's (reference manual §6.4.1) but counts its
 //! steps and checks the call's clock every `CHECK_EVERY` of them.
 //!
+//! The matcher works on units of text ([`Unit`]): bytes for `string`, code points for
+//! `mw.ustring` (ustring.rs), whose classes are Unicode's; the C functions' bodies
+//! (`find`, `match`, `gmatch`'s step, `gsub`) are shared by both.
+//!
 //! Lua errors are C longjmps through these frames, so nothing here owns a value with a
 //! destructor: the matcher is plain data over borrowed bytes, faults are returned as values
 //! and raised by the C function itself, and `gsub` builds its result in Lua-owned memory.
@@ -39,7 +43,7 @@ const NO_MATCH_YET: usize = usize::MAX;
 const SPECIALS: &[u8] = b"^$*+?.([%-";
 
 #[derive(Clone, Copy, Debug)]
-enum Fault {
+pub(crate) enum Fault {
     EndsWithPercent,
     MissingBracket,
     MissingBalanceArguments,
@@ -53,7 +57,7 @@ enum Fault {
 }
 
 /// Raises `fault` as Lua's matcher would. Call only from frames that own nothing to drop.
-unsafe fn raise(state: Lua, fault: Fault) -> c_int {
+pub(crate) unsafe fn raise(state: Lua, fault: Fault) -> c_int {
     let message: &[u8] = match fault {
         Fault::EndsWithPercent => b"malformed pattern (ends with '%%')\0",
         Fault::MissingBracket => b"malformed pattern (missing ']')\0",
@@ -73,9 +77,9 @@ unsafe fn raise(state: Lua, fault: Fault) -> c_int {
 
 /// What a match must start with, so that other positions need not be tried.
 #[derive(Clone, Copy)]
-enum Start {
+pub(crate) enum Start<U> {
     Anything,
-    Byte(u8),
+    Unit(U),
     /// A character of the class that ends at this pattern offset.
     Class(usize),
 }
@@ -87,12 +91,49 @@ struct Capture {
     len: isize,
 }
 
-/// One match attempt's state. Positions are byte offsets into `src` and `pat`; reading
-/// past either end yields 0, as Lua reads its strings' terminating NUL.
-struct Matcher<'a> {
+/// A unit of text: a byte, or a code point (ustring.rs).
+pub(crate) trait Unit: Copy + Eq + Ord {
+    /// What Lua reads past the end of a string (its terminating NUL).
+    const NUL: Self;
+    /// The unit as a pattern character: every special character of a pattern is ASCII, so
+    /// a unit beyond ASCII may give any byte that is not one of them.
+    fn ascii(self) -> u8;
+    /// Does `self` belong to class `%class`? An upper-case class letter is the
+    /// complement; any other character after `%` stands for itself.
+    fn in_class(self, class: Self) -> bool;
+    /// The first `needle` in `haystack`.
+    fn position(haystack: &[Self], needle: Self) -> Option<usize>;
+}
+
+impl Unit for u8 {
+    const NUL: u8 = 0;
+
+    #[inline]
+    fn ascii(self) -> u8 {
+        self
+    }
+
+    #[inline]
+    fn in_class(self, class: u8) -> bool {
+        class_matches(self, class)
+    }
+
+    #[inline]
+    fn position(haystack: &[u8], needle: u8) -> Option<usize> {
+        find_byte(haystack, needle)
+    }
+}
+
+/// One match attempt's state. Positions are unit offsets into `src` and `pat`; reading
+/// past either end yields `NUL`, as Lua reads its strings' terminating NUL. `bytes` are
+/// the subject's bytes, and `offsets` where each unit starts in them (empty when the
+/// units are the bytes), with the end as the last.
+pub(crate) struct Matcher<'a, U> {
     state: Lua,
-    src: &'a [u8],
-    pat: &'a [u8],
+    src: &'a [U],
+    pat: &'a [U],
+    bytes: &'a [u8],
+    offsets: &'a [u32],
     level: usize,
     depth: u32,
     countdown: u32,
@@ -181,12 +222,27 @@ fn class_matches(c: u8, class: u8) -> bool {
     (CLASSES[c as usize] & bit != 0) != class.is_ascii_uppercase()
 }
 
-impl<'a> Matcher<'a> {
+impl<'a> Matcher<'a, u8> {
     fn new(state: Lua, src: &'a [u8], pat: &'a [u8]) -> Self {
+        Matcher::over(state, src, pat, src, &[])
+    }
+}
+
+impl<'a, U: Unit> Matcher<'a, U> {
+    /// A matcher of `pat` over `src`, whose units start at `offsets` in `bytes` (see above).
+    pub(crate) fn over(
+        state: Lua,
+        src: &'a [U],
+        pat: &'a [U],
+        bytes: &'a [u8],
+        offsets: &'a [u32],
+    ) -> Self {
         Matcher {
             state,
             src,
             pat,
+            bytes,
+            offsets,
             level: 0,
             depth: MAX_DEPTH,
             countdown: CHECK_EVERY,
@@ -195,21 +251,37 @@ impl<'a> Matcher<'a> {
         }
     }
 
+    /// The subject's length in units.
+    pub(crate) fn len(&self) -> usize {
+        self.src.len()
+    }
+
     /// Matches the whole pattern at `s`: the end of the match, `FAIL` or `FAULT`.
-    fn run(&mut self, s: usize) -> usize {
+    pub(crate) fn run(&mut self, s: usize) -> usize {
         self.level = 0;
         self.depth = MAX_DEPTH;
         self.step(s, 0)
     }
 
+    /// The pattern character at `p`, as `Unit::ascii` gives it.
     #[inline]
     fn pat_at(&self, p: usize) -> u8 {
-        self.pat.get(p).copied().unwrap_or(0)
+        self.pat.get(p).map_or(0, |c| c.ascii())
     }
 
     #[inline]
-    fn src_at(&self, s: usize) -> u8 {
-        self.src.get(s).copied().unwrap_or(0)
+    fn src_at(&self, s: usize) -> U {
+        self.src.get(s).copied().unwrap_or(U::NUL)
+    }
+
+    /// The subject's bytes of units `start..end`.
+    #[inline]
+    fn slice(&self, start: usize, end: usize) -> &'a [u8] {
+        if self.offsets.is_empty() {
+            &self.bytes[start..end]
+        } else {
+            &self.bytes[self.offsets[start] as usize..self.offsets[end] as usize]
+        }
     }
 
     #[inline]
@@ -248,7 +320,7 @@ impl<'a> Matcher<'a> {
 
     /// The end of the single-character class starting at `p` (where its suffix would be).
     fn class_end(&mut self, mut p: usize) -> usize {
-        let c = self.pat[p];
+        let c = self.pat[p].ascii();
         p += 1;
         if c == b'%' {
             if p >= self.pat.len() {
@@ -265,7 +337,7 @@ impl<'a> Matcher<'a> {
                 if p >= self.pat.len() {
                     return self.fail_with(Fault::MissingBracket);
                 }
-                let c = self.pat[p];
+                let c = self.pat[p].ascii();
                 p += 1;
                 if c == b'%' && p < self.pat.len() {
                     p += 1;
@@ -279,21 +351,21 @@ impl<'a> Matcher<'a> {
     }
 
     /// Does `c` belong to the set `[...]` from `p` (its '[') to `end` (its ']')?
-    fn set_matches(&self, c: u8, mut p: usize, end: usize) -> bool {
+    fn set_matches(&self, c: U, mut p: usize, end: usize) -> bool {
         let mut found = true;
-        if self.pat[p + 1] == b'^' {
+        if self.pat[p + 1].ascii() == b'^' {
             found = false;
             p += 1;
         }
         p += 1;
         while p < end {
             let pc = self.pat[p];
-            if pc == b'%' {
+            if pc.ascii() == b'%' {
                 p += 1;
-                if class_matches(c, self.pat[p]) {
+                if c.in_class(self.pat[p]) {
                     return found;
                 }
-            } else if self.pat[p + 1] == b'-' && p + 2 < end {
+            } else if self.pat[p + 1].ascii() == b'-' && p + 2 < end {
                 if pc <= c && c <= self.pat[p + 2] {
                     return found;
                 }
@@ -312,11 +384,11 @@ impl<'a> Matcher<'a> {
         let Some(&c) = self.src.get(s) else {
             return false;
         };
-        match self.pat[p] {
+        match self.pat[p].ascii() {
             b'.' => true,
-            b'%' => class_matches(c, self.pat[p + 1]),
+            b'%' => c.in_class(self.pat[p + 1]),
             b'[' => self.set_matches(c, p, ep - 1),
-            pc => pc == c,
+            _ => self.pat[p] == c,
         }
     }
 
@@ -333,7 +405,7 @@ impl<'a> Matcher<'a> {
             if p == self.pat.len() {
                 break s;
             }
-            match self.pat[p] {
+            match self.pat[p].ascii() {
                 b'(' => {
                     break if self.pat_at(p + 1) == b')' {
                         self.start_capture(s, p + 2, CAP_POSITION)
@@ -364,7 +436,7 @@ impl<'a> Matcher<'a> {
                         if ep == FAULT {
                             break FAULT;
                         }
-                        let previous = if s == 0 { 0 } else { self.src[s - 1] };
+                        let previous = if s == 0 { U::NUL } else { self.src[s - 1] };
                         if !self.set_matches(previous, p, ep - 1)
                             && self.set_matches(self.src_at(s), p, ep - 1)
                         {
@@ -541,14 +613,15 @@ impl<'a> Matcher<'a> {
     /// What a match must start with: the pattern's first single-character class, unless
     /// it may match empty (or is something else). Where it does not match, `run` would fail
     /// without side effects or errors, so such positions can be skipped.
-    fn start(&mut self) -> Start {
-        let Some(&c) = self.pat.first() else {
+    pub(crate) fn start(&mut self) -> Start<U> {
+        let Some(&unit) = self.pat.first() else {
             return Start::Anything;
         };
+        let c = unit.ascii();
         let ep = match c {
             b'(' | b')' | b'.' => return Start::Anything,
             b'$' if self.pat.len() == 1 => return Start::Anything,
-            b'%' => match self.pat.get(1) {
+            b'%' => match self.pat.get(1).map(|c| c.ascii()) {
                 None | Some(b'b' | b'f' | b'0'..=b'9') => return Start::Anything,
                 Some(_) => 2,
             },
@@ -562,22 +635,22 @@ impl<'a> Matcher<'a> {
             return Start::Anything;
         }
         match c {
-            b'%' if !self.pat[1].is_ascii_alphanumeric() => Start::Byte(self.pat[1]),
+            b'%' if !self.pat[1].ascii().is_ascii_alphanumeric() => Start::Unit(self.pat[1]),
             b'%' | b'[' => Start::Class(ep),
-            _ => Start::Byte(c),
+            _ => Start::Unit(unit),
         }
     }
 
     /// The first position from `from` where a match could start (the subject's length if
     /// none), or `FAULT`.
-    fn skip(&mut self, from: usize, start: Start) -> usize {
+    pub(crate) fn skip(&mut self, from: usize, start: Start<U>) -> usize {
         let len = self.src.len();
         if from >= len {
             return from;
         }
         let found = match start {
             Start::Anything => return from,
-            Start::Byte(c) => find_byte(&self.src[from..], c).map_or(len, |i| from + i),
+            Start::Unit(c) => U::position(&self.src[from..], c).map_or(len, |i| from + i),
             Start::Class(ep) => (from..len).find(|&s| self.single(s, 0, ep)).unwrap_or(len),
         };
         if !self.tick_n((found - from) / 16) {
@@ -588,7 +661,7 @@ impl<'a> Matcher<'a> {
 }
 
 /// Where `needle` first occurs in `haystack` from `from` (`Err` once the time is up).
-fn find_plain(
+pub(crate) fn find_plain(
     state: Lua,
     haystack: &[u8],
     from: usize,
@@ -646,14 +719,14 @@ unsafe fn bytes<'a>(ptr: *const c_char, len: usize) -> &'a [u8] {
     std::slice::from_raw_parts(ptr as *const u8, len)
 }
 
-unsafe fn check_bytes<'a>(state: Lua, arg: c_int) -> &'a [u8] {
+pub(crate) unsafe fn check_bytes<'a>(state: Lua, arg: c_int) -> &'a [u8] {
     let mut len = 0;
     let ptr = ffi::luaL_checklstring(state, arg, &mut len);
     bytes(ptr, len)
 }
 
 /// A 1-based, possibly negative start position as a 0-based offset (may exceed `len`).
-fn start_offset(pos: ffi::lua_Integer, len: usize) -> usize {
+pub(crate) fn start_offset(pos: ffi::lua_Integer, len: usize) -> usize {
     if pos > 0 {
         usize::try_from(pos - 1).unwrap_or(usize::MAX)
     } else if pos == 0 || pos.unsigned_abs() > len as u64 {
@@ -663,17 +736,17 @@ fn start_offset(pos: ffi::lua_Integer, len: usize) -> usize {
     }
 }
 
-unsafe fn push_bytes(state: Lua, bytes: &[u8]) {
+pub(crate) unsafe fn push_bytes(state: Lua, bytes: &[u8]) {
     ffi::lua_pushlstring(state, bytes.as_ptr() as *const c_char, bytes.len());
 }
 
 /// Pushes capture `i`, or the whole match `whole` for `i == 0` in a pattern without captures.
-unsafe fn push_capture(state: Lua, m: &Matcher, i: usize, whole: (usize, usize)) {
+unsafe fn push_capture<U: Unit>(state: Lua, m: &Matcher<U>, i: usize, whole: (usize, usize)) {
     if i >= m.level {
         if i != 0 {
             raise(state, Fault::InvalidCaptureIndex(i as c_int + 1));
         }
-        push_bytes(state, &m.src[whole.0..whole.1]);
+        push_bytes(state, m.slice(whole.0, whole.1));
         return;
     }
     let Capture { start, len } = m.captures[i];
@@ -682,12 +755,16 @@ unsafe fn push_capture(state: Lua, m: &Matcher, i: usize, whole: (usize, usize))
             raise(state, Fault::UnfinishedCapture);
         }
         CAP_POSITION => ffi::lua_pushinteger(state, start as ffi::lua_Integer + 1),
-        len => push_bytes(state, &m.src[start..start + len as usize]),
+        len => push_bytes(state, m.slice(start, start + len as usize)),
     }
 }
 
 /// Pushes all captures (or the whole match if there are none and `whole` is given).
-unsafe fn push_captures(state: Lua, m: &Matcher, whole: Option<(usize, usize)>) -> c_int {
+unsafe fn push_captures<U: Unit>(
+    state: Lua,
+    m: &Matcher<U>,
+    whole: Option<(usize, usize)>,
+) -> c_int {
     let n = if m.level == 0 && whole.is_some() {
         1
     } else {
@@ -724,48 +801,85 @@ unsafe fn find_or_match(state: Lua, find: bool) -> c_int {
             Ok(Some(start)) => {
                 ffi::lua_pushinteger(state, start as ffi::lua_Integer + 1);
                 ffi::lua_pushinteger(state, (start + pat.len()) as ffi::lua_Integer);
-                return 2;
+                2
             }
-            Ok(None) => {}
-            Err(fault) => return raise(state, fault),
+            Ok(None) => {
+                ffi::lua_pushnil(state);
+                1
+            }
+            Err(fault) => raise(state, fault),
         }
     } else {
         let anchored = pat.first() == Some(&b'^');
-        let mut m = Matcher::new(state, src, if anchored { &pat[1..] } else { pat });
-        let first = if anchored { Start::Anything } else { m.start() };
-        let mut start = init;
-        loop {
-            start = m.skip(start, first);
-            if start == FAULT {
-                return raise(state, m.fault);
-            }
-            let end = m.run(start);
-            if end == FAULT {
-                return raise(state, m.fault);
-            }
-            if end != FAIL {
-                if find {
-                    ffi::lua_pushinteger(state, start as ffi::lua_Integer + 1);
-                    ffi::lua_pushinteger(state, end as ffi::lua_Integer);
-                    return push_captures(state, &m, None) + 2;
-                }
-                return push_captures(state, &m, Some((start, end)));
-            }
-            if anchored || start >= src.len() {
-                break;
-            }
-            start += 1;
+        let m = Matcher::new(state, src, if anchored { &pat[1..] } else { pat });
+        search(state, m, init, anchored, find)
+    }
+}
+
+/// `find` (`find`: positions, then captures) or `match` (captures) of the matcher's
+/// pattern from unit `init` (at most the subject's length), anchored or not.
+pub(crate) unsafe fn search<U: Unit>(
+    state: Lua,
+    mut m: Matcher<U>,
+    init: usize,
+    anchored: bool,
+    find: bool,
+) -> c_int {
+    let first = if anchored { Start::Anything } else { m.start() };
+    let mut start = init;
+    loop {
+        start = m.skip(start, first);
+        if start == FAULT {
+            return raise(state, m.fault);
         }
+        let end = m.run(start);
+        if end == FAULT {
+            return raise(state, m.fault);
+        }
+        if end != FAIL {
+            if find {
+                ffi::lua_pushinteger(state, start as ffi::lua_Integer + 1);
+                ffi::lua_pushinteger(state, end as ffi::lua_Integer);
+                return push_captures(state, &m, None) + 2;
+            }
+            return push_captures(state, &m, Some((start, end)));
+        }
+        if anchored || start >= m.src.len() {
+            break;
+        }
+        start += 1;
     }
     ffi::lua_pushnil(state);
     1
 }
 
+/// How `gmatch` and `gsub` go on after a match.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Iteration {
+    /// Lua 5.4's: no empty match where the previous match ended.
+    Lua54,
+    /// Lua 5.1's (Scribunto's mw.ustring): after an empty match, one unit further; in
+    /// `gsub`'s replacement string a `%` before anything but a digit or `%` stays as it is.
+    Lua51,
+}
+
 /// Where a `gmatch` iterator is (in a userdata; plain data, Lua frees it).
 #[repr(C)]
-struct GmatchState {
+pub(crate) struct GmatchState {
     next: usize,
     last_match: usize,
+    iteration: Iteration,
+}
+
+impl GmatchState {
+    /// An iterator that starts at unit `init` of a subject of `len` units.
+    pub(crate) fn new(init: usize, len: usize, iteration: Iteration) -> GmatchState {
+        GmatchState {
+            next: init.min(len + 1),
+            last_match: NO_MATCH_YET,
+            iteration,
+        }
+    }
 }
 
 /// `string.gmatch(s, pattern [, init])`: a '^' in the pattern is an ordinary character.
@@ -776,10 +890,7 @@ pub unsafe extern "C-unwind" fn gmatch(state: Lua) -> c_int {
     ffi::lua_settop(state, 2);
     let gm =
         ffi::lua_newuserdatauv(state, std::mem::size_of::<GmatchState>(), 0) as *mut GmatchState;
-    gm.write(GmatchState {
-        next: init.min(src.len() + 1),
-        last_match: NO_MATCH_YET,
-    });
+    gm.write(GmatchState::new(init, src.len(), Iteration::Lua54));
     ffi::lua_pushcclosure(state, gmatch_next, 3);
     1
 }
@@ -795,10 +906,18 @@ unsafe extern "C-unwind" fn gmatch_next(state: Lua) -> c_int {
         ffi::lua_tolstring(state, ffi::lua_upvalueindex(2), &mut len),
         len,
     );
-    let mut m = Matcher::new(state, src, pat);
+    gmatch_step(state, Matcher::new(state, src, pat), &mut *gm)
+}
+
+/// The next match of a `gmatch` iterator at `gm`: its captures pushed, or nothing.
+pub(crate) unsafe fn gmatch_step<U: Unit>(
+    state: Lua,
+    mut m: Matcher<U>,
+    gm: &mut GmatchState,
+) -> c_int {
     let first = m.start();
-    let mut start = (*gm).next;
-    while start <= src.len() {
+    let mut start = gm.next;
+    while start <= m.src.len() {
         start = m.skip(start, first);
         if start == FAULT {
             return raise(state, m.fault);
@@ -807,9 +926,13 @@ unsafe extern "C-unwind" fn gmatch_next(state: Lua) -> c_int {
         if end == FAULT {
             return raise(state, m.fault);
         }
-        if end != FAIL && end != (*gm).last_match {
-            (*gm).next = end;
-            (*gm).last_match = end;
+        if end != FAIL && gm.iteration == Iteration::Lua51 {
+            gm.next = if end == start { start + 1 } else { end };
+            return push_captures(state, &m, Some((start, end)));
+        }
+        if end != FAIL && end != gm.last_match {
+            gm.next = end;
+            gm.last_match = end;
             return push_captures(state, &m, Some((start, end)));
         }
         start += 1;
@@ -822,7 +945,7 @@ const INLINE_BUFFER: usize = 1024;
 
 /// `gsub`'s result under construction: on the C stack, then in a userdata kept in stack
 /// slot `slot` (plain data, so a Lua error anywhere leaves nothing to free but garbage).
-struct Buffer {
+pub(crate) struct Buffer {
     heap: *mut u8,
     len: usize,
     capacity: usize,
@@ -832,7 +955,7 @@ struct Buffer {
 
 impl Buffer {
     /// Reserves a stack slot for the buffer: the stack must not shrink below it until done.
-    unsafe fn new(state: Lua) -> Self {
+    pub(crate) unsafe fn new(state: Lua) -> Self {
         ffi::lua_pushnil(state);
         Buffer {
             heap: std::ptr::null_mut(),
@@ -854,7 +977,7 @@ impl Buffer {
 
     /// Appends `bytes`, which must not point into this buffer.
     #[inline]
-    unsafe fn add(&mut self, state: Lua, bytes: &[u8]) {
+    pub(crate) unsafe fn add(&mut self, state: Lua, bytes: &[u8]) {
         if self.capacity - self.len < bytes.len() {
             self.grow(state, bytes.len());
         }
@@ -888,7 +1011,7 @@ impl Buffer {
         ffi::lua_pop(state, 1);
     }
 
-    unsafe fn push(&mut self, state: Lua) {
+    pub(crate) unsafe fn push(&mut self, state: Lua) {
         ffi::lua_pushlstring(state, self.data() as *const c_char, self.len);
     }
 }
@@ -914,9 +1037,22 @@ unsafe fn type_error(state: Lua, arg: c_int, expected: &std::ffi::CStr) -> c_int
 /// `string.gsub(s, pattern, repl [, n])`
 pub unsafe extern "C-unwind" fn gsub(state: Lua) -> c_int {
     let src = check_bytes(state, 1);
-    let mut pat = check_bytes(state, 2);
+    let pat = check_bytes(state, 2);
+    let anchored = pat.first() == Some(&b'^');
+    let m = Matcher::new(state, src, if anchored { &pat[1..] } else { pat });
+    substitute(state, m, anchored, Iteration::Lua54)
+}
+
+/// `gsub`'s body, for a matcher over argument 1 with the pattern of argument 2 (without
+/// its anchor); arguments 3 and 4 are the replacement and the count.
+pub(crate) unsafe fn substitute<U: Unit>(
+    state: Lua,
+    mut m: Matcher<U>,
+    anchored: bool,
+    iteration: Iteration,
+) -> c_int {
     let kind = ffi::lua_type(state, 3);
-    let max = ffi::luaL_optinteger(state, 4, src.len() as ffi::lua_Integer + 1);
+    let max = ffi::luaL_optinteger(state, 4, m.src.len() as ffi::lua_Integer + 1);
     if !matches!(
         kind,
         ffi::LUA_TNUMBER | ffi::LUA_TSTRING | ffi::LUA_TFUNCTION | ffi::LUA_TTABLE
@@ -924,12 +1060,8 @@ pub unsafe extern "C-unwind" fn gsub(state: Lua) -> c_int {
         return type_error(state, 3, c"string/function/table");
     }
     let mut buffer = Buffer::new(state);
-    let anchored = pat.first() == Some(&b'^');
-    if anchored {
-        pat = &pat[1..];
-    }
-    let mut m = Matcher::new(state, src, pat);
     let first = if anchored { Start::Anything } else { m.start() };
+    let len = m.src.len();
     let mut pos = 0;
     // Unmatched text from `copied` to `pos` is appended in one go.
     let mut copied = 0;
@@ -945,14 +1077,27 @@ pub unsafe extern "C-unwind" fn gsub(state: Lua) -> c_int {
         if end == FAULT {
             return raise(state, m.fault);
         }
-        if end != FAIL && end != last_match {
+        if end != FAIL && iteration == Iteration::Lua51 {
             count += 1;
-            buffer.add(state, &src[copied..pos]);
-            changed |= add_value(state, &m, &mut buffer, kind, pos, end);
+            buffer.add(state, m.slice(copied, pos));
+            changed |= add_value(state, &m, &mut buffer, kind, pos, end, iteration);
+            copied = end;
+            if end > pos {
+                pos = end;
+            } else if pos < len {
+                // An empty match: the unit after it is copied as it is.
+                pos += 1;
+            } else {
+                break;
+            }
+        } else if end != FAIL && end != last_match {
+            count += 1;
+            buffer.add(state, m.slice(copied, pos));
+            changed |= add_value(state, &m, &mut buffer, kind, pos, end, iteration);
             pos = end;
             copied = end;
             last_match = end;
-        } else if pos < src.len() {
+        } else if pos < len {
             pos += 1;
         } else {
             break;
@@ -962,7 +1107,7 @@ pub unsafe extern "C-unwind" fn gsub(state: Lua) -> c_int {
         }
     }
     if changed {
-        buffer.add(state, &src[copied..]);
+        buffer.add(state, m.slice(copied, len));
         buffer.push(state);
     } else {
         ffi::lua_pushvalue(state, 1);
@@ -972,13 +1117,14 @@ pub unsafe extern "C-unwind" fn gsub(state: Lua) -> c_int {
 }
 
 /// Appends the replacement for the match `start..end`; false if it kept the original text.
-unsafe fn add_value(
+unsafe fn add_value<U: Unit>(
     state: Lua,
-    m: &Matcher,
+    m: &Matcher<U>,
     buffer: &mut Buffer,
     kind: c_int,
     start: usize,
     end: usize,
+    iteration: Iteration,
 ) -> bool {
     match kind {
         ffi::LUA_TFUNCTION => {
@@ -994,13 +1140,13 @@ unsafe fn add_value(
             ffi::lua_gettable(state, 3);
         }
         _ => {
-            add_template(state, m, buffer, start, end);
+            add_template(state, m, buffer, start, end, iteration);
             return true;
         }
     }
     if ffi::lua_toboolean(state, -1) == 0 {
         ffi::lua_pop(state, 1);
-        buffer.add(state, &m.src[start..end]);
+        buffer.add(state, m.slice(start, end));
         false
     } else if ffi::lua_isstring(state, -1) == 0 {
         ffi::luaL_error(
@@ -1016,7 +1162,14 @@ unsafe fn add_value(
 }
 
 /// Appends the replacement string (argument 3) with `%0`-`%9` and `%%` expanded.
-unsafe fn add_template(state: Lua, m: &Matcher, buffer: &mut Buffer, start: usize, end: usize) {
+unsafe fn add_template<U: Unit>(
+    state: Lua,
+    m: &Matcher<U>,
+    buffer: &mut Buffer,
+    start: usize,
+    end: usize,
+    iteration: Iteration,
+) {
     let mut len = 0;
     let template = bytes(ffi::lua_tolstring(state, 3, &mut len), len);
     let mut rest = template;
@@ -1025,7 +1178,7 @@ unsafe fn add_template(state: Lua, m: &Matcher, buffer: &mut Buffer, start: usiz
         let c = rest.get(at + 1).copied().unwrap_or(0);
         match c {
             b'%' => buffer.add(state, b"%"),
-            b'0' => buffer.add(state, &m.src[start..end]),
+            b'0' => buffer.add(state, m.slice(start, end)),
             b'1'..=b'9' => {
                 let i = (c - b'1') as usize;
                 if i >= m.level {
@@ -1033,7 +1186,7 @@ unsafe fn add_template(state: Lua, m: &Matcher, buffer: &mut Buffer, start: usiz
                     if i != 0 {
                         raise(state, Fault::InvalidCaptureIndex(i as c_int + 1));
                     }
-                    buffer.add(state, &m.src[start..end]);
+                    buffer.add(state, m.slice(start, end));
                 } else {
                     match m.captures[i] {
                         Capture {
@@ -1050,10 +1203,16 @@ unsafe fn add_template(state: Lua, m: &Matcher, buffer: &mut Buffer, start: usiz
                             buffer.add_top(state);
                         }
                         Capture { start, len } => {
-                            buffer.add(state, &m.src[start..start + len as usize])
+                            buffer.add(state, m.slice(start, start + len as usize))
                         }
                     }
                 }
+            }
+            _ if iteration == Iteration::Lua51 => {
+                // Kept as it is (and a lone `%` at the end too).
+                buffer.add(state, b"%");
+                rest = &rest[at + 1..];
+                continue;
             }
             _ => {
                 ffi::luaL_error(state, c"invalid use of '%%' in replacement string".as_ptr());

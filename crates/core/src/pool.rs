@@ -26,6 +26,8 @@ pub struct ArenaPool {
     pub(crate) preload: Vec<(String, Vec<u8>)>,
     /// The limits the preloaded modules load under.
     pub(crate) limits: Limits,
+    /// The image has Scribunto's `mw` library (mw.rs), opened before the modules load.
+    pub(crate) mw: bool,
     idle: Mutex<Vec<Arena>>,
 }
 
@@ -37,8 +39,25 @@ impl ArenaPool {
         ArenaPool {
             preload,
             limits,
+            mw: false,
             idle: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The same pool, whose image also has the `mw` library.
+    pub fn with_mw(mut self) -> ArenaPool {
+        self.mw = true;
+        self
+    }
+
+    /// The pool of calls whose runner has `mw` and preloads nothing.
+    pub fn shared_with_mw() -> Arc<ArenaPool> {
+        static SHARED: OnceLock<Arc<ArenaPool>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                Arc::new(ArenaPool::with_preload(Vec::new(), Limits::DEFAULT).with_mw())
+            })
+            .clone()
     }
 
     /// The pool of calls whose runner preloads nothing.

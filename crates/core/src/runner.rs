@@ -60,6 +60,8 @@ pub struct Call {
     globals: Option<Vec<u8>>,
     /// Wire values for the entry's `...`, until they are pushed.
     arguments: Option<Vec<u8>>,
+    /// The call's `mw` configuration (mw.rs), until it is given.
+    mw: Option<Vec<u8>>,
     /// A panic ran while the call did: its arena is not pooled again.
     poisoned: bool,
 }
@@ -133,6 +135,7 @@ impl Call {
             script_id: spec.script_id,
             globals: spec.globals,
             arguments: spec.arguments,
+            mw: spec.mw,
             poisoned: false,
         }
     }
@@ -181,6 +184,7 @@ impl Call {
                     Ok(values) => Ok(RunOutput {
                         output: into_text(std::mem::take(&mut self.call.output)),
                         values,
+                        log: into_text(std::mem::take(&mut self.call.log)),
                     }),
                     Err(error) => Err(self.error(error)),
                 })
@@ -221,6 +225,7 @@ impl Call {
             output: into_text(std::mem::take(&mut self.call.output)),
             traceback,
             cause,
+            log: into_text(std::mem::take(&mut self.call.log)),
         }
     }
 
@@ -301,9 +306,23 @@ impl Call {
                 return Err(set_up_failure(state, status));
             }
         }
-        // The chunk's coroutine, anchored at the bottom of the main thread's stack.
-        let main = ffi::lua_newthread(state);
+        // The chunk's coroutine, anchored at the bottom of the main thread's stack (made
+        // under `lua_pcall`: it allocates, and an image near the memory limit leaves little).
+        ffi::lua_pushcfunction(state, new_thread);
+        let status = ffi::lua_pcall(state, 0, 1, 0);
+        if status != ffi::LUA_OK {
+            return Err(set_up_failure(state, status));
+        }
+        let main = ffi::lua_tothread(state, -1);
         call_state(state).main = main;
+        // `mw`'s per-call set-up (mw.rs) leaves the frame of an invoked call (or nil) on top.
+        let with_mw = self.mw.is_some();
+        if let Some(config) = self.mw.take() {
+            let status = run_with_bytes(state, crate::mw::set_up, &config, 1);
+            if status != ffi::LUA_OK {
+                return Err(set_up_failure(state, status));
+            }
+        }
         // What it runs goes on its stack, then its arguments.
         let mut nargs = match std::mem::replace(&mut self.entry, Entry::Chunk(Vec::new())) {
             Entry::Chunk(code) => {
@@ -329,11 +348,25 @@ impl Call {
             }
             Entry::Invoke { module, function } => {
                 ffi::lua_pushcfunction(main, modules::invoke);
-                ffi::lua_pushlstring(main, module.as_ptr() as *const _, module.len());
-                ffi::lua_pushlstring(main, function.as_ptr() as *const _, function.len());
+                // The names are made under `lua_pcall` (they allocate), then moved over.
+                let names = [module, function];
+                let status = run_with_bytes(state, push_names, &names, 2);
+                if status != ffi::LUA_OK {
+                    return Err(set_up_failure(state, status));
+                }
+                ffi::lua_xmove(state, main, 2);
                 2
             }
         };
+        if with_mw {
+            // The frame is the invoked function's first argument.
+            if ffi::lua_isnil(state, -1) == 0 && nargs == 2 {
+                ffi::lua_xmove(state, main, 1);
+                nargs += 1;
+            } else {
+                ffi::lua_pop(state, 1);
+            }
+        }
         if let Some(arguments) = self.arguments.take() {
             let before = ffi::lua_gettop(state);
             let status = run_with_bytes(state, push_arguments, &arguments, ffi::LUA_MULTRET);
@@ -664,6 +697,13 @@ unsafe fn build_arena(pool: &ArenaPool, call: *mut CallState) -> Result<Arena, F
         if ffi::lua_pcall(state, 0, 0, 0) != ffi::LUA_OK {
             return Err(Failure::memory(&*call));
         }
+        if pool.mw {
+            ffi::lua_pushcfunction(state, crate::mw::open);
+            let status = ffi::lua_pcall(state, 0, 0, 0);
+            if status != ffi::LUA_OK {
+                return Err(set_up_failure(state, status));
+            }
+        }
         arena.snapshot();
         return Ok(arena);
     }
@@ -688,7 +728,8 @@ unsafe fn build_arena(pool: &ArenaPool, call: *mut CallState) -> Result<Arena, F
     set_hook(state);
     ffi::lua_pushcfunction(state, preload);
     ffi::lua_pushlightuserdata(state, &pool.preload as *const _ as *mut c_void);
-    let status = ffi::lua_pcall(state, 1, 0, 0);
+    ffi::lua_pushboolean(state, pool.mw as c_int);
+    let status = ffi::lua_pcall(state, 2, 0, 0);
     if status != ffi::LUA_OK {
         let failure = set_up_failure(state, status);
         return Err(Failure::new(
@@ -702,11 +743,17 @@ unsafe fn build_arena(pool: &ArenaPool, call: *mut CallState) -> Result<Arena, F
     Ok(arena)
 }
 
-/// Opens the sandbox and requires each preloaded module (light userdata 1: the pool's
-/// list), keeping them in `package.loaded`. Runs under `lua_pcall`.
+/// Opens the sandbox (and `mw` if argument 2 is true) and requires each preloaded module
+/// (light userdata 1: the pool's list), keeping them in `package.loaded`. Runs under
+/// `lua_pcall`.
 unsafe extern "C-unwind" fn preload(state: Lua) -> c_int {
     let modules = &*(ffi::lua_touserdata(state, 1) as *const Vec<(String, Vec<u8>)>);
+    let with_mw = ffi::lua_toboolean(state, 2) != 0;
+    ffi::lua_settop(state, 0);
     sandbox::open(state);
+    if with_mw {
+        crate::mw::open(state);
+    }
     for (name, _) in modules {
         ffi::lua_getglobal(state, c"require".as_ptr());
         ffi::lua_pushlstring(state, name.as_ptr() as *const _, name.len());
@@ -738,17 +785,32 @@ impl Host for PreloadHost<'_> {
     }
 }
 
-/// Runs `function` under `lua_pcall`, with light userdata 1 pointing to `bytes`; keeps
+/// Runs `function` under `lua_pcall`, with light userdata 1 pointing to `data`; keeps
 /// `nresults` of its results. Returns Lua's status.
-unsafe fn run_with_bytes(
+unsafe fn run_with_bytes<T>(
     state: Lua,
     function: ffi::lua_CFunction,
-    bytes: &Vec<u8>,
+    data: &T,
     nresults: c_int,
 ) -> c_int {
     ffi::lua_pushcfunction(state, function);
-    ffi::lua_pushlightuserdata(state, bytes as *const Vec<u8> as *mut c_void);
+    ffi::lua_pushlightuserdata(state, data as *const T as *mut c_void);
     ffi::lua_pcall(state, 1, nresults, 0)
+}
+
+/// Pushes a new thread. Runs under `lua_pcall`.
+unsafe extern "C-unwind" fn new_thread(state: Lua) -> c_int {
+    ffi::lua_newthread(state);
+    1
+}
+
+/// Pushes the two strings light userdata 1 points to. Runs under `lua_pcall`.
+unsafe extern "C-unwind" fn push_names(state: Lua) -> c_int {
+    let names = &*(ffi::lua_touserdata(state, 1) as *const [String; 2]);
+    for name in names {
+        ffi::lua_pushlstring(state, name.as_ptr() as *const _, name.len());
+    }
+    2
 }
 
 /// The message of a call refused because it would nest too deep (running.rs).

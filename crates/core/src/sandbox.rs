@@ -205,6 +205,11 @@ unsafe extern "C-unwind" fn lua_print(state: Lua) -> c_int {
             );
             continue;
         }
+        if let Some(float) = float_as_51(state, i) {
+            let mut buf = [0u8; 64];
+            write_output(state, format_float(float, &mut buf));
+            continue;
+        }
         let mut len = 0;
         let text = ffi::luaL_tolstring(state, i, &mut len);
         write_output(state, bytes(text, len));
@@ -221,10 +226,22 @@ unsafe extern "C-unwind" fn lua_tostring(state: Lua) -> c_int {
         let mut digits = [0u8; 20];
         let text = format_integer(ffi::lua_tointeger(state, 1), &mut digits);
         ffi::lua_pushlstring(state, text.as_ptr() as *const c_char, text.len());
+    } else if let Some(float) = float_as_51(state, 1) {
+        let mut buf = [0u8; 64];
+        let text = format_float(float, &mut buf);
+        ffi::lua_pushlstring(state, text.as_ptr() as *const c_char, text.len());
     } else {
         ffi::luaL_tolstring(state, 1, std::ptr::null_mut());
     }
     1
+}
+
+/// The float at `idx` when the call writes floats as Lua 5.1 does ("%.14g", so that
+/// `10/2` is `5`: `mw`'s `lua51Numbers`).
+#[inline]
+unsafe fn float_as_51(state: Lua, idx: c_int) -> Option<f64> {
+    (ffi::lua_type(state, idx) == ffi::LUA_TNUMBER && call_state(state).numbers51)
+        .then(|| ffi::lua_tonumber(state, idx))
 }
 
 /// `io.write(...)`: strings and numbers only, no separators; numbers as real Lua's io.write.

@@ -133,6 +133,17 @@ unsafe fn add_field(state: Lua, buffer: &mut ffi::luaL_Buffer, i: ffi::lua_Integ
             i,
         );
     }
+    if ffi::lua_type(state, -1) == ffi::LUA_TNUMBER
+        && ffi::lua_isinteger(state, -1) == 0
+        && crate::call_state::call_state(state).numbers51
+    {
+        // Floats as Lua 5.1 writes them (`mw`'s lua51Numbers), as `tostring` does.
+        let mut digits = [0u8; 64];
+        let text = crate::numbers::format_float(ffi::lua_tonumber(state, -1), &mut digits);
+        ffi::lua_pop(state, 1);
+        ffi::luaL_addlstring(buffer, text.as_ptr() as *const std::ffi::c_char, text.len());
+        return;
+    }
     ffi::luaL_addvalue(buffer);
 }
 

@@ -15,13 +15,15 @@ pub struct Runner {
 }
 
 /// A runner's state: `names` and `sources` (as many) are the modules to preload, which load
-/// under the limits given (undefined: the core's defaults).
+/// under the limits given (undefined: the core's defaults); `mw`: its image has Scribunto's
+/// `mw` library.
 #[napi]
 pub fn new_runner(
     names: Vec<String>,
     sources: Vec<String>,
     memory_limit: Option<f64>,
     time_limit: Option<f64>,
+    mw: Option<bool>,
 ) -> Result<Runner> {
     if names.len() != sources.len() {
         return Err(Error::new(
@@ -29,14 +31,20 @@ pub fn new_runner(
             "a source for each preloaded module",
         ));
     }
+    let mw = mw == Some(true);
     let pool = if names.is_empty() {
-        ArenaPool::shared()
+        if mw {
+            ArenaPool::shared_with_mw()
+        } else {
+            ArenaPool::shared()
+        }
     } else {
         let preload = names
             .into_iter()
             .zip(sources.into_iter().map(String::into_bytes));
         let limits = Limits::with_overrides(memory_limit, time_limit, None);
-        Arc::new(ArenaPool::with_preload(preload.collect(), limits))
+        let pool = ArenaPool::with_preload(preload.collect(), limits);
+        Arc::new(if mw { pool.with_mw() } else { pool })
     };
     Ok(Runner {
         cache: Arc::new(ModuleCache::default()),

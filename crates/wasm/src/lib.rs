@@ -50,6 +50,12 @@ extern "C" {
     fn pubwiki_lua_wasm_set_fuel_handler(handler: extern "C" fn());
 }
 
+/// mw.ustring's normalizations, by JavaScript's `String.prototype.normalize` (the core is
+/// built without Unicode's tables here).
+fn normalize(text: &str, form: pubwiki_lua_core::NormalForm) -> String {
+    js_sys::JsString::from(text).normalize(form.as_str()).into()
+}
+
 extern "C" fn fuel_empty() {
     pubwiki_lua_core::fuel_empty();
 }
@@ -65,6 +71,7 @@ fn start() {
             pubwiki_lua_wasm_set_clock(host_now_ms);
             pubwiki_lua_wasm_set_fuel_handler(fuel_empty);
             pubwiki_lua_core::enable_fuel_interrupts();
+            pubwiki_lua_core::set_normalizer(normalize);
             __wasm_call_ctors();
         }
     }
@@ -188,25 +195,32 @@ pub struct Runner {
 #[wasm_bindgen]
 impl Runner {
     /// `names` and `sources` (as many) are the modules to preload, which load under the
-    /// limits given (undefined: the core's defaults).
+    /// limits given (undefined: the core's defaults); `mw`: the image has Scribunto's `mw`.
     #[wasm_bindgen(constructor)]
     pub fn new(
         names: Vec<String>,
         sources: Vec<String>,
         memory_limit: Option<f64>,
         time_limit: Option<f64>,
+        mw: Option<bool>,
     ) -> Result<Runner, JsError> {
         if names.len() != sources.len() {
             return Err(JsError::new("a source for each preloaded module"));
         }
+        let mw = mw == Some(true);
         let pool = if names.is_empty() {
-            ArenaPool::shared()
+            if mw {
+                ArenaPool::shared_with_mw()
+            } else {
+                ArenaPool::shared()
+            }
         } else {
             let preload = names
                 .into_iter()
                 .zip(sources.into_iter().map(String::into_bytes));
             let limits = Limits::with_overrides(memory_limit, time_limit, None);
-            Arc::new(ArenaPool::with_preload(preload.collect(), limits))
+            let pool = ArenaPool::with_preload(preload.collect(), limits);
+            Arc::new(if mw { pool.with_mw() } else { pool })
         };
         Ok(Runner {
             cache: Arc::new(pubwiki_lua_core::ModuleCache::default()),
