@@ -18,43 +18,67 @@ const glibcLdd = '#! /bin/bash\n# This is the `ldd` command, which lists what sh
 const muslLddVersion = 'musl libc (x86_64)\nVersion 1.2.5\nDynamic Program Loader\nUsage: /lib/ld-musl-x86_64.so.1 [options] [--] pathname\n'
 
 // Facts that answer in turn and record which of them were asked.
-function facts({ report = null, lddFile = null, lddVersion = null }) {
+function facts({ mappedFiles = null, report = null, lddFile = null, lddVersion = null }) {
   const asked = []
   const answer = (name, value) => () => {
     asked.push(name)
     return value
   }
-  return { asked, report: answer('report', report), lddFile: answer('lddFile', lddFile), lddVersion: answer('lddVersion', lddVersion) }
+  return {
+    asked,
+    mappedFiles: answer('mappedFiles', mappedFiles),
+    report: answer('report', report),
+    lddFile: answer('lddFile', lddFile),
+    lddVersion: answer('lddVersion', lddVersion),
+  }
 }
+// Lines of /proc/self/maps in a glibc Node (Debian's) and a musl Node (Alpine's).
+const glibcMaps = '7f3a1c000000-7f3a1c028000 r--p 00000000 08:01 1234 /usr/lib/x86_64-linux-gnu/libc.so.6\n7f3a1c200000-7f3a1c202000 r--p 00000000 08:01 1240 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2\n'
+const muslMaps = '5581e0000000-5581e2000000 r-xp 00000000 08:01 77 /usr/bin/node\n7f0b4c000000-7f0b4c014000 r--p 00000000 08:01 12 /lib/ld-musl-x86_64.so.1\n'
 
 describe.runIf(here === 'native')('the native loader', () => {
   describe('detectLibc', () => {
+    it("takes the C library from the files mapped into the process and asks nothing else", () => {
+      const glibc = facts({ mappedFiles: glibcMaps, report: muslReport })
+      expect(detectLibc(glibc)).toBe('gnu')
+      expect(glibc.asked).toEqual(['mappedFiles'])
+      const musl = facts({ mappedFiles: muslMaps, report: glibcReport })
+      expect(detectLibc(musl)).toBe('musl')
+      expect(musl.asked).toEqual(['mappedFiles'])
+    })
+
+    it('asks the report when the mapped files name neither library', () => {
+      const f = facts({ mappedFiles: '5581e0000000-5581e2000000 r-xp 00000000 08:01 77 /usr/bin/node\n', report: muslReport })
+      expect(detectLibc(f)).toBe('musl')
+      expect(f.asked).toEqual(['mappedFiles', 'report'])
+    })
+
     it('takes glibc from the report of a glibc Node and asks nothing else', () => {
       const f = facts({ report: glibcReport, lddFile: 'musl' })
       expect(detectLibc(f)).toBe('gnu')
-      expect(f.asked).toEqual(['report'])
+      expect(f.asked).toEqual(['mappedFiles', 'report'])
     })
 
     it('takes musl from a report without glibc (a musl Node, even on a glibc system)', () => {
       const f = facts({ report: muslReport, lddFile: glibcLdd })
       expect(detectLibc(f)).toBe('musl')
-      expect(f.asked).toEqual(['report'])
+      expect(f.asked).toEqual(['mappedFiles', 'report'])
       expect(detectLibc(facts({ report: { header: {} } }))).toBe('musl')
     })
 
     it('without a report, reads /usr/bin/ldd', () => {
       const musl = facts({ lddFile: '#!/bin/sh\nexec /lib/ld-musl-x86_64.so.1 --list "$@"\n', lddVersion: 'glibc' })
       expect(detectLibc(musl)).toBe('musl')
-      expect(musl.asked).toEqual(['report', 'lddFile'])
+      expect(musl.asked).toEqual(['mappedFiles', 'report', 'lddFile'])
       const glibc = facts({ report: { sharedObjects: ['/lib/ld-musl-x86_64.so.1'] }, lddFile: glibcLdd })
       expect(detectLibc(glibc)).toBe('gnu') // a report without a header does not answer
-      expect(glibc.asked).toEqual(['report', 'lddFile'])
+      expect(glibc.asked).toEqual(['mappedFiles', 'report', 'lddFile'])
     })
 
     it('without a report or /usr/bin/ldd, runs `ldd --version`', () => {
       const musl = facts({ lddVersion: muslLddVersion })
       expect(detectLibc(musl)).toBe('musl')
-      expect(musl.asked).toEqual(['report', 'lddFile', 'lddVersion'])
+      expect(musl.asked).toEqual(['mappedFiles', 'report', 'lddFile', 'lddVersion'])
       expect(detectLibc(facts({ lddVersion: 'ldd (Debian GLIBC 2.36-9+deb12u14) 2.36\nCopyright (C) 2022\n' }))).toBe('gnu')
     })
 
@@ -86,6 +110,8 @@ describe.runIf(here === 'native')('the native loader', () => {
       if (process.platform === 'linux') {
         const glibc = Boolean(process.report.getReport().header.glibcVersionRuntime)
         expect(tag).toBe(`linux-${process.arch}-${glibc ? 'gnu' : 'musl'}`)
+        // The mapped files alone give the same answer here.
+        expect(detectLibc({ ...systemFacts, report: () => null, lddFile: () => null, lddVersion: () => null })).toBe(glibc ? 'gnu' : 'musl')
       }
     })
   })

@@ -14,6 +14,7 @@ const { readFileSync } = require('node:fs')
 // The C library of this process, 'gnu' or 'musl', from the platform facts, each a function
 // called only when the ones before it did not answer (__test__/load-native.test.mjs
 // injects them to cover every branch on any machine):
+//   mappedFiles() the text of /proc/self/maps, or null when it cannot be read
 //   report()      process.report.getReport(), or null where there is none
 //   lddFile()     the text of /usr/bin/ldd, or null when it cannot be read
 //   lddVersion()  what `ldd --version` prints (stdout and stderr), or null
@@ -25,7 +26,15 @@ const { readFileSync } = require('node:fs')
 // the process: a musl Node on a glibc system needs the musl addon. musl's `ldd --version`
 // prints to stderr and exits 1, so both streams count. No answer at all means glibc, as in
 // napi-rs.
-function detectLibc({ report, lddFile, lddVersion }) {
+// Before all of them, the files mapped into this process name its C library (musl's
+// loader `ld-musl-<arch>.so.1`, or glibc's `libc.so.6`): as exact as the report, and
+// ~0.3 ms where a report takes ~5 ms, which every process loading the addon paid.
+function detectLibc({ mappedFiles, report, lddFile, lddVersion }) {
+  const maps = mappedFiles()
+  if (typeof maps === 'string') {
+    if (/\/ld-musl-[^/\s]*\.so/.test(maps)) return 'musl'
+    if (/\/libc\.so\.6$/m.test(maps)) return 'gnu'
+  }
   const header = report()?.header
   if (header) return header.glibcVersionRuntime ? 'gnu' : 'musl'
   const ldd = lddFile()
@@ -37,6 +46,13 @@ function detectLibc({ report, lddFile, lddVersion }) {
 
 // The real facts of this process, for detectLibc.
 const systemFacts = {
+  mappedFiles() {
+    try {
+      return readFileSync('/proc/self/maps', 'utf8')
+    } catch {
+      return null
+    }
+  },
   report() {
     const report = process.report
     if (typeof report?.getReport !== 'function') return null
