@@ -14,9 +14,15 @@ export function nativeBackend(addon) {
     runAsync: async (call, runner) => decodeOutcome(await addon.runAsync(encodeCall(call), runner)),
     startCall(call, runner, bridge) {
       const started = addon.startCall(encodeCall(call), runner, bridge)
+      // Once the outcome is here the addon lets go of the bridge at once, not when the
+      // call's object is finalized (crates/node/src/host.rs BridgeRefs says why).
+      const ended = (slice) => {
+        if (typeof slice !== 'number') started.release()
+        return settled(slice)
+      }
       return {
-        resume: async (reply) => settled(await started.resume(reply)),
-        resumeSync: (reply) => settled(started.resumeSync(reply)),
+        resume: async (reply) => ended(await started.resume(reply)),
+        resumeSync: (reply) => ended(started.resumeSync(reply)),
       }
     },
     newRunner: addon.newRunner,
