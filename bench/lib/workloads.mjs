@@ -112,6 +112,6 @@ export function measurements(cfg) {
     { id: 'text_ustring_gsub', workload: 'host_text', label: '  same bytes, mw.ustring.gsub', unit: 'us', iters: TEXT_CALLS, variant: 'ustring-gsub', only: (rt) => rt.host?.includes('mw') },
     { id: 'text_string_sub', workload: 'host_text', label: 'a call: 1,000 sub() of 10 characters across the 100 KB, string.sub', unit: 'us', iters: TEXT_CALLS, variant: 'string-sub', only: (rt) => rt.host?.includes('mw') },
     { id: 'text_ustring_sub', workload: 'host_text', label: '  same bytes, mw.ustring.sub', unit: 'us', iters: TEXT_CALLS, variant: 'ustring-sub', only: (rt) => rt.host?.includes('mw') },
-    { id: 'mw_page', workload: 'host_mw_page', label: 'a page of 100 invokes of a module using mw.html and frame.args [each page]', unit: 'us', iters: PAGES, only: (rt) => rt.host?.includes('mw') },
+    { id: 'mw_page', workload: 'host_mw_page', label: 'a page of 100 invokes of a module using mw.html and frame.args, per page', unit: 'us', iters: PAGES, only: (rt) => rt.host?.includes('mw') },
   ].filter((m) => !cfg.workloads || cfg.workloads.includes(m.id) || cfg.workloads.includes(m.workload));
 }
