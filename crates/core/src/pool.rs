@@ -68,6 +68,20 @@ impl ArenaPool {
             .clone()
     }
 
+    /// The pool of a runner that preloads `preload` (name, source; see `with_preload`)
+    /// under `limits`, with `mw` or without: one of the two shared pools when it preloads
+    /// nothing (their images are the same for every such runner), else a pool of its own.
+    pub fn for_runner(preload: Vec<(String, Vec<u8>)>, limits: Limits, mw: bool) -> Arc<ArenaPool> {
+        match (preload.is_empty(), mw) {
+            (true, false) => ArenaPool::shared(),
+            (true, true) => ArenaPool::shared_with_mw(),
+            (false, _) => {
+                let pool = ArenaPool::with_preload(preload, limits);
+                Arc::new(if mw { pool.with_mw() } else { pool })
+            }
+        }
+    }
+
     /// An idle arena, if there is one (its state is the last call's until restored).
     pub(crate) fn take(&self) -> Option<Arena> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()

@@ -207,21 +207,12 @@ impl Runner {
         if names.len() != sources.len() {
             return Err(JsError::new("a source for each preloaded module"));
         }
-        let mw = mw == Some(true);
-        let pool = if names.is_empty() {
-            if mw {
-                ArenaPool::shared_with_mw()
-            } else {
-                ArenaPool::shared()
-            }
-        } else {
-            let preload = names
-                .into_iter()
-                .zip(sources.into_iter().map(String::into_bytes));
-            let limits = Limits::with_overrides(memory_limit, time_limit, None);
-            let pool = ArenaPool::with_preload(preload.collect(), limits);
-            Arc::new(if mw { pool.with_mw() } else { pool })
-        };
+        let preload = names
+            .into_iter()
+            .zip(sources.into_iter().map(String::into_bytes))
+            .collect();
+        let limits = Limits::with_overrides(memory_limit, time_limit, None);
+        let pool = ArenaPool::for_runner(preload, limits, mw == Some(true));
         Ok(Runner {
             cache: Arc::new(pubwiki_lua_core::ModuleCache::default()),
             pool,
