@@ -1,7 +1,7 @@
 //! What every file that touches a Lua stack needs: the state pointer's name and the
 //! helpers that read strings off the stack. The bottom of the crate: it reads nothing of it.
 
-use std::ffi::c_int;
+use std::ffi::{c_int, CStr};
 
 use mlua::ffi;
 
@@ -27,4 +27,17 @@ pub(crate) unsafe fn lua_bytes<'a>(state: Lua, idx: c_int) -> Option<&'a [u8]> {
 pub(crate) fn into_text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes)
         .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+}
+
+/// Sets each of `functions` (name, C function) as a field of the table at `table`.
+pub(crate) unsafe fn set_functions(
+    state: Lua,
+    table: c_int,
+    functions: &[(&CStr, ffi::lua_CFunction)],
+) {
+    let table = ffi::lua_absindex(state, table);
+    for &(name, function) in functions {
+        ffi::lua_pushcfunction(state, function);
+        ffi::lua_setfield(state, table, name.as_ptr());
+    }
 }

@@ -17,7 +17,7 @@ use crate::call_state::call_state;
 use crate::convert::{self, PushError};
 use crate::host_function;
 use crate::interrupt::{raise_terminated, terminate};
-use crate::lua::{lua_bytes, Lua};
+use crate::lua::{lua_bytes, set_functions, Lua};
 use crate::outcome::ErrorKind;
 use crate::request::Request;
 use crate::waiting::{self, Reply};
@@ -42,23 +42,21 @@ pub(crate) unsafe extern "C-unwind" fn open(state: Lua) -> c_int {
     ffi::lua_createtable(state, 0, 12);
     let native = ffi::lua_gettop(state);
     ffi::lua_createtable(state, 0, crate::ustring::FUNCTIONS.len() as c_int);
-    for (name, function) in crate::ustring::FUNCTIONS {
-        ffi::lua_pushcfunction(state, function);
-        ffi::lua_setfield(state, -2, name.as_ptr());
-    }
+    set_functions(state, -1, &crate::ustring::FUNCTIONS);
     ffi::lua_setfield(state, native, c"ustring".as_ptr());
-    for (name, function) in [
-        (c"source", source as ffi::lua_CFunction),
-        (c"compile", compile),
-        (c"log", log),
-        (c"numbers51", numbers51),
-        (c"setfenv", setfenv),
-        (c"getfenv", getfenv),
-        (c"hash", hash),
-    ] {
-        ffi::lua_pushcfunction(state, function);
-        ffi::lua_setfield(state, native, name.as_ptr());
-    }
+    set_functions(
+        state,
+        native,
+        &[
+            (c"source", source),
+            (c"compile", compile),
+            (c"log", log),
+            (c"numbers51", numbers51),
+            (c"setfenv", setfenv),
+            (c"getfenv", getfenv),
+            (c"hash", hash),
+        ],
+    );
     ffi::lua_pushvalue(state, mw);
     ffi::lua_setglobal(state, c"mw".as_ptr());
     for (i, (name, source)) in CHUNKS.iter().enumerate() {

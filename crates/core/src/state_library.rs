@@ -23,7 +23,7 @@ use mlua::ffi;
 use crate::call_state::call_state;
 use crate::convert;
 use crate::host_function;
-use crate::lua::{lua_bytes, Lua};
+use crate::lua::{lua_bytes, set_functions, Lua};
 use crate::request::{Request, STATE};
 use crate::waiting::{self, Reply};
 use crate::wire::Writer;
@@ -34,15 +34,16 @@ const MAX_KEY: usize = 256;
 /// Sets the global `State` (with `_G` on the stack top).
 pub(crate) unsafe fn open(state: Lua) {
     ffi::lua_createtable(state, 0, 4);
-    for (name, function) in [
-        (c"get", get as ffi::lua_CFunction),
-        (c"set", set),
-        (c"delete", delete),
-        (c"list", list),
-    ] {
-        ffi::lua_pushcfunction(state, function);
-        ffi::lua_setfield(state, -2, name.as_ptr());
-    }
+    set_functions(
+        state,
+        -1,
+        &[
+            (c"get", get),
+            (c"set", set),
+            (c"delete", delete),
+            (c"list", list),
+        ],
+    );
     ffi::lua_setfield(state, -2, c"State".as_ptr());
 }
 

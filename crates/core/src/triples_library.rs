@@ -38,7 +38,7 @@ use mlua::ffi;
 use crate::call_state::call_state;
 use crate::convert::TABLE_COST;
 use crate::interrupt::{raise_terminated, terminate};
-use crate::lua::{lua_bytes, Lua};
+use crate::lua::{lua_bytes, set_functions, Lua};
 use crate::numbers;
 use crate::outcome::ErrorKind;
 use crate::request::{Request, TRIPLES};
@@ -64,17 +64,18 @@ const RESOURCE: &[u8] = b"resource://";
 /// Sets the global `State` (with `_G` on the stack top).
 pub(crate) unsafe fn open(state: Lua) {
     ffi::lua_createtable(state, 0, 6);
-    for (name, function) in [
-        (c"insert", insert as ffi::lua_CFunction),
-        (c"delete", delete),
-        (c"query", query),
-        (c"batchInsert", batch_insert),
-        (c"set", set),
-        (c"get", get),
-    ] {
-        ffi::lua_pushcfunction(state, function);
-        ffi::lua_setfield(state, -2, name.as_ptr());
-    }
+    set_functions(
+        state,
+        -1,
+        &[
+            (c"insert", insert),
+            (c"delete", delete),
+            (c"query", query),
+            (c"batchInsert", batch_insert),
+            (c"set", set),
+            (c"get", get),
+        ],
+    );
     ffi::lua_setfield(state, -2, c"State".as_ptr());
 }
 
