@@ -26,7 +26,7 @@ use crate::call_state::call_state;
 use crate::interrupt::{raise_terminated, terminate};
 use crate::lua::{lua_bytes, Lua};
 use crate::outcome::ErrorKind;
-use crate::request::Request;
+use crate::request::MODULE_SOURCE;
 use crate::waiting::{self, Reply};
 use crate::wire::{self, Writer};
 
@@ -85,20 +85,13 @@ pub(crate) unsafe extern "C-unwind" fn require(state: Lua) -> c_int {
     }
     let mut args = Writer::new();
     args.count(1).string(module_name(state));
-    let args = args.into_bytes();
-    let request = Request::Module {
-        name: std::str::from_utf8(module_name(state)).unwrap_or("?"),
-        args: &args,
-        can_wait: waiting::can_wait(state),
-    };
-    let asked = waiting::ask(state, request);
-    drop(args);
-    if asked.is_err() {
-        return ffi::luaL_error(
-            state,
-            c"require called outside the call it belongs to".as_ptr(),
-        );
-    }
+    waiting::ask_for_library(
+        state,
+        MODULE_SOURCE,
+        std::str::from_utf8(module_name(state)).unwrap_or("?"),
+        args.into_bytes(),
+        c"require called outside the call it belongs to",
+    );
     source_arrived(state, false)
 }
 

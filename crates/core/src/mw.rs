@@ -19,7 +19,7 @@ use crate::host_function;
 use crate::interrupt::{raise_terminated, terminate};
 use crate::lua::{lua_bytes, set_functions, Lua};
 use crate::outcome::ErrorKind;
-use crate::request::Request;
+use crate::request::MODULE_SOURCE;
 use crate::waiting::{self, Reply};
 use crate::wire::{self, Reader, Writer};
 
@@ -126,17 +126,13 @@ unsafe extern "C-unwind" fn source(state: Lua) -> c_int {
     let name = lua_bytes(state, 1).unwrap_or_default();
     let mut args = Writer::new();
     args.count(1).string(name);
-    let args = args.into_bytes();
-    let request = Request::Module {
-        name: std::str::from_utf8(name).unwrap_or("?"),
-        args: &args,
-        can_wait: waiting::can_wait(state),
-    };
-    let asked = waiting::ask(state, request);
-    drop(args);
-    if asked.is_err() {
-        return ffi::luaL_error(state, c"mw used outside the call it belongs to".as_ptr());
-    }
+    waiting::ask_for_library(
+        state,
+        MODULE_SOURCE,
+        std::str::from_utf8(name).unwrap_or("?"),
+        args.into_bytes(),
+        c"mw used outside the call it belongs to",
+    );
     source_arrived(state, false)
 }
 

@@ -24,7 +24,7 @@ use crate::call_state::call_state;
 use crate::convert;
 use crate::host_function;
 use crate::lua::{lua_bytes, set_functions, Lua};
-use crate::request::{Request, STATE};
+use crate::request::STATE;
 use crate::waiting::{self, Reply};
 use crate::wire::Writer;
 
@@ -84,18 +84,13 @@ unsafe fn ask(
             None => args.nil(),
         };
     }
-    let args = args.into_bytes();
-    let request = Request::Call {
-        function: STATE,
+    waiting::ask_for_library(
+        state,
+        STATE,
         name,
-        args: &args,
-        can_wait: waiting::can_wait(state),
-    };
-    let asked = waiting::ask(state, request);
-    drop(args);
-    if asked.is_err() {
-        return ffi::luaL_error(state, c"State used outside the call it belongs to".as_ptr());
-    }
+        args.into_bytes(),
+        c"State used outside the call it belongs to",
+    );
     0
 }
 

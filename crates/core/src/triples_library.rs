@@ -41,7 +41,7 @@ use crate::interrupt::{raise_terminated, terminate};
 use crate::lua::{lua_bytes, set_functions, Lua};
 use crate::numbers;
 use crate::outcome::ErrorKind;
-use crate::request::{Request, TRIPLES};
+use crate::request::TRIPLES;
 use crate::waiting::{self, Reply};
 use crate::wire::{self, Reader, Writer, MAX_DEPTH};
 
@@ -429,18 +429,13 @@ unsafe fn raise_refusal(
 
 /// Sends the request in `args` (wire values, the op first).
 unsafe fn ask(state: Lua, name: &str, args: Writer) -> c_int {
-    let args = args.into_bytes();
-    let request = Request::Call {
-        function: TRIPLES,
+    waiting::ask_for_library(
+        state,
+        TRIPLES,
         name,
-        args: &args,
-        can_wait: waiting::can_wait(state),
-    };
-    let asked = waiting::ask(state, request);
-    drop(args);
-    if asked.is_err() {
-        return ffi::luaL_error(state, c"State used outside the call it belongs to".as_ptr());
-    }
+        args.into_bytes(),
+        c"State used outside the call it belongs to",
+    );
     0
 }
 

@@ -16,7 +16,7 @@
 //! on the way must be yieldable; where one is not, a pending answer is a Lua error that
 //! names that C function ([`wait`]).
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, CStr};
 
 use mlua::ffi;
 
@@ -25,7 +25,7 @@ use crate::convert::{self, PushError};
 use crate::interrupt::{raise_terminated, terminate, time_is_up};
 use crate::lua::{lua_string, Lua};
 use crate::outcome::ErrorKind;
-use crate::request::{Deadline, Request};
+use crate::request::{Deadline, Request, MODULE_SOURCE};
 use crate::wire::{self, Reader};
 
 fn same_function(a: ffi::lua_CFunction, b: ffi::lua_CFunction) -> bool {
@@ -46,6 +46,38 @@ pub(crate) unsafe fn ask(state: Lua, request: Request<'_>) -> Result<(), NoHost>
     let reply = (*host).request(request, deadline);
     call_state(state).reply = Some(reply);
     Ok(())
+}
+
+/// Asks the host for a library (State, triples, `require`, mw): host function `function`
+/// (`STATE`, `TRIPLES`) with wire values `args`, or with `MODULE_SOURCE` a module's
+/// source; `name` names it in messages. Outside the call the state belongs to (no host),
+/// raises `outside`; `args` is freed first (a Lua error skips Rust's destructors).
+pub(crate) unsafe fn ask_for_library(
+    state: Lua,
+    function: u32,
+    name: &str,
+    args: Vec<u8>,
+    outside: &CStr,
+) {
+    let can_wait = can_wait(state);
+    let request = match function {
+        MODULE_SOURCE => Request::Module {
+            name,
+            args: &args,
+            can_wait,
+        },
+        _ => Request::Call {
+            function,
+            name,
+            args: &args,
+            can_wait,
+        },
+    };
+    let asked = ask(state, request);
+    drop(args);
+    if asked.is_err() {
+        ffi::luaL_error(state, c"%s".as_ptr(), outside.as_ptr());
+    }
 }
 
 /// What the reply in `CallState::reply` says.
