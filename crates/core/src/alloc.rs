@@ -57,19 +57,49 @@ fn class_of(size: usize) -> (usize, usize) {
 struct Chunk {
     start: *mut u8,
     size: usize,
+    /// Natively, chunks of `MAPPED` bytes or more are anonymous mappings of their own,
+    /// unmapped when the chunk goes; smaller ones, and all in wasm, come from the global
+    /// allocator. Why: glibc's malloc serves big blocks by mmap only until one is freed,
+    /// then raises its threshold and serves them from its heaps, which keep what is freed.
+    /// Through malloc, 64 calls of ~16 MiB each left the process 310 MiB bigger after they
+    /// ended, whatever the pool trimmed.
+    #[cfg(not(target_family = "wasm"))]
+    mapping: Option<memmap2::MmapMut>,
 }
+
+/// Chunks from this size up are mapped natively (glibc's first mmap threshold).
+#[cfg(not(target_family = "wasm"))]
+const MAPPED: usize = 128 << 10;
 
 impl Chunk {
     fn new(size: usize) -> Option<Chunk> {
+        #[cfg(not(target_family = "wasm"))]
+        if size >= MAPPED {
+            let mut mapping = memmap2::MmapMut::map_anon(size).ok()?;
+            return Some(Chunk {
+                start: mapping.as_mut_ptr(),
+                size,
+                mapping: Some(mapping),
+            });
+        }
         let layout = Layout::from_size_align(size, ALIGN).ok()?;
         // SAFETY: `size` is not zero (the smallest chunk is FIRST_CHUNK).
         let start = unsafe { alloc(layout) };
-        (!start.is_null()).then_some(Chunk { start, size })
+        (!start.is_null()).then_some(Chunk {
+            start,
+            size,
+            #[cfg(not(target_family = "wasm"))]
+            mapping: None,
+        })
     }
 }
 
 impl Drop for Chunk {
     fn drop(&mut self) {
+        #[cfg(not(target_family = "wasm"))]
+        if self.mapping.is_some() {
+            return; // (unmapped as the mapping drops)
+        }
         // SAFETY: allocated by `Chunk::new` with this layout.
         unsafe {
             dealloc(
