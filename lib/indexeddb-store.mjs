@@ -15,6 +15,7 @@
 // of each [scope, owner] for quotas. A database of the first version (entries only) is
 // upgraded when opened: its entries keep version 0 and owner '', and their usage is counted.
 
+import { done, promised } from './indexeddb.mjs'
 import { NO_CONDITIONS, StateStore, add, conflictText, deltaOf, entrySize, quotaText, sameEntries } from './state.mjs'
 
 const ENTRIES = 'entries'
@@ -23,21 +24,6 @@ const META = 'meta'
 const BY_EXPIRY = 'expiresAt'
 /** How often (commits) expired entries are purged. */
 const PURGE_EVERY = 64
-
-function promised(request) {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result)
-    request.onerror = () => reject(request.error)
-  })
-}
-
-function done(transaction) {
-  return new Promise((resolve, reject) => {
-    transaction.oncomplete = () => resolve()
-    transaction.onerror = () => reject(transaction.error)
-    transaction.onabort = () => reject(transaction.error ?? new Error('the IndexedDB transaction was aborted'))
-  })
-}
 
 const NO_EXPIRY = Infinity
 const live = (entry, now) => entry !== undefined && entry.expiresAt > now

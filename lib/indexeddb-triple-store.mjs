@@ -9,26 +9,12 @@
 // when the tab closes mid-way. Its methods return promises: calls using it wait at each
 // query (`runSync` cannot use it), and it is opened on first use.
 
+import { done, promised } from './indexeddb.mjs'
 import { QuadStream, TripleStore } from './triples.mjs'
 
 const QUADS = 'quads'
 // An upper bound past every key that starts with a prefix (arrays sort after strings and numbers).
 const PAST = []
-
-function promised(request) {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result)
-    request.onerror = () => reject(request.error)
-  })
-}
-
-function done(transaction) {
-  return new Promise((resolve, reject) => {
-    transaction.oncomplete = () => resolve()
-    transaction.onerror = () => reject(transaction.error)
-    transaction.onabort = () => reject(transaction.error ?? new Error('the IndexedDB transaction was aborted'))
-  })
-}
 
 const prefix = (key) => IDBKeyRange.bound(key, [...key, PAST])
 
