@@ -17,7 +17,7 @@
 //! does so with a continuation, so that a module or a function it calls may wait for the
 //! host.
 
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::Arc;
 
 use mlua::ffi;
@@ -28,7 +28,7 @@ use crate::lua::{lua_bytes, Lua};
 use crate::outcome::ErrorKind;
 use crate::request::MODULE_SOURCE;
 use crate::waiting::{self, Reply};
-use crate::wire::{self, Writer};
+use crate::wire::{self, Reader, Writer};
 
 /// `package.config` as Lua's own (directory separator, path separator, name mark...):
 /// libraries such as Penlight read it as they load.
@@ -126,34 +126,49 @@ unsafe fn source_arrived(state: Lua, resumed: bool) -> c_int {
             &|| format!("module '{}'", String::from_utf8_lossy(module_name(state))),
             source_resumed,
         ),
-        Reply::Values(mut reader) => {
-            let source = match (reader.length(), reader.u8()) {
-                (Ok(1), Ok(wire::NIL)) => None,
-                // Too big for the call's memory limit: the host did not even copy it.
-                (Ok(1), Ok(wire::OVERSIZED)) => {
-                    call_state(state).reply = None;
-                    terminate(state, ErrorKind::Memory);
-                    return raise_terminated(state, waiting::script_level(state));
-                }
-                (Ok(1), Ok(wire::STRING)) => match reader.bytes() {
-                    Ok(source) => Some(source),
-                    Err(_) => return waiting::raise_malformed(state, c"module source"),
-                },
-                _ => return waiting::raise_malformed(state, c"module source"),
-            };
-            match source {
-                None => {
-                    call_state(state).reply = None;
-                    ffi::luaL_error(
-                        state,
-                        c"module '%s' not found".as_ptr(),
-                        ffi::lua_tostring(state, 1),
-                    )
-                }
-                Some(source) => run_module(state, source),
+        Reply::Values(mut reader) => match source_in_reply(state, &mut reader, c"module source") {
+            None => {
+                call_state(state).reply = None;
+                ffi::luaL_error(
+                    state,
+                    c"module '%s' not found".as_ptr(),
+                    ffi::lua_tostring(state, 1),
+                )
             }
-        }
+            Some(source) => run_module(state, source),
+        },
         Reply::Pending | Reply::Malformed => waiting::raise_malformed(state, c"module source"),
+    }
+}
+
+/// The source a host's reply to a source request holds (borrowed from the reply in the
+/// call's state), or `None` for nil. Raises for a source too big for the call's memory
+/// limit (the host did not even copy it: the call ends with a memory error) and for a
+/// malformed reply (`what` names it).
+pub(crate) unsafe fn source_in_reply<'a>(
+    state: Lua,
+    reader: &mut Reader<'a>,
+    what: &CStr,
+) -> Option<&'a [u8]> {
+    match (reader.length(), reader.u8()) {
+        (Ok(1), Ok(wire::NIL)) => None,
+        (Ok(1), Ok(wire::OVERSIZED)) => {
+            call_state(state).reply = None;
+            terminate(state, ErrorKind::Memory);
+            raise_terminated(state, waiting::script_level(state));
+            unreachable!("raise_terminated raises")
+        }
+        (Ok(1), Ok(wire::STRING)) => match reader.bytes() {
+            Ok(source) => Some(source),
+            Err(_) => {
+                waiting::raise_malformed(state, what);
+                unreachable!("raise_malformed raises")
+            }
+        },
+        _ => {
+            waiting::raise_malformed(state, what);
+            unreachable!("raise_malformed raises")
+        }
     }
 }
 

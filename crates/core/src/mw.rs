@@ -21,7 +21,7 @@ use crate::lua::{lua_bytes, set_functions, Lua};
 use crate::outcome::ErrorKind;
 use crate::request::MODULE_SOURCE;
 use crate::waiting::{self, Reply};
-use crate::wire::{self, Reader, Writer};
+use crate::wire::{Reader, Writer};
 
 /// The library's Lua chunks, in the order they load: each gets `(mw, native)`; the last
 /// returns the per-call setup function.
@@ -150,27 +150,16 @@ unsafe fn source_arrived(state: Lua, resumed: bool) -> c_int {
             },
             source_resumed,
         ),
-        Reply::Values(mut reader) => match (reader.length(), reader.u8()) {
-            (Ok(1), Ok(wire::NIL)) => {
-                call_state(state).reply = None;
-                ffi::lua_pushnil(state);
-                1
-            }
-            (Ok(1), Ok(wire::OVERSIZED)) => {
-                call_state(state).reply = None;
-                terminate(state, ErrorKind::Memory);
-                raise_terminated(state, waiting::script_level(state))
-            }
-            (Ok(1), Ok(wire::STRING)) => match reader.bytes() {
-                Ok(text) => {
+        Reply::Values(mut reader) => {
+            match crate::modules::source_in_reply(state, &mut reader, c"page source") {
+                Some(text) => {
                     ffi::lua_pushlstring(state, text.as_ptr() as *const c_char, text.len());
-                    call_state(state).reply = None;
-                    1
                 }
-                Err(_) => waiting::raise_malformed(state, c"page source"),
-            },
-            _ => waiting::raise_malformed(state, c"page source"),
-        },
+                None => ffi::lua_pushnil(state),
+            }
+            call_state(state).reply = None;
+            1
+        }
         Reply::Pending | Reply::Malformed => waiting::raise_malformed(state, c"page source"),
     }
 }
