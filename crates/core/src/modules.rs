@@ -183,6 +183,20 @@ unsafe extern "C-unwind" fn source_resumed(
 
 /// Compiles `source` (borrowed from the reply in the call's state) as module 1, then runs it.
 unsafe fn run_module(state: Lua, source: &[u8]) -> c_int {
+    compile_module(state, source);
+    // Stack: name, loaded, chunk name, chunk.
+    ffi::lua_remove(state, 3);
+    push_guard(state);
+    ffi::lua_pushvalue(state, 3);
+    ffi::lua_pushvalue(state, 1);
+    ffi::lua_callk(state, 1, 1, 0, Some(finish_require));
+    finish_require(state, ffi::LUA_OK, 0)
+}
+
+/// Pushes the chunk name and the chunk of module 1 (the name at stack index 1) compiled
+/// from `source`, which may be borrowed from the reply in the call's state (the reply is
+/// let go of once it is compiled); raises Lua's error if it does not compile.
+pub(crate) unsafe fn compile_module(state: Lua, source: &[u8]) {
     // "=" makes Lua use the name verbatim in messages: `Module:Util:3: ...`.
     let chunk_name = ffi::lua_pushfstring(state, c"=%s".as_ptr(), ffi::lua_tostring(state, 1));
     let status = load(state, source, chunk_name);
@@ -193,25 +207,18 @@ unsafe fn run_module(state: Lua, source: &[u8]) -> c_int {
         if status == ffi::LUA_ERRMEM {
             ffi::lua_error(state);
         }
-        return ffi::luaL_error(
+        ffi::luaL_error(
             state,
             c"error loading module '%s':\n\t%s".as_ptr(),
             ffi::lua_tostring(state, 1),
             ffi::lua_tostring(state, -1),
         );
     }
-    // Stack: name, loaded, chunk name, chunk.
-    ffi::lua_remove(state, 3);
-    push_guard(state);
-    ffi::lua_pushvalue(state, 3);
-    ffi::lua_pushvalue(state, 1);
-    ffi::lua_callk(state, 1, 1, 0, Some(finish_require));
-    finish_require(state, ffi::LUA_OK, 0)
 }
 
 /// Loads the module's chunk: the runner's compiled copy if it has one for this very
 /// source, else the source as text (and the cache gets its compiled form).
-pub(crate) unsafe fn load(state: Lua, source: &[u8], chunk_name: *const c_char) -> c_int {
+unsafe fn load(state: Lua, source: &[u8], chunk_name: *const c_char) -> c_int {
     let call = call_state(state);
     let name = module_name(state);
     let cached = call

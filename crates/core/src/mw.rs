@@ -181,20 +181,7 @@ unsafe extern "C-unwind" fn compile(state: Lua) -> c_int {
     let text = ffi::luaL_checklstring(state, 2, &mut len);
     ffi::lua_settop(state, 2);
     let source = std::slice::from_raw_parts(text as *const u8, len);
-    let chunk_name = ffi::lua_pushfstring(state, c"=%s".as_ptr(), ffi::lua_tostring(state, 1));
-    let status = crate::modules::load(state, source, chunk_name);
-    call_state(state).module_dump = None;
-    if status != ffi::LUA_OK {
-        if status == ffi::LUA_ERRMEM {
-            ffi::lua_error(state);
-        }
-        return ffi::luaL_error(
-            state,
-            c"error loading module '%s':\n\t%s".as_ptr(),
-            ffi::lua_tostring(state, 1),
-            ffi::lua_tostring(state, -1),
-        );
-    }
+    crate::modules::compile_module(state, source);
     1
 }
 
