@@ -113,34 +113,36 @@ pub(crate) unsafe extern "C-unwind" fn count_hook(state: Lua, _ar: *mut ffi::lua
     raise_terminated(state, 0);
 }
 
+/// The message of the limit that ended `call` (`kind`), without a position.
+pub(crate) fn limit_message(call: &CallState, kind: ErrorKind) -> String {
+    match kind {
+        ErrorKind::Output => format!("output limit exceeded ({} bytes)", call.output_limit),
+        ErrorKind::Memory => memory_message(call.memory_limit),
+        _ => format!("time limit exceeded ({} ms)", call.time_limit_ms as i64),
+    }
+}
+
 /// Raises the error that ends a terminated call, positioned at stack `level`
 /// (0 in a hook: the running Lua function; 1 in a C function: its Lua caller).
 pub(crate) unsafe fn raise_terminated(state: Lua, level: c_int) -> c_int {
     let call = call_state(state);
+    let message = limit_message(call, call.terminated.unwrap_or(ErrorKind::Timeout));
+    // The message is built past the memory limit (a few dozen bytes, for a call that is
+    // ending): a script that hit its time or output limit with its memory full would
+    // otherwise get the memory error of building it, and lose the limit's message.
+    let heap = call.heap;
+    let limit = (!heap.is_null()).then(|| std::mem::replace(&mut (*heap).limit, usize::MAX));
     ffi::luaL_where(state, level);
-    match call.terminated {
-        Some(ErrorKind::Output) => {
-            let limit = call.output_limit as ffi::lua_Integer;
-            ffi::lua_pushfstring(state, c"output limit exceeded (%I bytes)".as_ptr(), limit)
-        }
-        Some(ErrorKind::Memory) => {
-            let limit = call.memory_limit as ffi::lua_Integer;
-            ffi::lua_pushfstring(
-                state,
-                c"not enough memory (memory limit is %I bytes)".as_ptr(),
-                limit,
-            )
-        }
-        _ => {
-            let limit = call.time_limit_ms as ffi::lua_Integer;
-            ffi::lua_pushfstring(state, c"time limit exceeded (%I ms)".as_ptr(), limit)
-        }
-    };
+    ffi::lua_pushlstring(state, message.as_ptr().cast(), message.len());
     ffi::lua_concat(state, 2);
+    if let Some(limit) = limit {
+        (*heap).limit = limit;
+    }
     let call = call_state(state);
     if call.terminated_message.is_none() {
         call.terminated_message = lua_string(state, -1);
     }
+    drop(message);
     ffi::lua_error(state)
 }
 

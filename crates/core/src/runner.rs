@@ -19,7 +19,7 @@ use crate::call_spec::{CallSpec, Entry};
 use crate::call_state::{call_state, CFunctions, CallState};
 use crate::convert::{self, EncodeError, Encoder, Mode, PushError};
 use crate::interrupt::{
-    memory_message, raise_terminated, raise_terminated_from_top, set_hook, terminate,
+    limit_message, memory_message, raise_terminated, raise_terminated_from_top, set_hook, terminate,
 };
 use crate::limits::{Clock, Limits};
 use crate::lua::{into_text, lua_string, Lua};
@@ -536,7 +536,10 @@ unsafe fn message_of_limit(state: Lua, kind: ErrorKind) -> Option<String> {
     let call = call_state(state);
     match (kind, call.terminated_message.take()) {
         (ErrorKind::Memory, _) => Some(memory_message(call.memory_limit)),
-        (_, message) => message,
+        (ErrorKind::Runtime | ErrorKind::Syntax, _) => None,
+        (_, Some(message)) => Some(message),
+        // The limit's error was never raised where its message could be kept.
+        (_, None) => Some(limit_message(call, kind)),
     }
 }
 

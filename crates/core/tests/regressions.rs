@@ -356,3 +356,43 @@ fn no_code_runs_unhooked_after_a_limit() {
         assert_eq!(output("print('next')"), "next\n");
     }
 }
+
+/// A call that hit its output or time limit with its memory full could not build the
+/// limit's message (building it raised a memory error instead), and a failing `__close`
+/// handler then left the call with an `output` kind and the handler's message. Found by
+/// the after-limit fuzzer with a 219 KiB limit.
+#[test]
+fn a_limit_hit_with_memory_full_keeps_its_message() {
+    let memory_bytes = 256 << 10;
+    let mut outputs = 0;
+    for slack in (0..400).step_by(8) {
+        // The handler first, then a list of small tables until `slack` bytes are left.
+        let code = format!(
+            "local c <close> = setmetatable({{}}, {{__close = function() error('mine') end}}) \
+             local head, limit = nil, {memory_bytes} - {slack} \
+             while collectgarbage('count') * 1024 < limit do head = {{head}} end \
+             io.write('x')"
+        );
+        let limits = Limits {
+            memory_bytes,
+            time_ms: 1000.0,
+            output_bytes: 0,
+        };
+        let e = run(code.as_bytes(), "test", &limits).unwrap_err();
+        match e.kind {
+            ErrorKind::Memory => assert_eq!(
+                e.message,
+                format!("not enough memory (memory limit is {memory_bytes} bytes)")
+            ),
+            ErrorKind::Output => {
+                outputs += 1;
+                assert_eq!(e.message, "test:1: output limit exceeded (0 bytes)");
+            }
+            _ => panic!("{slack} bytes left: {e:?}"),
+        }
+    }
+    assert!(
+        outputs > 0,
+        "every case ran out of memory before its output"
+    );
+}
