@@ -303,7 +303,6 @@ function compareRows(a, b) {
 // Replies to the core.
 
 const NO_ROWS = Uint8Array.of(REPLY_VALUES, 0)
-const DONE = NO_ROWS
 const OVERSIZED = Uint8Array.of(REPLY_VALUES, 1, TAG.OVERSIZED)
 
 /** The reply of rows, or OVERSIZED past `limit` bytes (they could not fit in the call). */
@@ -734,38 +733,65 @@ export class TriplesSession {
     this.deletes = new Map()
   }
 
-  /** The reply (bytes, or a promise of them) to a request of the core (its wire arguments at bytes[start..]). */
+  /**
+   * The reply (bytes, or a promise of them) to a request of the core (its wire arguments at
+   * bytes[start..]). A request may start with the inserts the core kept for later
+   * (`'inserted', n`, then four values each: crates/core/src/triple_writes.rs); they come
+   * first, in order, as if each had been its own request. A reply to a write says what the
+   * call can still write, so that the core knows which inserts it may keep.
+   */
   request(bytes, start) {
     const args = decodeRequest(bytes, start)
-    switch (args[0]) {
+    let at = 0
+    if (args[0] === 'inserted') {
+      const end = 2 + 4 * args[1]
+      for (let i = 2; i < end; i += 4) this.insert('insert', args[i], args[i + 1], args[i + 2], args[i + 3])
+      at = end
+      if (at === args.length) return this.headroom()
+    }
+    switch (args[at]) {
       case 'insert':
-        this.insert('insert', args[1], args[2], args[3], args[4])
-        return DONE
+        this.insert('insert', args[at + 1], args[at + 2], args[at + 3], args[at + 4])
+        return this.headroom()
       case 'batchInsert': {
         // All or nothing: the bounds are checked for the whole batch first.
         let size = 0
-        for (let i = 1; i < args.length; i += 4) size += insertSize(args[i], args[i + 1], args[i + 3])
+        for (let i = at + 1; i < args.length; i += 4) size += insertSize(args[i], args[i + 1], args[i + 3])
         this.fits('batchInsert', size)
-        this.count('batchInsert', (args.length - 1) / 4)
-        for (let i = 1; i < args.length; i += 4) this.insert('batchInsert', args[i], args[i + 1], args[i + 2], args[i + 3], false)
-        return DONE
+        this.count('batchInsert', (args.length - at - 1) / 4)
+        for (let i = at + 1; i < args.length; i += 4) this.insert('batchInsert', args[i], args[i + 1], args[i + 2], args[i + 3], false)
+        return this.headroom()
       }
       case 'delete':
-        this.delete('delete', args[1], args[2], args[3] ?? null, args[4] ?? null)
-        return DONE
+        this.delete('delete', args[at + 1], args[at + 2], args[at + 3] ?? null, args[at + 4] ?? null)
+        return this.headroom()
       case 'set':
         // Checked first, so that a refused set deletes nothing either.
-        this.fits('set', deleteSize(args[1], args[2], '') + insertSize(args[1], args[2], args[4]))
+        this.fits('set', deleteSize(args[at + 1], args[at + 2], '') + insertSize(args[at + 1], args[at + 2], args[at + 4]))
         this.count('set', 1)
-        this.delete('set', args[1], args[2], null, null, false)
-        this.insert('set', args[1], args[2], args[3], args[4], false)
-        return DONE
+        this.delete('set', args[at + 1], args[at + 2], null, null, false)
+        this.insert('set', args[at + 1], args[at + 2], args[at + 3], args[at + 4], false)
+        return this.headroom()
       case 'query':
-        return then(this.query(args[1], args[2], args[3] === null ? null : [args[3], args[4]]), (rows) => rowsReply(rows, this.replyLimit))
+        return then(this.query(args[at + 1], args[at + 2], args[at + 3] === null ? null : [args[at + 3], args[at + 4]]), (rows) => rowsReply(rows, this.replyLimit))
       case 'get':
-        return then(this.query(args[1], args[2], null), (rows) => rowsReply(rows.slice(0, 1), this.replyLimit))
+        return then(this.query(args[at + 1], args[at + 2], null), (rows) => rowsReply(rows.slice(0, 1), this.replyLimit))
       default:
-        throw new Error(`State: unknown request ${args[0]}`)
+        throw new Error(`State: unknown request ${args[at]}`)
+    }
+  }
+
+  /** The reply to a write: the writes and bytes of writes the call may still make. */
+  headroom() {
+    const e = encoder(null, Infinity, 'State')
+    try {
+      e.u8(REPLY_VALUES)
+      e.varint(2)
+      e.integer(Math.min(this.maxWrites - this.writes, Number.MAX_SAFE_INTEGER))
+      e.integer(Math.min(this.writeLimit - this.writeBytes, Number.MAX_SAFE_INTEGER))
+      return e.copy()
+    } finally {
+      e.finish()
     }
   }
 

@@ -427,6 +427,45 @@ export function triplesSuite(lua, stores) {
       expect((await big.run("return #State.query({ subject = 'big' })", { scriptId: 'Module:Big', memoryLimit: 32 << 20 })).values).toEqual([40])
     })
 
+    it('keeps a call\'s many inserts exact: in order with its deletes, read back, refused at their own line', async () => {
+      // The core sends inserts in batches where the bounds certainly take them
+      // (crates/core/src/triple_writes.rs): nothing of that may show.
+      const { store, lua: runner } = await fresh({ maxWrites: 2000 })
+      const { values } = await runner.run(`
+        for i = 1, 1000 do State.insert('n', 'p', i) end
+        State.delete('n', 'p', 500)
+        for i = 1, 3 do State.insert('n', 'p', 500) State.delete('n', 'p', 500) end
+        State.insert('u', 'p', 'ünïcödé ' .. string.rep('é', 100))
+        local seen = #State.query({ subject = 'n' })
+        for i = 1001, 1500 do State.insert('n', 'p', i) end
+        local last, err
+        for i = 1, 1000 do
+          local ok, why = pcall(State.insert, 'm', 'p', i)
+          if not ok then last, err = i, why break end
+        end
+        return seen, last, err`, { scriptId: 'Module:Exact' })
+      // 1,508 writes before the loop, so its 493rd insert is the 2,001st write.
+      expect(values).toEqual([999, 493, 'Module:Exact:10: State.insert: a call may write at most 2000 triples (inserted or deleted)'])
+      const stored = await all(store)
+      expect(stored.length).toBe(1499 + 1 + 492)
+      expect(stored.some(([s, , o]) => s === 'n' && String(o) === '500')).toBe(false)
+
+      // The memory limit bounds the bytes of a call's writes as JS counts them (UTF-16):
+      // the insert refused is the one the session refuses, in ASCII or not.
+      const memoryLimit = 1 << 20
+      for (const [char, n] of [['x', 10000], ['é', 5000]]) {
+        const size = (i) => 2 * ('big'.length + 'p'.length + n + String(i).length) + 64
+        let refused = 1
+        for (let total = size(1); total <= memoryLimit; total += size(++refused));
+        const { values: [at, message] } = await runner.run(`
+          for i = 1, 1000 do
+            local ok, err = pcall(State.insert, 'big', 'p', string.rep('${char}', ${n}) .. i)
+            if not ok then return i, err end
+          end`, { scriptId: 'Module:Big', memoryLimit })
+        expect([at, message]).toEqual([refused, `Module:Big:3: State.insert: the call's writes would pass its memory limit (${memoryLimit} bytes)`])
+      }
+    })
+
     it('refuses state and triples together, and options of the wrong shape', async () => {
       const store = await make()
       expect(() => lua.createRunner({ triples: store, state: true })).toThrow(TypeError)

@@ -1,6 +1,7 @@
 //! Per-call state: everything one call owns, reachable from every C function through the
 //! Lua state's extra space. Every module that runs inside a call reads it; it reads only
-//! the plain types it holds (lua, alloc, limits, module_cache, outcome, request).
+//! the plain types it holds (lua, alloc, limits, module_cache, outcome, request,
+//! triple_writes).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicPtr};
@@ -15,6 +16,7 @@ use crate::limits::Clock;
 use crate::module_cache::ModuleCache;
 use crate::outcome::ErrorKind;
 use crate::request::Host;
+use crate::triple_writes::TripleWrites;
 
 /// The sandbox's C functions that matter to a wait (waiting.rs), which the runner, knowing
 /// them all, hands down here.
@@ -97,6 +99,8 @@ pub(crate) struct CallState {
     pub has_state: bool,
     /// Whether the script gets `State` as RDF triples (triples_library.rs).
     pub has_triples: bool,
+    /// `State.insert`s not sent to the host yet (triples_library.rs).
+    pub triple_writes: TripleWrites,
     /// What `mw.log` and its kin wrote (mw.rs).
     pub log: Vec<u8>,
     /// `tostring` and `print` write floats as Lua 5.1 does (mw.rs).
@@ -143,6 +147,7 @@ impl CallState {
             loading: Vec::new(),
             has_state: false,
             has_triples: false,
+            triple_writes: TripleWrites::default(),
             log: Vec::new(),
             numbers51: false,
             ustring: Default::default(),

@@ -16,7 +16,8 @@
 //! Modules, bottom up (each uses only modules above it):
 //! - plain types: `lua` (the state pointer, stack helpers), `limits`, `wire` (the value
 //!   format), `outcome`, `request` (what a call asks its host), `module_cache`,
-//!   `known_text` (what mw.ustring remembers of a long string);
+//!   `known_text` (what mw.ustring remembers of a long string), `triple_writes` (inserts
+//!   waiting to go to the host);
 //! - what a call owns: `alloc` (its Lua state's heap, with the memory limit), `call_state`
 //!   (reached from every C function), `arena` (a state and the image a call restores it
 //!   from), `pool` (arenas ready for calls), `running` (the call on this thread);
@@ -38,6 +39,7 @@ mod outcome;
 mod request;
 mod module_cache;
 mod known_text;
+mod triple_writes;
 mod alloc;
 mod call_state;
 mod arena;

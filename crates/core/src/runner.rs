@@ -446,6 +446,10 @@ unsafe fn finish(state: Lua, (status, nresults): (c_int, c_int)) -> Slice {
         return Slice::Done(Err(Failure::new(kind, message)));
     }
     if status == ffi::LUA_OK {
+        // Inserts still waiting go to the host before it commits (triple_writes.rs).
+        if let Err((kind, message)) = triples_library::send_waiting(state) {
+            return Slice::Done(Err(Failure::new(kind, message)));
+        }
         // The script is done: converting results must not trip the limits.
         (*call.heap).limit = usize::MAX;
         ffi::lua_sethook(main, None, 0, 0);

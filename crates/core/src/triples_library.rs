@@ -37,11 +37,11 @@ use mlua::ffi;
 
 use crate::call_state::call_state;
 use crate::convert::TABLE_COST;
-use crate::interrupt::{raise_terminated, terminate};
+use crate::interrupt::{limit_message, raise_terminated, terminate};
 use crate::lua::{lua_bytes, set_functions, Lua};
 use crate::numbers;
 use crate::outcome::ErrorKind;
-use crate::request::TRIPLES;
+use crate::request::{Request, TRIPLES};
 use crate::waiting::{self, Reply};
 use crate::wire::{self, Reader, Writer, MAX_DEPTH};
 
@@ -463,6 +463,7 @@ unsafe fn answer(
         Reply::Abandoned => waiting::abandoned(state),
         Reply::Values(mut reader) => match what {
             Answer::Done => {
+                note_headroom(state, &mut reader);
                 call_state(state).reply = None;
                 waiting::after_answer(state);
                 0
@@ -473,6 +474,20 @@ unsafe fn answer(
         Reply::Pending if !resumed => waiting::wait(state, &|| name.to_string(), continuation),
         Reply::Pending | Reply::Malformed => waiting::raise_malformed(state, c"reply"),
     }
+}
+
+/// Notes what the host can still take, from its reply to a write (two integers: writes
+/// and bytes; triple_writes.rs).
+fn note_headroom(state: Lua, reader: &mut Reader) {
+    let headroom = (|| {
+        (reader.length().ok()? == 2).then_some(())?;
+        Some((reply_integer(reader)?, reply_integer(reader)?))
+    })();
+    let (writes, bytes) = headroom.unwrap_or((0, 0));
+    // SAFETY: every state this crate runs carries its CallState.
+    let call = unsafe { call_state(state) };
+    call.triple_writes
+        .set_headroom(writes.max(0) as u64, bytes.max(0) as u64);
 }
 
 /// A string value of the reply.
@@ -806,15 +821,29 @@ unsafe fn budget(state: Lua) -> usize {
     call_state(state).memory_limit
 }
 
-/// `State.insert(subject, predicate, object)`.
+/// `State.insert(subject, predicate, object)`: kept to go with the call's next request
+/// when the host certainly takes it (triple_writes.rs), else a request now.
 unsafe extern "C-unwind" fn insert(state: Lua) -> c_int {
-    write_triple(
-        state,
-        "State.insert",
-        c"State.insert",
-        b"insert",
-        insert_resumed,
-    )
+    let (subject, predicate, kind, lexical) = check_triple(state, c"State.insert");
+    let writes = &mut call_state(state).triple_writes;
+    if writes.wait(subject, predicate, kind, &lexical) {
+        drop(lexical);
+        if !writes.full() {
+            return 0;
+        }
+        let args = writes.request(0);
+        ask(state, "State.insert", args);
+        return answer(state, false, "State.insert", Answer::Done, insert_resumed);
+    }
+    let mut args = writes.request(5);
+    args.string(b"insert")
+        .string(subject)
+        .string(predicate)
+        .integer(kind)
+        .string(&lexical);
+    drop(lexical);
+    ask(state, "State.insert", args);
+    answer(state, false, "State.insert", Answer::Done, insert_resumed)
 }
 
 unsafe extern "C-unwind" fn insert_resumed(state: Lua, _: c_int, _: ffi::lua_KContext) -> c_int {
@@ -824,7 +853,16 @@ unsafe extern "C-unwind" fn insert_resumed(state: Lua, _: c_int, _: ffi::lua_KCo
 
 /// `State.set(subject, predicate, object)`.
 unsafe extern "C-unwind" fn set(state: Lua) -> c_int {
-    write_triple(state, "State.set", c"State.set", b"set", set_resumed)
+    let (subject, predicate, kind, lexical) = check_triple(state, c"State.set");
+    let mut args = call_state(state).triple_writes.request(5);
+    args.string(b"set")
+        .string(subject)
+        .string(predicate)
+        .integer(kind)
+        .string(&lexical);
+    drop(lexical);
+    ask(state, "State.set", args);
+    answer(state, false, "State.set", Answer::Done, set_resumed)
 }
 
 unsafe extern "C-unwind" fn set_resumed(state: Lua, _: c_int, _: ffi::lua_KContext) -> c_int {
@@ -832,25 +870,21 @@ unsafe extern "C-unwind" fn set_resumed(state: Lua, _: c_int, _: ffi::lua_KConte
     answer(state, true, "State.set", Answer::Done, set_resumed)
 }
 
-/// `insert` and `set`: a request of `op` with one triple.
-unsafe fn write_triple(
-    state: Lua,
-    name: &'static str,
-    function: &CStr,
-    op: &[u8],
-    continuation: ffi::lua_KFunction,
-) -> c_int {
+/// The arguments of `insert` and `set`: subject, predicate (borrowed from Lua) and the
+/// object's kind and lexical form; raises an argument error for anything else.
+unsafe fn check_triple<'a>(state: Lua, function: &CStr) -> (&'a [u8], &'a [u8], i64, Vec<u8>) {
     let subject = check_name(state, 1, function, c"a subject");
     let predicate = check_name(state, 2, function, c"a predicate");
     ffi::lua_settop(state, 3);
-    let mut args = Writer::new();
-    args.count(5).string(op).string(subject).string(predicate);
-    if let Err(why) = write_object(state, 3, &mut args, budget(state)) {
-        drop(args);
-        return raise_refusal(state, 3, function, c"object ", why);
+    let mut lexical = Vec::new();
+    match object(state, 3, &mut lexical, budget(state)) {
+        Ok(kind) => (subject, predicate, kind, lexical),
+        Err(why) => {
+            drop(lexical);
+            raise_refusal(state, 3, function, c"object ", why);
+            unreachable!("raise_refusal raises")
+        }
     }
-    ask(state, name, args);
-    answer(state, false, name, Answer::Done, continuation)
 }
 
 /// `State.delete(subject, predicate [, object])`.
@@ -858,18 +892,21 @@ unsafe extern "C-unwind" fn delete(state: Lua) -> c_int {
     let subject = check_name(state, 1, c"State.delete", c"a subject");
     let predicate = check_name(state, 2, c"State.delete", c"a predicate");
     ffi::lua_settop(state, 3);
-    let mut args = Writer::new();
+    let mut object_args = Writer::new();
     let every = ffi::lua_isnil(state, 3) != 0;
-    args.count(if every { 3 } else { 5 })
-        .string(b"delete")
-        .string(subject)
-        .string(predicate);
     if !every {
-        if let Err(why) = write_object(state, 3, &mut args, budget(state)) {
-            drop(args);
+        if let Err(why) = write_object(state, 3, &mut object_args, budget(state)) {
+            drop(object_args);
             return raise_refusal(state, 3, c"State.delete", c"object ", why);
         }
     }
+    let mut args = call_state(state)
+        .triple_writes
+        .request(if every { 3 } else { 5 });
+    args.string(b"delete")
+        .string(subject)
+        .string(predicate)
+        .append(object_args);
     ask(state, "State.delete", args);
     answer(state, false, "State.delete", Answer::Done, delete_resumed)
 }
@@ -884,11 +921,8 @@ unsafe extern "C-unwind" fn get(state: Lua) -> c_int {
     let subject = check_name(state, 1, c"State.get", c"a subject");
     let predicate = check_name(state, 2, c"State.get", c"a predicate");
     ffi::lua_settop(state, 2);
-    let mut args = Writer::new();
-    args.count(3)
-        .string(b"get")
-        .string(subject)
-        .string(predicate);
+    let mut args = call_state(state).triple_writes.request(3);
+    args.string(b"get").string(subject).string(predicate);
     ask(state, "State.get", args);
     answer(state, false, "State.get", Answer::Object, get_resumed)
 }
@@ -949,20 +983,22 @@ unsafe extern "C-unwind" fn query(state: Lua) -> c_int {
             return arg_error(state, 1, c"State.query");
         }
     }
-    let mut args = Writer::new();
-    args.count(5).string(b"query");
+    let mut object_args = Writer::new();
+    if ffi::lua_isnil(state, object) != 0 {
+        object_args.nil().nil();
+    } else if let Err(why) = write_object(state, object, &mut object_args, budget(state)) {
+        drop(object_args);
+        return raise_refusal(state, 1, c"State.query", c"pattern.object ", why);
+    }
+    let mut args = call_state(state).triple_writes.request(5);
+    args.string(b"query");
     for idx in [subject, predicate] {
         match name_at(state, idx) {
             Some(name) => args.string(name),
             None => args.nil(),
         };
     }
-    if ffi::lua_isnil(state, object) != 0 {
-        args.nil().nil();
-    } else if let Err(why) = write_object(state, object, &mut args, budget(state)) {
-        drop(args);
-        return raise_refusal(state, 1, c"State.query", c"pattern.object ", why);
-    }
+    args.append(object_args);
     ask(state, "State.query", args);
     answer(state, false, "State.query", Answer::Rows, query_resumed)
 }
@@ -987,8 +1023,8 @@ unsafe extern "C-unwind" fn batch_insert(state: Lua) -> c_int {
     let names = push_field_names(state);
     let count = ffi::lua_rawlen(state, 1);
     let budget = budget(state);
-    let mut args = Writer::new();
-    args.count(1 + 4 * count).string(b"batchInsert");
+    let mut triples = Writer::new();
+    let args = &mut triples;
     for i in 1..=count {
         let top = ffi::lua_gettop(state);
         ffi::lua_rawgeti(state, 1, i as ffi::lua_Integer);
@@ -1013,13 +1049,13 @@ unsafe extern "C-unwind" fn batch_insert(state: Lua) -> c_int {
                     args.string(subject).string(predicate);
                     let left = budget.saturating_sub(args.len());
                     from_object = true;
-                    write_object(state, triple + 3, &mut args, left).err()
+                    write_object(state, triple + 3, args, left).err()
                 }
             }
         };
         ffi::lua_settop(state, top);
         if let Some(why) = refusal {
-            drop(args);
+            drop(triples);
             ffi::lua_pushfstring(
                 state,
                 if from_object {
@@ -1033,6 +1069,8 @@ unsafe extern "C-unwind" fn batch_insert(state: Lua) -> c_int {
             return raise_refusal(state, 1, c"State.batchInsert", prefix, why);
         }
     }
+    let mut args = call_state(state).triple_writes.request(1 + 4 * count);
+    args.string(b"batchInsert").append(triples);
     ask(state, "State.batchInsert", args);
     answer(
         state,
@@ -1056,4 +1094,48 @@ unsafe extern "C-unwind" fn batch_insert_resumed(
         Answer::Done,
         batch_insert_resumed,
     )
+}
+
+/// Sends the inserts still waiting once the chunk has returned (runner.rs), so that the
+/// host has them all before it commits: the host's error if it refused them (it should not:
+/// they waited only because its bounds take them), a timeout if the driver gave up.
+pub(crate) unsafe fn send_waiting(state: Lua) -> Result<(), (ErrorKind, String)> {
+    let call = call_state(state);
+    if call.triple_writes.is_empty() {
+        return Ok(());
+    }
+    let args = call.triple_writes.request(0).into_bytes();
+    let request = Request::Call {
+        function: TRIPLES,
+        name: "State.insert",
+        args: &args,
+        can_wait: false,
+    };
+    if waiting::ask(state, request).is_err() {
+        return Err((
+            ErrorKind::Runtime,
+            "State used outside the call it belongs to".into(),
+        ));
+    }
+    let sent = match waiting::reply(state) {
+        Reply::Values(_) => Ok(()),
+        Reply::Error(mut reader) => {
+            let message = reader.bytes().unwrap_or(b"(no message)");
+            Err((
+                ErrorKind::Runtime,
+                String::from_utf8_lossy(message).into_owned(),
+            ))
+        }
+        Reply::Abandoned => {
+            let call = call_state(state);
+            call.terminated = Some(ErrorKind::Timeout);
+            Err((ErrorKind::Timeout, limit_message(call, ErrorKind::Timeout)))
+        }
+        Reply::Pending | Reply::Malformed => Err((
+            ErrorKind::Runtime,
+            "pubwiki-lua: malformed reply from the host".into(),
+        )),
+    };
+    call_state(state).reply = None;
+    sent
 }

@@ -154,6 +154,12 @@ impl Writer {
         self
     }
 
+    /// Appends the values `other` wrote.
+    pub(crate) fn append(&mut self, other: Writer) -> &mut Self {
+        self.bytes.extend_from_slice(&other.bytes);
+        self
+    }
+
     /// Bytes written so far.
     pub fn len(&self) -> usize {
         self.bytes.len()

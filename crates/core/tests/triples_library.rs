@@ -24,6 +24,11 @@ struct ListStore {
     requests: Vec<Vec<Arg>>,
     later: bool,
     pending: Option<Vec<u8>>,
+    /// Bounds on the call's writes (triples, bytes) as lib/triples.mjs keeps them: a reply
+    /// to a write then says what is left, and the core may keep inserts for later.
+    bounds: Option<(i64, i64)>,
+    /// Writes and bytes used so far.
+    used: (i64, i64),
 }
 
 fn args_of(bytes: &[u8]) -> Vec<Arg> {
@@ -56,7 +61,28 @@ fn int(arg: &Arg) -> i64 {
 impl ListStore {
     fn answer(&mut self, args: Vec<Arg>) -> Vec<u8> {
         self.requests.push(args.clone());
+        let mut args = &args[..];
+        if args[0] == s_arg("inserted") {
+            let n = int(&args[1]) as usize;
+            for t in args[2..2 + 4 * n].chunks(4) {
+                // Kept inserts are those the bounds certainly take.
+                assert!(self.charge(&t[0], &t[1], &t[3]).is_ok(), "{t:?}");
+                self.triples
+                    .push((text(&t[0]), text(&t[1]), int(&t[2]), text(&t[3])));
+            }
+            args = &args[2 + 4 * n..];
+            if args.is_empty() {
+                return self.written();
+            }
+        }
         let op = text(&args[0]);
+        if op == "insert" {
+            if let Err(message) = self.charge(&args[1], &args[2], &args[4]) {
+                let mut e = Writer::new();
+                e.tag(REPLY_ERROR).bytes(message.as_bytes()).varint(0);
+                return e.into_bytes();
+            }
+        }
         let mut w = Writer::new();
         w.tag(REPLY_VALUES);
         match op.as_str() {
@@ -76,7 +102,7 @@ impl ListStore {
                     int(&args[3]),
                     text(&args[4]),
                 ));
-                w.count(0);
+                return self.written();
             }
             "batchInsert" => {
                 for t in args[1..].chunks(4) {
@@ -117,6 +143,38 @@ impl ListStore {
             }
             other => panic!("op {other}"),
         }
+        w.into_bytes()
+    }
+
+    /// Counts an insert against the bounds (bytes as lib/triples.mjs counts them).
+    fn charge(&mut self, s: &Arg, p: &Arg, lexical: &Arg) -> Result<(), String> {
+        let Some((writes, bytes)) = self.bounds else {
+            return Ok(());
+        };
+        let size = 2 * (text(s).len() + text(p).len() + text(lexical).len()) as i64 + 64;
+        if self.used.0 + 1 > writes {
+            return Err(format!(
+                "State.insert: a call may write at most {writes} triples"
+            ));
+        }
+        if self.used.1 + size > bytes {
+            return Err("State.insert: past the memory limit".into());
+        }
+        self.used = (self.used.0 + 1, self.used.1 + size);
+        Ok(())
+    }
+
+    /// The reply to a write: what is left of the bounds, if there are bounds.
+    fn written(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.tag(REPLY_VALUES);
+        match self.bounds {
+            Some((writes, bytes)) => w
+                .count(2)
+                .integer(writes - self.used.0)
+                .integer(bytes - self.used.1),
+            None => w.count(0),
+        };
         w.into_bytes()
     }
 }
@@ -307,4 +365,82 @@ fn state_is_triples_only_when_asked_and_never_beside_key_value_state() {
         ),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn inserts_wait_for_the_next_request_while_the_host_certainly_takes_them() {
+    let mut store = ListStore {
+        bounds: Some((5, 10_000)),
+        ..ListStore::default()
+    };
+    let values = values_of(
+        r#"
+        State.insert('a', 'p', 1)
+        State.insert('b', 'p', 2)
+        State.insert('c', 'p', 3)
+        local rows = State.query({ predicate = 'p' })
+        State.insert('d', 'p', 4)
+        State.insert('e', 'p', 5)
+        local ok, err = pcall(State.insert, 'f', 'p', 6)
+        return #rows, err"#,
+        &mut store,
+    );
+    // The host's rows include the inserts that waited, and the sixth write is refused at
+    // its own line.
+    assert_eq!(
+        values,
+        vec![
+            LuaValue::Integer(3),
+            s("Module:T:8: State.insert: a call may write at most 5 triples")
+        ]
+    );
+    let ops: Vec<Vec<Arg>> = store
+        .requests
+        .iter()
+        .map(|r| {
+            r.iter()
+                .filter(|a| matches!(a, Arg::Str(_)))
+                .cloned()
+                .collect()
+        })
+        .collect();
+    let strings = |list: &[&str]| list.iter().map(|t| s_arg(t)).collect::<Vec<_>>();
+    assert_eq!(
+        ops,
+        vec![
+            // Nothing is known of the bounds before the first reply.
+            strings(&["insert", "a", "p", "1"]),
+            strings(&["inserted", "b", "p", "2", "c", "p", "3", "query", "p"]),
+            strings(&["inserted", "d", "p", "4", "e", "p", "5", "insert", "f", "p", "6"]),
+        ]
+    );
+
+    // Inserts still waiting when the chunk returns go before the call ends, and past
+    // 64 KiB of them they go without waiting for another request.
+    let mut store = ListStore {
+        bounds: Some((100_000, 1 << 30)),
+        ..ListStore::default()
+    };
+    values_of(
+        "for i = 1, 3000 do State.insert('item:' .. i, 'name', 'a name for item ' .. i) end",
+        &mut store,
+    );
+    assert_eq!(store.triples.len(), 3000);
+    assert_eq!(store.triples[2999].0, "item:3000");
+    assert!(
+        (3..10).contains(&store.requests.len()),
+        "{} requests",
+        store.requests.len()
+    );
+    // A call that fails sends none of them.
+    let mut store = ListStore {
+        bounds: Some((100, 1 << 30)),
+        ..ListStore::default()
+    };
+    run(
+        "State.insert('a', 'p', 1) State.insert('b', 'p', 2) error('no')",
+        &mut store,
+    )
+    .unwrap_err();
+    assert_eq!(store.triples.len(), 1);
 }
