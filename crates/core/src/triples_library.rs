@@ -24,7 +24,10 @@
 //! each object as two values (its kind, an integer, and its lexical form, a string):
 //! `"insert", s, p, kind, lexical`; `"batchInsert"` and four values per triple; `"delete",
 //! s, p [, kind, lexical]`; `"set", s, p, kind, lexical`; `"query", s|nil, p|nil,
-//! kind|nil, lexical|nil`; `"get", s, p`. The host (lib/triples.mjs) buffers the call's
+//! kind|nil, lexical|nil`; `"get", s, p`. Inserts the host certainly takes wait and go in
+//! front of the next request, as `"inserted", n` and four values each, or alone when the
+//! chunk returns (triple_writes.rs); a reply to a write is two integers, what the call may
+//! still write (triples, bytes). The host (lib/triples.mjs) buffers the call's
 //! writes until it succeeds, and answers `query` and `get` with rows in the order it
 //! defines: wire values `s, p, kind, lexical` per triple (`get`: at most one), or
 //! `OVERSIZED` for rows that could not fit in the call's memory. Those become Lua values
