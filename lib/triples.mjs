@@ -144,6 +144,8 @@ function kindOfTerm(term) {
   return kindOfLiteral(term.value, term.datatype?.value)
 }
 
+const CANONICAL_INTEGER = /^(?:0|-?[1-9]\d{0,14})$/
+
 /** [kind, lexical] of a literal of `datatype` (an IRI) with lexical form `value`. */
 function kindOfLiteral(value, datatype) {
   switch (datatype) {
@@ -156,6 +158,9 @@ function kindOfLiteral(value, datatype) {
     case `${XSD}positiveInteger`:
     case `${XSD}negativeInteger`:
     case `${XSD}nonPositiveInteger`:
+      // Already in the core's form (no sign but '-', no leading zero, at most 15 digits):
+      // as it is, without making a BigInt (this is every integer the core writes).
+      if (CANONICAL_INTEGER.test(value)) return [KIND.INTEGER, value]
       if (/^[+-]?\d+$/.test(value)) {
         const n = BigInt(value)
         if (n >= -INT64 && n < INT64) return [KIND.INTEGER, n.toString()]
