@@ -954,18 +954,23 @@ unsafe fn raw_field(state: Lua, table: c_int, names: c_int, field: c_int) {
     ffi::lua_rawget(state, table);
 }
 
-/// `State.query(pattern)`.
-unsafe extern "C-unwind" fn query(state: Lua) -> c_int {
+/// Keeps only argument 1, which must be a table: else raises an argument error with
+/// `expected` (a format naming the type given as `%s`).
+unsafe fn check_table(state: Lua, function: &CStr, expected: &CStr) {
     ffi::lua_settop(state, 1);
     if ffi::lua_type(state, 1) != ffi::LUA_TTABLE {
-        ffi::lua_pushfstring(
-            state,
-            c"a pattern is a table { subject = ..., predicate = ..., object = ... }, got %s"
-                .as_ptr(),
-            ffi::luaL_typename(state, 1),
-        );
-        return arg_error(state, 1, c"State.query");
+        ffi::lua_pushfstring(state, expected.as_ptr(), ffi::luaL_typename(state, 1));
+        arg_error(state, 1, function);
     }
+}
+
+/// `State.query(pattern)`.
+unsafe extern "C-unwind" fn query(state: Lua) -> c_int {
+    check_table(
+        state,
+        c"State.query",
+        c"a pattern is a table { subject = ..., predicate = ..., object = ... }, got %s",
+    );
     let names = push_field_names(state);
     for field in 1..=3 {
         raw_field(state, 1, names, field);
@@ -1013,16 +1018,11 @@ unsafe extern "C-unwind" fn query_resumed(state: Lua, _: c_int, _: ffi::lua_KCon
 
 /// `State.batchInsert(triples)`: one request for them all.
 unsafe extern "C-unwind" fn batch_insert(state: Lua) -> c_int {
-    ffi::lua_settop(state, 1);
-    if ffi::lua_type(state, 1) != ffi::LUA_TTABLE {
-        ffi::lua_pushfstring(
-            state,
-            c"triples is an array of { subject = ..., predicate = ..., object = ... }, got %s"
-                .as_ptr(),
-            ffi::luaL_typename(state, 1),
-        );
-        return arg_error(state, 1, c"State.batchInsert");
-    }
+    check_table(
+        state,
+        c"State.batchInsert",
+        c"triples is an array of { subject = ..., predicate = ..., object = ... }, got %s",
+    );
     let names = push_field_names(state);
     let count = ffi::lua_rawlen(state, 1);
     let budget = budget(state);
