@@ -46,7 +46,7 @@ mod arena;
 mod pool;
 mod running;
 mod interrupt;
-#[cfg(not(target_family = "wasm"))]
+#[cfg(unix)]
 mod watchdog;
 #[cfg(target_family = "wasm")]
 mod fuel;
@@ -81,6 +81,8 @@ pub use ustring::set_normalizer;
 #[cfg(feature = "fault-injection")]
 pub use ustring::FORCE_CODE_POINTS;
 pub use ustring::{Form as NormalForm, Normalizer};
+#[cfg(all(feature = "fault-injection", unix))]
+pub use watchdog::WATCHDOG_OFF;
 pub use wire::{LuaValue, Values};
 
 /// Runs `code` with the host's monotonic clock.

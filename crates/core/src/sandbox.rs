@@ -420,11 +420,7 @@ pub(crate) unsafe fn close_coroutine(state: Lua, coroutine: Lua) -> Option<c_int
 /// Makes `coroutine` the running Lua thread; returns the previous one for `leave`.
 unsafe fn enter(state: Lua, coroutine: Lua) -> Lua {
     let call = call_state(state);
-    if call.hook_everywhere.load(Ordering::SeqCst) {
-        set_hook(coroutine);
-    } else if call.slice_deadline.is_finite() {
-        crate::waiting::set_slice_hook(coroutine);
-    }
+    crate::waiting::hook_thread(call, coroutine);
     let previous = call.running.swap(coroutine, Ordering::SeqCst);
     call.resumers.push(previous);
     previous

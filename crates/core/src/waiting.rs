@@ -17,12 +17,13 @@
 //! names that C function ([`wait`]).
 
 use std::ffi::{c_char, c_int, CStr};
+use std::sync::atomic::Ordering;
 
 use mlua::ffi;
 
-use crate::call_state::{call_state, HOST_ERRORS_KEPT};
+use crate::call_state::{call_state, CallState, HOST_ERRORS_KEPT};
 use crate::convert::{self, PushError};
-use crate::interrupt::{raise_terminated, terminate, time_is_up};
+use crate::interrupt::{raise_terminated, set_hook, terminate, time_is_up};
 use crate::lua::{lua_string, Lua};
 use crate::outcome::ErrorKind;
 use crate::request::{Deadline, Request, MODULE_SOURCE};
@@ -347,10 +348,25 @@ pub(crate) unsafe fn script_level(state: Lua) -> c_int {
 /// Instructions between two looks at the clock while a slice may be preempted.
 const SLICE_INSTRUCTIONS: c_int = 10_000;
 
-/// Lets the running slice be preempted on `thread` (see `slice_hook`), unless a count hook
-/// is there already (the time limit's, which ends the call: no slice matters then).
-pub(crate) unsafe fn set_slice_hook(thread: Lua) {
-    if ffi::lua_gethook(thread).is_none() {
+/// Puts on `thread`, about to run for `call`, the hook it needs: `slice_hook` while the
+/// slice may be preempted and the call goes on (it also ends the call at its deadline);
+/// else the time limit's count hook where that is always on (no watchdog, or the deadline
+/// has passed); else none (the watchdog will put one on if the deadline passes).
+pub(crate) unsafe fn hook_thread(call: &CallState, thread: Lua) {
+    if call.slice_deadline.is_finite() && call.terminated.is_none() {
+        set_slice_hook(thread);
+    } else if call.hook_everywhere.load(Ordering::SeqCst) {
+        set_hook(thread);
+    }
+}
+
+/// Lets the running slice be preempted on `thread` (see `slice_hook`). Replaces the count
+/// hook of a call that has it always on (no watchdog): the slice's hook ends the call at
+/// its deadline too.
+unsafe fn set_slice_hook(thread: Lua) {
+    let current = ffi::lua_gethook(thread).map(|hook| hook as *const () as usize);
+    // (Set again, it would restart its count: see `set_hook`.)
+    if current != Some(slice_hook as *const () as usize) {
         ffi::lua_sethook(
             thread,
             Some(slice_hook),
@@ -373,7 +389,9 @@ unsafe extern "C-unwind" fn slice_hook(state: Lua, ar: *mut ffi::lua_Debug) {
         return crate::interrupt::count_hook(state, ar);
     }
     if call.slice_deadline.is_infinite() {
+        // The slice is over: the hook that the call needs from now on.
         ffi::lua_sethook(state, None, 0, 0);
+        hook_thread(call, state);
     } else if now >= call.slice_deadline && can_wait(state) {
         call.preempted = true;
         call.waiting = true;

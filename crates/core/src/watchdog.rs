@@ -12,6 +12,12 @@
 //! call's own deadline has passed, so a late signal can never touch another call. (A call
 //! that runs inside another on the same thread is the one found until it ends; the outer
 //! call, still late, is signalled again.)
+//!
+//! The signal is a real-time one on Linux (`SIGRTMIN + 3`: glibc and musl keep the first
+//! ones, and no runtime we know of uses that one). macOS and the BSDs have none: there it
+//! is `SIGURG`, which nothing sends a process unless it asked for it (out-of-band socket
+//! data) and whose default action is to ignore it, so a stray one does no harm either way.
+//! Windows has no signals, and no watchdog: there the hook is always on (runner.rs).
 
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, OnceLock};
@@ -34,8 +40,8 @@ struct Watched {
     wake_at: Option<Instant>,
 }
 
-/// A thread to signal. `pthread_t` is an integer on glibc but a pointer on musl, which is
-/// not `Send`; the watchdog only passes it to `pthread_kill`.
+/// A thread to signal. `pthread_t` is an integer on glibc but a pointer on musl and macOS,
+/// which is not `Send`; the watchdog only passes it to `pthread_kill`.
 #[derive(Clone, Copy)]
 struct Thread(libc::pthread_t);
 unsafe impl Send for Thread {}
@@ -44,8 +50,14 @@ unsafe impl Send for Thread {}
 /// may have found it switching coroutines).
 const RESIGNAL: Duration = Duration::from_millis(50);
 
+#[cfg(target_os = "linux")]
 fn signal() -> libc::c_int {
     libc::SIGRTMIN() + 3
+}
+
+#[cfg(not(target_os = "linux"))]
+fn signal() -> libc::c_int {
+    libc::SIGURG
 }
 
 fn watchdog() -> Option<&'static Watchdog> {
@@ -113,10 +125,19 @@ extern "C" fn on_signal(_: libc::c_int) {
     }
 }
 
+/// Test builds only: no call is watched, as where no watchdog can run, so that
+/// tests/without_watchdog.rs runs the time-limit and preemption tests that way here.
+#[cfg(feature = "fault-injection")]
+pub static WATCHDOG_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Starts watching the call that runs on this thread (running.rs) until the returned
 /// `Watch` is dropped. `None` when no watchdog can run: use a permanent hook.
 pub fn watch_call(deadline: Instant) -> Option<Watch> {
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    #[cfg(feature = "fault-injection")]
+    if WATCHDOG_OFF.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
     let watchdog = watchdog()?;
     unsafe {
         // Threads may block signals (thread pools often do): this call must get ours.
