@@ -13,16 +13,25 @@ export function nativeBackend(addon) {
     runSync: (call, runner) => decodeOutcome(addon.runSync(encodeCall(call), runner)),
     runAsync: async (call, runner) => decodeOutcome(await addon.runAsync(encodeCall(call), runner)),
     startCall(call, runner, bridge) {
-      const started = addon.startCall(encodeCall(call), runner, bridge)
+      const bytes = encodeCall(call)
+      // The addon's NativeCall, once the call has outlived its first slice (most calls end
+      // in it, and nothing is made for them: crates/node/src/host.rs runWithHost).
+      let held
+      const first = (synchronous) => {
+        const slice = addon.runWithHost(bytes, runner, bridge, synchronous)
+        if (!Array.isArray(slice)) return slice
+        held = slice[0]
+        return slice[1]
+      }
       // Once the outcome is here the addon lets go of the bridge at once, not when the
       // call's object is finalized (crates/node/src/host.rs BridgeRefs says why).
       const ended = (slice) => {
-        if (typeof slice !== 'number') started.release()
+        if (typeof slice !== 'number') held?.release()
         return settled(slice)
       }
       return {
-        resume: async (reply) => ended(await started.resume(reply)),
-        resumeSync: (reply) => ended(started.resumeSync(reply)),
+        resume: async (reply) => ended(await (held ? held.resume(reply) : first(false))),
+        resumeSync: (reply) => ended(held ? held.resumeSync(reply) : first(true)),
       }
     },
     newRunner: addon.newRunner,

@@ -62,6 +62,7 @@ struct BridgeRefs {
     functions: Mutex<Option<[sys::napi_ref; 3]>>,
 }
 
+const FUNCTION_NAMES: [&std::ffi::CStr; 3] = [c"request", c"takeSpill", c"deliverSoon"];
 const REQUEST: usize = 0;
 const TAKE_SPILL: usize = 1;
 const DELIVER_SOON: usize = 2;
@@ -81,10 +82,7 @@ impl BridgeRefs {
             env,
             functions: Mutex::new(Some([ptr::null_mut(); 3])),
         };
-        for (index, name) in [c"request", c"takeSpill", c"deliverSoon"]
-            .into_iter()
-            .enumerate()
-        {
+        for (index, name) in FUNCTION_NAMES.into_iter().enumerate() {
             let mut function = ptr::null_mut();
             check_status!(sys::napi_get_named_property(
                 env,
@@ -143,21 +141,60 @@ impl Drop for BridgeRefs {
     }
 }
 
-/// Starts a call with a host (host functions, modules, arguments or State): `call` is the
-/// JS call object, `runner` its runner's modules and arenas, `bridge` lib/bridge.mjs's
-/// `Bridge`, which answers its requests.
-#[napi]
-pub fn start_call(
+/// Runs a call with a host (host functions, modules, arguments or State) on this thread:
+/// `call` is the JS call object's bytes, `runner` its runner's modules and arenas, `bridge`
+/// lib/bridge.mjs's `Bridge`, which answers its requests. A `synchronous` call runs to its
+/// end; another runs for `INLINE_BUDGET_MS` (see there), then goes on on the pool.
+///
+/// Most calls end in this first slice: then this gives the outcome's bytes, and nothing was
+/// made to hold the call or the bridge (a `NativeCall` with its napi references was a third
+/// of the cost of a small call with arguments). A call that outlives the slice gives
+/// `[nativeCall, slice]`: the `NativeCall` that holds it from then on, and how the slice
+/// ended (the milliseconds left while the call waits, or a promise of the rest of a
+/// preempted slice).
+#[napi(ts_return_type = "Buffer | [NativeCall, number | Promise<Buffer | number>]")]
+pub fn run_with_host(
     env: Env,
     call: WireInput,
     runner: &Runner,
     bridge: Unknown,
-) -> Result<NativeCall> {
-    Ok(NativeCall {
-        call: Arc::new(Mutex::new(Some(crate::new_call(&call, runner)?))),
+    synchronous: bool,
+) -> Result<RawValue> {
+    let mut call = crate::new_call(&call, runner)?;
+    let channel = completion::channel(&env)?;
+    let mut host = JsThreadHost {
+        env: env.raw(),
+        bridge: BridgeOnJsThread::Value(bridge.raw()),
+        channel: &channel,
+    };
+    let budget = (!synchronous).then_some(INLINE_BUDGET_MS);
+    let step = call.resume_within(&mut host, None, budget);
+    if let Step::Done(result) = step {
+        let outcome = Settled::Done(encode_outcome(&result));
+        return Ok(RawValue(unsafe {
+            Settled::to_napi_value(env.raw(), outcome)
+        }?));
+    }
+    let native = NativeCall {
+        call: Arc::new(Mutex::new(None)),
         bridge: Arc::new(unsafe { BridgeRefs::new(env.raw(), bridge.raw()) }?),
-        channel: completion::channel(&env)?,
-    })
+        channel,
+    };
+    let slice = match step {
+        Step::Waiting { time_left_ms } => {
+            native.keep(call);
+            unsafe { f64::to_napi_value(env.raw(), time_left_ms) }?
+        }
+        _ => native.go_on_in_pool(env, call)?.0,
+    };
+    unsafe {
+        let native = NativeCall::to_napi_value(env.raw(), native)?;
+        let mut pair = ptr::null_mut();
+        check_status!(sys::napi_create_array_with_length(env.raw(), 2, &mut pair))?;
+        check_status!(sys::napi_set_element(env.raw(), pair, 0, native))?;
+        check_status!(sys::napi_set_element(env.raw(), pair, 1, slice))?;
+        Ok(RawValue(pair))
+    }
 }
 
 #[napi]
@@ -172,7 +209,7 @@ impl NativeCall {
         // slice's budget is spent (see INLINE_BUDGET_MS).
         let mut host = JsThreadHost {
             env: env.raw(),
-            bridge: &self.bridge,
+            bridge: BridgeOnJsThread::Held(&self.bridge),
             channel: &self.channel,
         };
         let settled = match call.resume_within(
@@ -182,7 +219,7 @@ impl NativeCall {
         ) {
             Step::Done(result) => Settled::Done(encode_outcome(&result)),
             Step::Waiting { time_left_ms } => {
-                *self.call.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
+                self.keep(call);
                 Settled::Waiting(time_left_ms)
             }
             Step::Preempted => return self.go_on_in_pool(env, call),
@@ -199,13 +236,13 @@ impl NativeCall {
         let mut call = self.take()?;
         let mut host = JsThreadHost {
             env: env.raw(),
-            bridge: &self.bridge,
+            bridge: BridgeOnJsThread::Held(&self.bridge),
             channel: &self.channel,
         };
         Ok(match call.resume(&mut host, reply.map(|reply| reply.0)) {
             Step::Done(result) => Settled::Done(encode_outcome(&result)),
             Step::Waiting { time_left_ms } => {
-                *self.call.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
+                self.keep(call);
                 Settled::Waiting(time_left_ms)
             }
             // (`resume` is never preempted.)
@@ -247,6 +284,11 @@ impl NativeCall {
         .map(RawValue)
     }
 
+    /// Holds `call` until its next slice.
+    fn keep(&self, call: Call) {
+        *self.call.lock().unwrap_or_else(|e| e.into_inner()) = Some(call);
+    }
+
     fn take(&self) -> Result<Call> {
         self.call
             .lock()
@@ -264,14 +306,42 @@ impl NativeCall {
 /// The host of a slice on the JS thread: requests are plain calls of the bridge.
 struct JsThreadHost<'a> {
     env: sys::napi_env,
-    bridge: &'a BridgeRefs,
+    bridge: BridgeOnJsThread<'a>,
     channel: &'a Channel,
+}
+
+/// Where a slice on the JS thread finds the bridge's functions.
+enum BridgeOnJsThread<'a> {
+    /// The bridge itself, a value of the napi call that runs the call's first slice (valid
+    /// until that call returns, so in every request of the slice).
+    Value(sys::napi_value),
+    /// The references of a call that outlived its first slice.
+    Held(&'a BridgeRefs),
+}
+
+impl BridgeOnJsThread<'_> {
+    /// Function `index` (`REQUEST`, `TAKE_SPILL`), as a value of the current scope.
+    unsafe fn function(&self, env: sys::napi_env, index: usize) -> Result<sys::napi_value> {
+        match self {
+            BridgeOnJsThread::Held(refs) => refs.function(env, index),
+            BridgeOnJsThread::Value(bridge) => {
+                let mut function = ptr::null_mut();
+                check_status!(sys::napi_get_named_property(
+                    env,
+                    *bridge,
+                    FUNCTION_NAMES[index].as_ptr(),
+                    &mut function
+                ))?;
+                Ok(function)
+            }
+        }
+    }
 }
 
 impl Host for JsThreadHost<'_> {
     fn request(&mut self, request: Request<'_>, _deadline: Deadline) -> Vec<u8> {
         let (function, args, _) = request.as_call();
-        unsafe { ask_bridge(self.env, self.channel, self.bridge, function, args) }
+        unsafe { ask_bridge(self.env, self.channel, &self.bridge, function, args) }
     }
 }
 
@@ -295,7 +365,8 @@ impl Host for PoolHost {
             if env.is_null() {
                 return answer.fill(error_reply("pubwiki-lua: the JS environment is gone"));
             }
-            let bytes = unsafe { ask_bridge(env, &channel, &bridge, function, &args) };
+            let held = BridgeOnJsThread::Held(&bridge);
+            let bytes = unsafe { ask_bridge(env, &channel, &held, function, &args) };
             // A promise: its answer may come with the microtasks that run right after this, so
             // the reply waits for them (see the bridge's `deliverSoon`).
             if can_wait
@@ -453,7 +524,7 @@ impl ReplySlot {
 unsafe fn ask_bridge(
     env: sys::napi_env,
     channel: &Channel,
-    bridge: &BridgeRefs,
+    bridge: &BridgeOnJsThread<'_>,
     function: u32,
     args: &[u8],
 ) -> Vec<u8> {
@@ -472,14 +543,11 @@ unsafe fn ask_bridge(
 unsafe fn ask_bridge_in_scope(
     env: sys::napi_env,
     channel: &Channel,
-    bridge: &BridgeRefs,
+    bridge: &BridgeOnJsThread<'_>,
     function: u32,
     args: &[u8],
 ) -> Vec<u8> {
-    let (Ok(request), Ok(take_spill)) = (
-        bridge.function(env, REQUEST),
-        bridge.function(env, TAKE_SPILL),
-    ) else {
+    let Ok(request) = bridge.function(env, REQUEST) else {
         return error_reply("pubwiki-lua: the host bridge is gone");
     };
     let mut guard = channel.scratch.lock().unwrap_or_else(|e| e.into_inner());
@@ -537,6 +605,9 @@ unsafe fn ask_bridge_in_scope(
         return std::slice::from_raw_parts(data, length).to_vec();
     }
     // Too long for the buffer: the bridge kept it.
+    let Ok(take_spill) = bridge.function(env, TAKE_SPILL) else {
+        return error_reply("pubwiki-lua: the host bridge is gone");
+    };
     if sys::napi_call_function(env, undefined, take_spill, 0, ptr::null(), &mut result)
         != sys::Status::napi_ok
     {
