@@ -11,9 +11,11 @@
 # For each: the Vitest suite's native half (PUBWIKI_LUA_BACKENDS=native), then the packed
 # packages (pubwiki-lua and pubwiki-lua-<tag>) installed offline into a fresh app by npm
 # running on that Node, where `require('pubwiki-lua').backend` must be 'native'.
+# And what can be checked here of Windows and macOS (scripts/cross-check.sh): the core's
+# tests built with MinGW and run by Wine, and a compile-check of the macOS targets.
 #
-#   npm run cross                  both platforms
-#   npm run cross -- arm64         one of them (arm64, musl)
+#   npm run cross                  every platform
+#   npm run cross -- arm64         one of them (arm64, musl, windows, darwin)
 #   npm run cross -- arm64 --build only build (and pack-test) it, no Vitest suite
 #   npm run cross -- arm64 --bench also run bench/run.mjs there (its figures mean nothing)
 #
@@ -29,17 +31,22 @@ cache="${PUBWIKI_LUA_CROSS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pubwiki-lua-cr
 export PUBWIKI_LUA_CROSS_CACHE="$cache"
 
 platforms=()
+checks=()
 suite=1
 bench=0
 for arg in "$@"; do
   case "$arg" in
     arm64|musl) platforms+=("$arg") ;;
+    windows|darwin) checks+=("$arg") ;;
     --build) suite=0 ;;
     --bench) bench=1 ;;
-    *) echo "cross: unknown argument '$arg' (arm64, musl, --build, --bench)" >&2; exit 64 ;;
+    *) echo "cross: unknown argument '$arg' (arm64, musl, windows, darwin, --build, --bench)" >&2; exit 64 ;;
   esac
 done
-[ ${#platforms[@]} -gt 0 ] || platforms=(arm64 musl)
+if [ ${#platforms[@]} -eq 0 ] && [ ${#checks[@]} -eq 0 ]; then
+  platforms=(arm64 musl)
+  checks=(windows darwin)
+fi
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 
@@ -145,4 +152,5 @@ for platform in "${platforms[@]}"; do
     on_platform "$platform" env BENCH_OUT="$out/results.json" node bench/run.mjs
   fi
 done
-echo "cross: done (${platforms[*]})" >&2
+[ ${#checks[@]} -eq 0 ] || bash scripts/cross-check.sh "${checks[@]}"
+echo "cross: done (${platforms[*]} ${checks[*]})" >&2

