@@ -257,12 +257,15 @@ export function createApi(backend) {
 
   // A call that succeeded commits its State writes (one store transaction); one that
   // failed drops them with its session. Gives the store's verdict (lib/retry.mjs).
-  async function commit(prepared) {
+  function commit(prepared) {
+    let verdict
     try {
-      return await prepared.session.commit()
+      verdict = prepared.session.commit()
     } catch (error) {
       throw unsaved(prepared, error)
     }
+    // (A synchronous store's verdict is used as it is: no promise, no turn of the microtasks.)
+    return isThenable(verdict) ? Promise.resolve(verdict).catch((error) => { throw unsaved(prepared, error) }) : verdict
   }
 
   function commitSync(prepared) {
@@ -279,7 +282,8 @@ export function createApi(backend) {
     // runs beside the call waiting for it, not on top of it (wasm runs calls on this
     // thread), and no caller's depth is the call's.
     await backend.ready
-    const native = await prepared.runner.native()
+    let native = prepared.runner.native()
+    if (isThenable(native)) native = await native
     if (!prepared.bridge) return settle(await backend.runAsync(prepared.call, native), prepared)
     const attempt = (prepared) => drive(backend.startCall(prepared.call, native, prepared.bridge), prepared.bridge)
     return settle(await attempts(prepared, attempt, () => commit(prepared), prepared.runner.stats), prepared)

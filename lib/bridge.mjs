@@ -250,7 +250,9 @@ export class Bridge {
  * ends with the call's Outcome, or with the milliseconds left to it while it waits.
  */
 export async function drive(call, bridge) {
-  let outcome = await call.resume(undefined)
+  let outcome = call.resume(undefined)
+  // (A call that ended in its first slice gives its outcome at once, natively.)
+  if (isThenable(outcome)) outcome = await outcome
   while (typeof outcome === 'number') {
     outcome = await call.resume(bridge.answerAtOnce() ?? (await bridge.answer(outcome)))
   }

@@ -13,8 +13,8 @@
 //   without a host (no host functions, modules, arguments or State);
 // - `startCall(call, runner, bridge)` -> { resume(reply?), resumeSync(reply?) }: a call with
 //   a host, whose requests `bridge` answers (lib/bridge.mjs, which drives it); each slice
-//   gives its Outcome, or the milliseconds left while the call waits for its host (natively
-//   `resume` gives a promise of either);
+//   gives its Outcome, or the milliseconds left while the call waits for its host (`resume`
+//   may give a promise of either: natively, a slice that goes on on the pool);
 // - `constants()`: the core's numbers (lib/core-constants.mjs); `ready`, if present: a
 //   promise to await before a call.
 // An Outcome is `{ ok: true, output, values, log? }` (`values`: wire bytes, lib/wire.mjs;

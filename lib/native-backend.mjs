@@ -30,7 +30,11 @@ export function nativeBackend(addon) {
         return settled(slice)
       }
       return {
-        resume: async (reply) => ended(await (held ? held.resume(reply) : first(false))),
+        // The slice's end, or a promise of it when it goes on on the pool.
+        resume(reply) {
+          const slice = held ? held.resume(reply) : first(false)
+          return slice instanceof Promise ? slice.then(ended) : ended(slice)
+        },
         resumeSync: (reply) => ended(held ? held.resumeSync(reply) : first(true)),
       }
     },

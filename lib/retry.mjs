@@ -84,8 +84,11 @@ function verdictOf(call, outcome, commit) {
  */
 export async function attempts(call, attempt, commit, stats) {
   for (;;) {
-    const outcome = await attempt(call)
-    const settled = decide(call, outcome, await verdictOf(call, outcome, commit), stats)
+    let outcome = attempt(call)
+    if (isThenable(outcome)) outcome = await outcome
+    let verdict = verdictOf(call, outcome, commit)
+    if (isThenable(verdict)) verdict = await verdict
+    const settled = decide(call, outcome, verdict, stats)
     if (settled) return settled
     await new Promise((resolve) => setTimeout(resolve, backoff(call.attempt)))
     call.renew()

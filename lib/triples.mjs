@@ -859,7 +859,7 @@ export class TriplesSession {
 
   // Whether the call deleted the store's triple `row` (in its own graph).
   deleted([s, p, kind, lexical, graph]) {
-    if (graph !== this.graph) return false
+    if (this.deletes.size === 0 || graph !== this.graph) return false
     const deleted = this.deletes.get(`${s}\0${p}`)
     return !!deleted && (deleted.all || deleted.objects.has(`${kind}\0${lexical}`))
   }
