@@ -25,6 +25,7 @@ use mlua::ffi;
 use crate::call_state::call_state;
 use crate::interrupt::{raise_terminated, terminate};
 use crate::lua::{lua_bytes, Lua};
+use crate::module_cache::Kind;
 use crate::outcome::ErrorKind;
 use crate::request::MODULE_SOURCE;
 use crate::waiting::{self, Reply};
@@ -199,7 +200,7 @@ unsafe fn run_module(state: Lua, source: &[u8]) -> c_int {
 pub(crate) unsafe fn compile_module(state: Lua, source: &[u8]) {
     // "=" makes Lua use the name verbatim in messages: `Module:Util:3: ...`.
     let chunk_name = ffi::lua_pushfstring(state, c"=%s".as_ptr(), ffi::lua_tostring(state, 1));
-    let status = load(state, source, chunk_name);
+    let status = load_compiled(state, Kind::Module, module_name(state), source, chunk_name);
     let call = call_state(state);
     call.reply = None;
     call.module_dump = None;
@@ -216,15 +217,21 @@ pub(crate) unsafe fn compile_module(state: Lua, source: &[u8]) {
     }
 }
 
-/// Loads the module's chunk: the runner's compiled copy if it has one for this very
-/// source, else the source as text (and the cache gets its compiled form).
-unsafe fn load(state: Lua, source: &[u8], chunk_name: *const c_char) -> c_int {
+/// Loads a chunk kept in the runner's cache as `name` (module_cache.rs): the compiled copy
+/// if the cache has one for this very source, else the source as text (and the cache gets
+/// its compiled form).
+pub(crate) unsafe fn load_compiled(
+    state: Lua,
+    kind: Kind,
+    name: &[u8],
+    source: &[u8],
+    chunk_name: *const c_char,
+) -> c_int {
     let call = call_state(state);
-    let name = module_name(state);
     let cached = call
         .module_cache
         .as_ref()
-        .and_then(|cache| cache.get(name, source));
+        .and_then(|cache| cache.get(kind, name, source));
     if let Some(dump) = cached {
         // Kept in the call's state while Lua reads it (a memory error longjmps).
         let dump: &[u8] = &*(Arc::as_ptr(call.module_dump.insert(dump)));
@@ -244,7 +251,8 @@ unsafe fn load(state: Lua, source: &[u8], chunk_name: *const c_char) -> c_int {
         c"t".as_ptr(),
     );
     if status == ffi::LUA_OK {
-        if let Some(cache) = call_state(state).module_cache.clone() {
+        let cache = call_state(state).module_cache.clone();
+        if let Some(cache) = cache.filter(|cache| cache.worth_keeping(kind, name, source)) {
             let mut dump = Vec::new();
             // Line information is kept: errors in the module still say where.
             if ffi::lua_dump(
@@ -254,7 +262,7 @@ unsafe fn load(state: Lua, source: &[u8], chunk_name: *const c_char) -> c_int {
                 0,
             ) == 0
             {
-                cache.insert(name, source, dump);
+                cache.insert(kind, name, source, dump);
             }
         }
     }

@@ -23,6 +23,7 @@ use crate::interrupt::{
 };
 use crate::limits::{Clock, Limits};
 use crate::lua::{into_text, lua_string, Lua};
+use crate::module_cache::Kind;
 use crate::outcome::{ErrorKind, RunError, RunOutput, INTERNAL_ERROR};
 use crate::pool::ArenaPool;
 use crate::request::{Deadline, Host, Request};
@@ -331,13 +332,16 @@ impl Call {
                 // "=" makes Lua use the name verbatim in messages: `<scriptId>:3: ...`.
                 let name = CString::new(format!("={}", self.script_id.replace('\0', "?")))
                     .unwrap_or_default();
-                let status = ffi::luaL_loadbufferx(
+                // The runner's compiled copy of this very code under this name, if it has
+                // one (module_cache.rs).
+                let status = modules::load_compiled(
                     main,
-                    code.as_ptr() as *const _,
-                    code.len(),
+                    Kind::Chunk,
+                    self.script_id.as_bytes(),
+                    &code,
                     name.as_ptr(),
-                    c"t".as_ptr(),
                 );
+                call_state(state).module_dump = None;
                 drop(code);
                 match status {
                     ffi::LUA_OK => 0,

@@ -387,7 +387,8 @@ fn the_cache_keeps_compiled_modules_by_name_and_source() {
             ("loading Module:Util\n", vec![LuaValue::Integer(8)])
         );
     }
-    assert_eq!(cache.len(), 1);
+    // Module:Util, and the calls' chunk.
+    assert_eq!(cache.len(), 2);
     // A changed source is compiled again, and errors still name the line.
     host.sources.insert(
         "Module:Util".into(),
@@ -407,5 +408,40 @@ fn the_cache_keeps_compiled_modules_by_name_and_source() {
         .unwrap_err()
         .message
         .contains("error loading module 'Module:Bad'"));
-    assert_eq!(cache.len(), 1);
+    // (The chunk of "main" is the last one run under that name.)
+    assert_eq!(cache.len(), 2);
+}
+
+#[test]
+fn the_cache_keeps_compiled_chunks_by_script_id_and_code() {
+    let cache = Arc::new(ModuleCache::default());
+    let run = |code: &str, script_id: &str| {
+        let spec = CallSpec::chunk(code, script_id).module_cache(cache.clone());
+        drive(Call::new(spec, monotonic_ms), &mut Modules::with(&[]))
+    };
+    let failing = "local x = ...\nerror('at line 2')";
+    for _ in 0..3 {
+        assert_eq!(run(failing, "a").unwrap_err().message, "a:2: at line 2");
+        // The same code under another name is that name's own chunk.
+        assert_eq!(run(failing, "b").unwrap_err().message, "b:2: at line 2");
+    }
+    assert_eq!(cache.len(), 2);
+    // Changed code under a name runs as written, and replaces the kept one.
+    for _ in 0..2 {
+        let out = run("return 6 * 7", "a").unwrap();
+        assert_eq!(out.values.decode().unwrap(), vec![LuaValue::Integer(42)]);
+    }
+    assert_eq!(cache.len(), 2);
+    // A module and a chunk of the same name are kept apart.
+    let cache = Arc::new(ModuleCache::default());
+    let mut host = Modules::with(&[("a", "return 'module a'")]);
+    for _ in 0..2 {
+        let spec = CallSpec::chunk("return require('a')", "a").module_cache(cache.clone());
+        let out = drive(Call::new(spec, monotonic_ms), &mut host).unwrap();
+        assert_eq!(
+            out.values.decode().unwrap(),
+            vec![LuaValue::String("module a".into())]
+        );
+    }
+    assert_eq!(cache.len(), 2);
 }

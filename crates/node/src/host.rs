@@ -162,9 +162,22 @@ pub fn run_with_host(
 ) -> Result<RawValue> {
     let mut call = crate::new_call(&call, runner)?;
     let channel = completion::channel(&env)?;
+    let bridge_value = bridge.raw();
+    let mut request = ptr::null_mut();
+    check_status!(unsafe {
+        sys::napi_get_named_property(
+            env.raw(),
+            bridge_value,
+            FUNCTION_NAMES[REQUEST].as_ptr(),
+            &mut request,
+        )
+    })?;
     let mut host = JsThreadHost {
         env: env.raw(),
-        bridge: BridgeOnJsThread::Value(bridge.raw()),
+        bridge: BridgeOnJsThread::Value {
+            bridge: bridge_value,
+            request,
+        },
         channel: &channel,
     };
     let budget = (!synchronous).then_some(INLINE_BUDGET_MS);
@@ -177,7 +190,7 @@ pub fn run_with_host(
     }
     let native = NativeCall {
         call: Arc::new(Mutex::new(None)),
-        bridge: Arc::new(unsafe { BridgeRefs::new(env.raw(), bridge.raw()) }?),
+        bridge: Arc::new(unsafe { BridgeRefs::new(env.raw(), bridge_value) }?),
         channel,
     };
     let slice = match step {
@@ -312,9 +325,13 @@ struct JsThreadHost<'a> {
 
 /// Where a slice on the JS thread finds the bridge's functions.
 enum BridgeOnJsThread<'a> {
-    /// The bridge itself, a value of the napi call that runs the call's first slice (valid
-    /// until that call returns, so in every request of the slice).
-    Value(sys::napi_value),
+    /// The bridge itself and its `request`, values of the napi call that runs the call's
+    /// first slice (valid until that call returns, so in every request of the slice;
+    /// `request` is read once, not per request: each read makes a V8 string of its name).
+    Value {
+        bridge: sys::napi_value,
+        request: sys::napi_value,
+    },
     /// The references of a call that outlived its first slice.
     Held(&'a BridgeRefs),
 }
@@ -324,7 +341,8 @@ impl BridgeOnJsThread<'_> {
     unsafe fn function(&self, env: sys::napi_env, index: usize) -> Result<sys::napi_value> {
         match self {
             BridgeOnJsThread::Held(refs) => refs.function(env, index),
-            BridgeOnJsThread::Value(bridge) => {
+            BridgeOnJsThread::Value { request, .. } if index == REQUEST => Ok(*request),
+            BridgeOnJsThread::Value { bridge, .. } => {
                 let mut function = ptr::null_mut();
                 check_status!(sys::napi_get_named_property(
                     env,
