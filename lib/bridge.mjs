@@ -161,6 +161,8 @@ export class Bridge {
         if (refresh) bytes = refresh()
       }
       if (isThenable(reply)) return this.waitFor(reply, (reply) => reply, bytes, replyStart)
+      // (Rows, written straight into the buffer: TriplesSession.rowsReply.)
+      if (typeof reply === 'function') return reply(bytes, replyStart, capacity)
     } catch (error) {
       return encodeErrorInto(messageOf(error), this.keep(error), bytes, replyStart, capacity)
     }

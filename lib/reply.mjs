@@ -80,6 +80,35 @@ export function encodeErrorInto(message, cause, bytes, start, capacity) {
   }
 }
 
+/**
+ * The rows a triples query found (lib/triples.mjs: [s, p, kind, lexical, ...] each), as a
+ * VALUES reply of four values a row, into `bytes` (see above); OVERSIZED past `limit`
+ * bytes (they could not fit in the call).
+ */
+export function encodeRowsInto(rows, limit, bytes, start, capacity) {
+  const e = encoder(null, limit, 'State.query()')
+  try {
+    e.into(bytes, start, capacity)
+    e.u8(REPLY_VALUES)
+    e.varint(rows.length * 4)
+    for (const [s, p, kind, lexical] of rows) {
+      e.u8(TAG.STRING)
+      e.rawString(s)
+      e.u8(TAG.STRING)
+      e.rawString(p)
+      e.integer(kind)
+      e.u8(TAG.STRING)
+      e.rawString(lexical)
+    }
+    return finishReply(e, bytes, start, capacity)
+  } catch (error) {
+    if (error !== TOO_BIG) throw error
+    return oversizedReply(bytes, start)
+  } finally {
+    e.finish()
+  }
+}
+
 /** A reply made whole elsewhere (`State`'s), copied into `bytes` as encodeResultInto would. */
 export function copyReplyInto(reply, bytes, start, capacity) {
   if (reply.length <= capacity) bytes.set(reply, start)

@@ -24,8 +24,8 @@
 // batch of each kind on an RDFStore that has them. A call that fails writes nothing.
 
 import { isPlainObject, isThenable } from './util.mjs'
-import { REPLY_VALUES } from './reply.mjs'
-import { Decoder, TAG, TOO_BIG, encoder } from './wire.mjs'
+import { REPLY_VALUES, encodeRowsInto, standalone } from './reply.mjs'
+import { Decoder, encoder } from './wire.mjs'
 
 /** An object's kind, as crates/core/src/triples_library.rs numbers them. */
 const KIND = Object.freeze({ IRI: 0, STRING: 1, INTEGER: 2, DOUBLE: 3, BOOLEAN: 4, JSON: 5, NIL: 6 })
@@ -306,34 +306,6 @@ function compareRows(a, b) {
 
 // ---------------------------------------------------------------------------------------
 // Replies to the core.
-
-const NO_ROWS = Uint8Array.of(REPLY_VALUES, 0)
-const OVERSIZED = Uint8Array.of(REPLY_VALUES, 1, TAG.OVERSIZED)
-
-/** The reply of rows, or OVERSIZED past `limit` bytes (they could not fit in the call). */
-function rowsReply(rows, limit) {
-  if (rows.length === 0) return NO_ROWS
-  const e = encoder(null, limit, 'State.query()')
-  try {
-    e.u8(REPLY_VALUES)
-    e.varint(rows.length * 4)
-    for (const [s, p, kind, lexical] of rows) {
-      e.u8(TAG.STRING)
-      e.rawString(s)
-      e.u8(TAG.STRING)
-      e.rawString(p)
-      e.integer(kind)
-      e.u8(TAG.STRING)
-      e.rawString(lexical)
-    }
-    return e.copy()
-  } catch (error) {
-    if (error === TOO_BIG) return OVERSIZED
-    throw error
-  } finally {
-    e.finish()
-  }
-}
 
 /** A request's values: [op, ...]. */
 function decodeRequest(bytes, start) {
@@ -739,8 +711,8 @@ export class TriplesSession {
   }
 
   /**
-   * The reply (bytes, or a promise of them) to a request of the core (its wire arguments at
-   * bytes[start..]). A request may start with the inserts the core kept for later
+   * The reply (bytes, a promise of them, or a function that writes them: `rowsReply`) to a
+   * request of the core (its wire arguments at bytes[start..]). A request may start with the inserts the core kept for later
    * (`'inserted', n`, then four values each: crates/core/src/triple_writes.rs); they come
    * first, in order, as if each had been its own request. A reply to a write says what the
    * call can still write, so that the core knows which inserts it may keep.
@@ -778,12 +750,25 @@ export class TriplesSession {
         this.insert('set', args[at + 1], args[at + 2], args[at + 3], args[at + 4], false)
         return this.headroom()
       case 'query':
-        return then(this.query(args[at + 1], args[at + 2], args[at + 3] === null ? null : [args[at + 3], args[at + 4]]), (rows) => rowsReply(rows, this.replyLimit))
+        return this.rowsReply(this.query(args[at + 1], args[at + 2], args[at + 3] === null ? null : [args[at + 3], args[at + 4]]), false)
       case 'get':
-        return then(this.query(args[at + 1], args[at + 2], null), (rows) => rowsReply(rows.slice(0, 1), this.replyLimit))
+        return this.rowsReply(this.query(args[at + 1], args[at + 2], null), true)
       default:
         throw new Error(`State: unknown request ${args[at]}`)
     }
+  }
+
+  /**
+   * The reply of `rows` (the first only, if `first`): a function that writes it into the
+   * caller's buffer (lib/bridge.mjs) when they are here, which spares a copy per query;
+   * whole bytes when a store gave a promise of them.
+   */
+  rowsReply(rows, first) {
+    if (isThenable(rows)) {
+      return Promise.resolve(rows).then((rows) => standalone(encodeRowsInto, first ? rows.slice(0, 1) : rows, this.replyLimit))
+    }
+    if (first) rows = rows.slice(0, 1)
+    return (bytes, start, capacity) => encodeRowsInto(rows, this.replyLimit, bytes, start, capacity)
   }
 
   /** The reply to a write: the writes and bytes of writes the call may still make. */
