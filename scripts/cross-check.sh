@@ -5,7 +5,9 @@
 #
 #   windows  the core's whole cargo test suite (fault injection on, as in `npm test`) for
 #            x86_64-pc-windows-gnu, built with MinGW and run by Wine (its own prefix in the
-#            cache); then clippy of the addon crate for that target. The addon is not built:
+#            cache): time limits there go through the Windows watchdog (it suspends the
+#            late call's thread: crates/core/src/watchdog.rs); then clippy of the addon
+#            crate for that target. The addon is not built:
 #            linking it needs Node's import library for MinGW, and the release's target is
 #            MSVC anyway (same Rust code, other toolchain; the C library differs: see below).
 #   darwin   clippy (-D warnings) of the core and the addon for x86_64-apple-darwin and

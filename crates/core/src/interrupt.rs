@@ -36,8 +36,6 @@ pub(crate) unsafe fn set_hook(state: Lua) {
 /// own thread: once the deadline has passed, the hook goes on the running Lua thread (and,
 /// through the coroutine functions, on every thread that runs later). Only
 /// async-signal-safe work here: atomics and `lua_sethook`.
-// (Windows has no watchdog to call it: watchdog.rs.)
-#[cfg_attr(not(any(unix, target_family = "wasm")), allow(dead_code))]
 pub(crate) unsafe fn interrupt_if_late(call: *mut CallState) {
     let call = &*call;
     if (call.clock)() < call.deadline {

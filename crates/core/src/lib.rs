@@ -46,7 +46,7 @@ mod arena;
 mod pool;
 mod running;
 mod interrupt;
-#[cfg(unix)]
+#[cfg(not(target_family = "wasm"))]
 mod watchdog;
 #[cfg(target_family = "wasm")]
 mod fuel;
@@ -81,7 +81,7 @@ pub use ustring::set_normalizer;
 #[cfg(feature = "fault-injection")]
 pub use ustring::FORCE_CODE_POINTS;
 pub use ustring::{Form as NormalForm, Normalizer};
-#[cfg(all(feature = "fault-injection", unix))]
+#[cfg(all(feature = "fault-injection", not(target_family = "wasm")))]
 pub use watchdog::WATCHDOG_OFF;
 pub use wire::{LuaValue, Values};
 

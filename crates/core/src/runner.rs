@@ -259,7 +259,7 @@ impl Call {
             outer if outer.is_null() => state,
             outer => (*outer).running.load(Ordering::SeqCst),
         };
-        // (A guard on Unix, kept to the end of the slice; nothing elsewhere.)
+        // (Natively a guard, kept to the end of the slice; nothing in wasm.)
         #[allow(clippy::let_unit_value)]
         let _watch = watch(&mut *call);
         // A budget for the slice (see `resume_within`), from its start.
@@ -829,7 +829,7 @@ pub fn too_deep() -> String {
 
 /// Native: a watchdog interrupts the call at its deadline, so no hook slows it down before
 /// (see watchdog.rs). Elsewhere, or if the watchdog cannot run, the hook is always on.
-#[cfg(unix)]
+#[cfg(not(target_family = "wasm"))]
 fn watch(call: &mut CallState) -> Option<crate::watchdog::Watch> {
     let remaining = (call.deadline - (call.clock)()).max(0.0) / 1000.0;
     let deadline = std::time::Duration::try_from_secs_f64(remaining)
@@ -840,15 +840,6 @@ fn watch(call: &mut CallState) -> Option<crate::watchdog::Watch> {
         call.hook_everywhere.store(true, Ordering::SeqCst);
     }
     watch
-}
-
-/// Windows has no signals for a watchdog (watchdog.rs): the hook is always on, which makes
-/// compute-bound scripts about twice as slow as with the watchdog.
-#[cfg(windows)]
-fn watch(call: &mut CallState) {
-    if call.deadline.is_finite() {
-        call.hook_everywhere.store(true, Ordering::SeqCst);
-    }
 }
 
 /// Wasm: the interpreter's step counter interrupts the call (see fuel.rs), or, where Lua

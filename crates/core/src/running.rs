@@ -30,8 +30,6 @@ static CURRENT: std::sync::atomic::AtomicPtr<CallState> =
 
 /// The call running on this thread now (null: none). Async-signal-safe: the watchdog's
 /// signal handler reads it.
-// (Windows has no watchdog to call it: watchdog.rs.)
-#[cfg_attr(not(any(unix, target_family = "wasm")), allow(dead_code))]
 pub(crate) fn current() -> *mut CallState {
     #[cfg(not(target_family = "wasm"))]
     return CURRENT.with(|current| current.get());

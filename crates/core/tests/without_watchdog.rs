@@ -1,7 +1,6 @@
-#![cfg(unix)]
 //! The preemption and run tests again, with the watchdog off (fault injection): every call
-//! then has the time limit's count hook on from its start, as on Windows, which has no
-//! signals for the watchdog (watchdog.rs). Slices must still be preempted, and limits hold.
+//! then has the time limit's count hook on from its start, as where no watchdog can run
+//! (runner.rs `watch`). Slices must still be preempted, and limits hold.
 
 #[ctor::ctor(unsafe)]
 fn watchdog_off() {
