@@ -45,6 +45,10 @@ describe.runIf(here === 'native')('the native loader', () => {
       const musl = facts({ mappedFiles: muslMaps, report: glibcReport })
       expect(detectLibc(musl)).toBe('musl')
       expect(musl.asked).toEqual(['mappedFiles'])
+      // Debian's musl package: the loader is /lib/ld-musl-x86_64.so.1 -> its libc.so.
+      const debianMusl = facts({ mappedFiles: '5581e0000000-5581e2000000 r-xp 00000000 08:01 77 /usr/bin/node\n7f0b4c000000-7f0b4c014000 r--p 00000000 08:01 12 /usr/lib/x86_64-linux-musl/libc.so\n', report: glibcReport })
+      expect(detectLibc(debianMusl)).toBe('musl')
+      expect(debianMusl.asked).toEqual(['mappedFiles'])
     })
 
     it('asks the report when the mapped files name neither library', () => {

@@ -32,7 +32,9 @@ const { readFileSync } = require('node:fs')
 function detectLibc({ mappedFiles, report, lddFile, lddVersion }) {
   const maps = mappedFiles()
   if (typeof maps === 'string') {
-    if (/\/ld-musl-[^/\s]*\.so/.test(maps)) return 'musl'
+    // musl's loader is its libc: /lib/ld-musl-<arch>.so.1 (Alpine), or where a
+    // distribution's musl package keeps it (Debian's /usr/lib/<arch>-linux-musl/libc.so).
+    if (/\/ld-musl-[^/\s]*\.so|musl[^/\s]*\/libc\.so$/m.test(maps)) return 'musl'
     if (/\/libc\.so\.6$/m.test(maps)) return 'gnu'
   }
   const header = report()?.header

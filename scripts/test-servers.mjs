@@ -88,7 +88,11 @@ class Server {
 
   launch(command, args, options = {}) {
     this.log = ''
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options })
+    // The servers are this system's programs: a library path this process runs with is not
+    // theirs (scripts/cross.sh gives a musl Node Alpine's libgcc_s that way, which Debian's
+    // redis-server would then load).
+    const { LD_LIBRARY_PATH: _, ...env } = process.env
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...options })
     child.stdout.on('data', (data) => (this.log = (this.log + data).slice(-4000)))
     child.stderr.on('data', (data) => (this.log = (this.log + data).slice(-4000)))
     child.exited = new Promise((resolve) => child.once('exit', resolve))
