@@ -271,6 +271,23 @@ export function apiSuite(lua) {
     })
   })
 
+  describe("compiled chunks (a runner keeps each script id's)", () => {
+    it('runs the code each call gives, kept or new, with its errors at their lines and tracebacks', async () => {
+      const runner = createRunner({})
+      const failing = 'local x = ...\nlocal function f() error("boom") end\nf()'
+      for (let i = 0; i < 3; i++) {
+        const error = await failure(runner.run(failing, { scriptId: 'a', arguments: [i] }))
+        expect([error.kind, error.message]).toEqual(['runtime', 'a:2: boom'])
+        expect(error.traceback).toContain("a:2: in local 'f'")
+        expect(error.traceback).toContain('a:3:')
+        // The same code under another script id names that one.
+        expect(() => runner.runSync(failing, { scriptId: 'b' })).toThrow('b:2: boom')
+      }
+      for (let i = 0; i < 3; i++) expect(runner.runSync(`return ${i} * 2`, { scriptId: 'a' }).values).toEqual([i * 2])
+      for (let i = 0; i < 3; i++) expect((await runner.run('return ...', { scriptId: 'a', arguments: [i, 'x'] })).values).toEqual([i, 'x'])
+    })
+  })
+
   describe('fresh states (restored from an image)', () => {
     // What a call sees of the state it starts in: the same every time, whatever came before.
     const look = `
