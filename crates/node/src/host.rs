@@ -14,11 +14,14 @@
 //!
 //! Arguments and replies cross through the environment's scratch buffer (scratch.rs).
 //!
-//! Ownership: the bridge's functions are held by napi references (`BridgeRefs`) that live
-//! as long as the `NativeCall` (a JS object the bridge keeps while it drives the call) and
-//! each slice on the pool (until its end reaches the JS thread; its requests reach it
-//! before). The core's `Call` sits in the `NativeCall` between slices and travels with the
-//! slice to the pool thread.
+//! Ownership: a call's first slice runs inside the napi call that starts it
+//! (`run_with_host`), which reads the bridge's functions as values of that call: most calls
+//! end there, and nothing outlives it. A call that waits or is preempted gets a
+//! `NativeCall` (a JS object the bridge keeps while it drives the call), whose napi
+//! references (`BridgeRefs`) hold the bridge's functions as long as it lives and during each
+//! slice on the pool (until its end reaches the JS thread; its requests reach it before).
+//! The core's `Call` sits in the `NativeCall` between slices and travels with the slice to
+//! the pool thread.
 
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
