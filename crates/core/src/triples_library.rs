@@ -45,6 +45,7 @@ use crate::lua::{lua_bytes, set_functions, Lua};
 use crate::numbers;
 use crate::outcome::ErrorKind;
 use crate::request::{Request, TRIPLES};
+use crate::triple_writes::TripleWrites;
 use crate::waiting::{self, Reply};
 use crate::wire::{self, Reader, Writer, MAX_DEPTH};
 
@@ -838,15 +839,28 @@ unsafe extern "C-unwind" fn insert(state: Lua) -> c_int {
         ask(state, "State.insert", args);
         return answer(state, false, "State.insert", Answer::Done, insert_resumed);
     }
+    let args = triple_request(writes, b"insert", subject, predicate, kind, lexical);
+    ask(state, "State.insert", args);
+    answer(state, false, "State.insert", Answer::Done, insert_resumed)
+}
+
+/// The request `op subject predicate kind lexical` (insert and set), after the inserts
+/// that wait (triple_writes.rs).
+fn triple_request(
+    writes: &mut TripleWrites,
+    op: &[u8],
+    subject: &[u8],
+    predicate: &[u8],
+    kind: i64,
+    lexical: Vec<u8>,
+) -> Writer {
     let mut args = writes.request(5);
-    args.string(b"insert")
+    args.string(op)
         .string(subject)
         .string(predicate)
         .integer(kind)
         .string(&lexical);
-    drop(lexical);
-    ask(state, "State.insert", args);
-    answer(state, false, "State.insert", Answer::Done, insert_resumed)
+    args
 }
 
 unsafe extern "C-unwind" fn insert_resumed(state: Lua, _: c_int, _: ffi::lua_KContext) -> c_int {
@@ -857,13 +871,8 @@ unsafe extern "C-unwind" fn insert_resumed(state: Lua, _: c_int, _: ffi::lua_KCo
 /// `State.set(subject, predicate, object)`.
 unsafe extern "C-unwind" fn set(state: Lua) -> c_int {
     let (subject, predicate, kind, lexical) = check_triple(state, c"State.set");
-    let mut args = call_state(state).triple_writes.request(5);
-    args.string(b"set")
-        .string(subject)
-        .string(predicate)
-        .integer(kind)
-        .string(&lexical);
-    drop(lexical);
+    let writes = &mut call_state(state).triple_writes;
+    let args = triple_request(writes, b"set", subject, predicate, kind, lexical);
     ask(state, "State.set", args);
     answer(state, false, "State.set", Answer::Done, set_resumed)
 }
