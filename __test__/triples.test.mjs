@@ -86,6 +86,41 @@ describe('persistent and RDF/JS triple stores', () => {
     expect(run("print(State.get('book:1984', 'year'), math.type(State.get('book:1984', 'year')))")).toBe('1950\tinteger\n')
   })
 
+  it("SqliteTripleStore: calls read what another connection committed before they started, hosts read it at once", async () => {
+    // Two stores on one file: two connections, as two processes would have. Calls read in
+    // one read transaction per stretch of synchronous JS (lib/sqlite-triple-store.mjs);
+    // none may read older than what was committed when it started, nor hide a host's read.
+    const file = join(folder, 'two-connections.db')
+    const reader = new lua.SqliteTripleStore(file)
+    const writer = new lua.SqliteTripleStore(file)
+    opened.push(reader, writer)
+    const runner = lua.createRunner({ triples: reader })
+    const count = "return #State.query({ subject = 'page:1' })"
+    expect(runner.runSync(count, { scriptId: 'Module:R' }).values).toEqual([0])
+    // Same task: no microtask has run since that call read.
+    writer.insert('page:1', 'rev', 1)
+    expect(reader.query({ subject: 'page:1' })).toEqual([{ subject: 'page:1', predicate: 'rev', object: 1 }])
+    expect(runner.runSync(count, { scriptId: 'Module:R' }).values).toEqual([1])
+    // A call's own commit, read by the next call in the same task, and by an awaited one.
+    runner.runSync("State.insert('page:1', 'rev', 2)", { scriptId: 'Module:R' })
+    expect(runner.runSync(count, { scriptId: 'Module:R' }).values).toEqual([2])
+    writer.insert('page:1', 'rev', 3)
+    expect((await runner.run(count, { scriptId: 'Module:R' })).values).toEqual([3])
+    // A call waiting for its host holds no read transaction: the writer's commit meanwhile
+    // is read by its next query.
+    const host = lua.createRunner({
+      triples: reader,
+      globals: {
+        later: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 10))
+          writer.insert('page:1', 'rev', 4)
+        },
+      },
+    })
+    const before = `local n = #State.query({ subject = 'page:1' }) later() return n, #State.query({ subject = 'page:1' })`
+    expect((await host.run(before, { scriptId: 'Module:R' })).values).toEqual([3, 4])
+  })
+
   describe.each([
     { name: 'N3TripleStore', make: () => new lua.N3TripleStore() },
     { name: 'SqliteTripleStore', make: sqliteStore },

@@ -384,10 +384,13 @@ class RdfStoreAdapter {
  * What this package's stores share: the RDFStore methods for hosts (in JS values, on the
  * default graph or `graph`), RDF/JS `match()` and `getQuads()`. A subclass implements:
  * - `rows(s, p, object, graphs)`: [s, p, kind, lexical, graph] of the triples matching
- *   (null: any; `object` is [kind, lexical]) in the named graphs ('' the default graph);
+ *   (null: any; `object` is [kind, lexical]) in the named graphs ('' the default graph):
+ *   a call's reads;
  * - `apply(graph, deletes, inserts)`: in one transaction, deletes [s, p, kind, lexical]
  *   (kind null: every object of (s, p)), then inserts [s, p, kind, lexical], in `graph`;
- * - `quadRows(s, p, object, graph)`: as rows, over every graph when `graph` is undefined;
+ * - `quadRows(s, p, object, graph)`: as rows, over every graph when `graph` is undefined:
+ *   the host's reads;
+ * - optionally `callStarts()`: a call's session begins (its reads see what is committed now);
  * - `synchronous`: true if none of them returns a promise (then `runSync` can use it).
  */
 export class TripleStore {
@@ -417,7 +420,7 @@ export class TripleStore {
   /** Triples matching `pattern` (null or absent fields: any), in the order scripts get. */
   query({ subject = null, predicate = null, object = null } = {}, graph = '') {
     const wanted = object === null || object === undefined ? null : checkedValue(object)
-    return then(this.rows(subject, predicate, wanted, [graph]), (rows) =>
+    return then(this.quadRows(subject, predicate, wanted, graph), (rows) =>
       rows.sort(compareRows).map(([s, p, kind, lexical]) => ({ subject: s, predicate: p, object: jsValue(kind, lexical) })),
     )
   }
@@ -693,6 +696,7 @@ export class TriplesSession {
   constructor({ store, graphs, maxWrites }, scriptId, { replyLimit = Infinity, writeLimit = Infinity } = {}) {
     this.triples = true
     this.store = adapterOf(store)
+    this.store.callStarts?.()
     this.scriptId = scriptId
     const { write, read } = graphsOf(graphs, scriptId, this.store)
     this.graph = write
