@@ -13,12 +13,11 @@ export function nativeBackend(addon) {
     runSync: (call, runner) => decodeOutcome(addon.runSync(encodeCall(call), runner)),
     runAsync: async (call, runner) => decodeOutcome(await addon.runAsync(encodeCall(call), runner)),
     startCall(call, runner, bridge) {
-      const bytes = encodeCall(call)
       // The addon's NativeCall, once the call has outlived its first slice (most calls end
       // in it, and nothing is made for them: crates/node/src/host.rs runWithHost).
       let held
       const first = (synchronous) => {
-        const slice = addon.runWithHost(bytes, runner, bridge, synchronous)
+        const slice = addon.runWithHost(encodeCall(call), runner, bridge, synchronous)
         if (!Array.isArray(slice)) return slice
         held = slice[0]
         return slice[1]

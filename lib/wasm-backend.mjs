@@ -56,14 +56,20 @@ export function createBackend(instantiate) {
 
   // Calls cross into the module as bytes, and their outcomes come back as bytes (see
   // crates/core/src/call_spec.rs for why).
+  // (The call's bytes are encoded last: they are valid until the next encoding.)
   function run(call, runner) {
-    const bytes = encodeCall(call)
-    return inInstance((inst) => decodeOutcome(inst.glue.run(bytes, runner.in(inst))))
+    return inInstance((inst) => {
+      const glueRunner = runner.in(inst)
+      return decodeOutcome(inst.glue.run(encodeCall(call), glueRunner))
+    })
   }
 
   function startCall(call, runner, bridge) {
-    const bytes = encodeCall(call)
-    const started = inInstance((inst) => wrapCall(inst, inst.glue.startCall(bytes, runner.in(inst), hostBridge(inst, bridge)), replace))
+    const started = inInstance((inst) => {
+      const glueRunner = runner.in(inst)
+      const host = hostBridge(inst, bridge)
+      return wrapCall(inst, inst.glue.startCall(encodeCall(call), glueRunner, host), replace)
+    })
     if (typeof started.resumeSync === 'function') return started
     return { resume: () => started, resumeSync: () => started }
   }
