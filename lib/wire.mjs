@@ -477,14 +477,16 @@ export class Decoder {
     const end = start + length
     this.pos = end
     if (length <= 16) {
-      // Short ASCII without TextDecoder, whose per-call cost dominates for short strings.
+      // Short ASCII without TextDecoder, whose per-call cost dominates for short strings;
+      // four characters a concatenation (~2x faster than one).
       const bytes = this.bytes
+      let ascii = 0
+      for (let i = start; i < end; i++) ascii |= bytes[i]
+      if (ascii >= 0x80) return textDecoder.decode(bytes.subarray(start, end))
       let text = ''
-      for (let i = start; i < end; i++) {
-        const byte = bytes[i]
-        if (byte >= 0x80) return textDecoder.decode(bytes.subarray(start, end))
-        text += String.fromCharCode(byte)
-      }
+      let i = start
+      for (; i + 4 <= end; i += 4) text += String.fromCharCode(bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3])
+      for (; i < end; i++) text += String.fromCharCode(bytes[i])
       return text
     }
     return textDecoder.decode(this.bytes.subarray(start, end))
