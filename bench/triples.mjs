@@ -55,15 +55,12 @@ async function timeMs(f) {
   return performance.now() - t
 }
 
-// The pubwiki side for one store: { insert, queries, queriesSync } medians in ms.
-async function ours(lua, makeStore) {
-  const insert = []
-  const queries = []
-  const queriesSync = []
-  for (let round = 0; round < ROUNDS; round++) {
+// The pubwiki side for one store, one round: { insert, queries, queriesSync } in ms.
+function ours(lua, makeStore) {
+  return async (round) => {
     const store = makeStore(round)
     const runner = lua.createRunner({ triples: store })
-    insert.push(await timeMs(() => runner.run(INSERT_CODE, { scriptId: 'Module:Bench' })))
+    const insert = await timeMs(() => runner.run(INSERT_CODE, { scriptId: 'Module:Bench' }))
     const check = await runner.run(QUERY_CODE, { scriptId: 'Module:Bench', arguments: [0] })
     if (check.values[0] !== (QUERIES * (QUERIES + 1)) / 2) throw new Error(`wrong result ${check.values[0]}`)
     const loop = async (calls) => {
@@ -74,26 +71,34 @@ async function ours(lua, makeStore) {
     }
     await loop(WARMUP)
     loopSync(WARMUP)
-    queries.push(await timeMs(() => loop(CALLS)))
-    queriesSync.push(timeSync(() => loopSync(CALLS)))
+    const queries = await timeMs(() => loop(CALLS))
+    const queriesSync = timeSync(() => loopSync(CALLS))
     store.close?.()
+    return { insert, queries, queriesSync }
   }
-  return { insert: median(insert), queries: median(queries), queriesSync: median(queriesSync) }
 }
 
-// The same work on n3 directly: the terms our store makes, addQuad and getQuads.
+// Runs the rounds of each side in turn (ours, then the library's, ROUNDS times), so that
+// both meet the same state of the machine and of the heap: each side's medians.
+async function interleaved(sides) {
+  const results = sides.map(() => [])
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < sides.length; i++) results[i].push(await sides[i](round))
+  }
+  return results.map((rounds) => Object.fromEntries(Object.keys(rounds[0]).map((key) => [key, median(rounds.map((r) => r[key]))])))
+}
+
+// The same work on n3 directly, one round: the terms our store makes, addQuad and getQuads.
 function rawN3() {
   const { Store, DataFactory } = require('n3')
   const { namedNode, literal, quad, defaultGraph } = DataFactory
   const integer = namedNode('http://www.w3.org/2001/XMLSchema#integer')
   const n = namedNode('n')
-  const insert = []
-  const queries = []
-  for (let round = 0; round < ROUNDS; round++) {
+  return () => {
     const store = new Store()
-    insert.push(timeSync(() => {
+    const insert = timeSync(() => {
       for (let i = 1; i <= INSERTS; i++) store.addQuad(quad(namedNode(`item:${i}`), n, literal(String(i), integer), defaultGraph()))
-    }))
+    })
     const loop = (calls) => {
       for (let call = 0; call < calls; call++) {
         let sum = 0
@@ -102,9 +107,8 @@ function rawN3() {
       }
     }
     loop(WARMUP)
-    queries.push(timeSync(() => loop(CALLS)))
+    return { insert, queries: timeSync(() => loop(CALLS)) }
   }
-  return { insert: median(insert), queries: median(queries) }
 }
 
 function timeSync(f) {
@@ -113,12 +117,10 @@ function timeSync(f) {
   return performance.now() - t
 }
 
-// The same work on better-sqlite3 directly, on the same schema.
+// The same work on better-sqlite3 directly, one round, on the same schema.
 function rawSqlite(folder) {
   const Database = require('better-sqlite3')
-  const insert = []
-  const queries = []
-  for (let round = 0; round < ROUNDS; round++) {
+  return (round) => {
     const db = new Database(path.join(folder, `raw-${round}.db`))
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
@@ -128,7 +130,7 @@ function rawSqlite(folder) {
     const all = db.transaction(() => {
       for (let i = 1; i <= INSERTS; i++) put.run('', `item:${i}`, 'n', 2, String(i))
     })
-    insert.push(timeSync(() => all.immediate()))
+    const insert = timeSync(() => all.immediate())
     const select = db.prepare('SELECT s, p, k, o, g FROM t WHERE g IN (?) AND s = ?').raw()
     const loop = (calls) => {
       for (let call = 0; call < calls; call++) {
@@ -138,10 +140,10 @@ function rawSqlite(folder) {
       }
     }
     loop(WARMUP)
-    queries.push(timeSync(() => loop(CALLS)))
+    const queries = timeSync(() => loop(CALLS))
     db.close()
+    return { insert, queries }
   }
-  return { insert: median(insert), queries: median(queries) }
 }
 
 // Quadstore directly, on a level backend: multiPut of the 10k quads, get by subject.
@@ -186,13 +188,14 @@ export async function triplesBench() {
   const rows = []
   try {
     log(`N3TripleStore (${lua.backend})`)
-    rows.push({ label: 'N3TripleStore (n3, memory)', ours: await ours(lua, () => new lua.N3TripleStore()), raw: rawN3() })
+    const [n3Ours, n3Raw] = await interleaved([ours(lua, () => new lua.N3TripleStore()), rawN3()])
+    rows.push({ label: 'N3TripleStore (n3, memory)', ours: n3Ours, raw: n3Raw })
     log(`SqliteTripleStore (${lua.backend})`)
-    rows.push({
-      label: 'SqliteTripleStore (better-sqlite3, file)',
-      ours: await ours(lua, (round) => new lua.SqliteTripleStore(path.join(folder, `ours-${round}.db`))),
-      raw: rawSqlite(folder),
-    })
+    const [sqliteOurs, sqliteRaw] = await interleaved([
+      ours(lua, (round) => new lua.SqliteTripleStore(path.join(folder, `ours-${round}.db`))),
+      rawSqlite(folder),
+    ])
+    rows.push({ label: 'SqliteTripleStore (better-sqlite3, file)', ours: sqliteOurs, raw: sqliteRaw })
     log('Quadstore directly (memory-level, classic-level)')
     const { MemoryLevel } = require('memory-level')
     rows.push({ label: 'Quadstore on memory-level (not built in)', raw: await rawQuadstore(() => new MemoryLevel()) })
