@@ -84,7 +84,7 @@ const OUTPUT = 64
  * They are a view of the shared encoder's buffer, valid until the next encoding: a backend
  * passes them on at once (napi and wasm-bindgen copy them). A copy of its own, on V8's
  * heap for a small call, cost the native addon a malloc'd backing store each call (napi
- * asks for the array's buffer, which moves an on-heap array off it): ~7% of a small call.
+ * asks for the array's buffer, which moves an on-heap array off it): ~15% of a small call.
  */
 export function encodeCall(call) {
   const e = encoder(null, Infinity, 'call')
