@@ -4,7 +4,7 @@
 //! triple_writes).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicPtr};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use mlua::ffi;
@@ -55,8 +55,11 @@ pub(crate) struct CallState {
     /// limit was hit, or the platform has no watchdog).
     pub hook_everywhere: AtomicBool,
     /// The running slice may be preempted once this time has passed (`INFINITY`: it may
-    /// not): the slice hook then yields the chunk's coroutine where it can (waiting.rs).
-    pub slice_deadline: f64,
+    /// not): the slice hook then yields the chunk's coroutine where it can (preempt.rs).
+    /// An f64's bits: the watchdog's signal handler reads it ([`Self::slice_deadline`]).
+    slice_deadline: AtomicU64,
+    /// The running slice's time is up: every thread that runs gets the slice hook.
+    pub slice_due: AtomicBool,
     /// The slice ended because it was preempted (it goes on in the next slice).
     pub preempted: bool,
     /// C functions called from C loops since the clock was last read (wasm only; see
@@ -130,7 +133,8 @@ impl CallState {
             running: AtomicPtr::new(std::ptr::null_mut()),
             nesting: 0,
             hook_everywhere: AtomicBool::new(false),
-            slice_deadline: f64::INFINITY,
+            slice_deadline: AtomicU64::new(f64::INFINITY.to_bits()),
+            slice_due: AtomicBool::new(false),
             preempted: false,
             unchecked_calls: 0,
             unchecked_host_calls: 0,
@@ -160,6 +164,19 @@ impl CallState {
     pub fn start(&mut self) {
         self.started = (self.clock)();
         self.deadline = self.started + self.time_limit_ms;
+    }
+
+    /// When the running slice may be preempted (`INFINITY`: never).
+    pub fn slice_deadline(&self) -> f64 {
+        f64::from_bits(self.slice_deadline.load(Ordering::SeqCst))
+    }
+
+    /// A slice starts that may be preempted at `deadline` (`INFINITY`: never), or the
+    /// slice ends (`INFINITY`).
+    pub fn set_slice_deadline(&self, deadline: f64) {
+        self.slice_deadline
+            .store(deadline.to_bits(), Ordering::SeqCst);
+        self.slice_due.store(false, Ordering::SeqCst);
     }
 }
 

@@ -62,7 +62,7 @@ unsafe fn ask_host(state: Lua) -> Result<(), Refused> {
         function: ffi::lua_tointeger(state, ffi::lua_upvalueindex(1)) as u32,
         name: function_name(state),
         args: &args,
-        can_wait: waiting::can_wait(state),
+        can_wait: crate::preempt::can_wait(state),
     };
     waiting::ask(state, request).map_err(|waiting::NoHost| Refused::NoHost)
 }

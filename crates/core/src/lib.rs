@@ -46,6 +46,7 @@ mod arena;
 mod pool;
 mod running;
 mod interrupt;
+mod preempt;
 #[cfg(not(target_family = "wasm"))]
 mod watchdog;
 #[cfg(target_family = "wasm")]

@@ -29,7 +29,7 @@ use crate::pool::ArenaPool;
 use crate::request::{Deadline, Host, Request};
 use crate::running::{self, MAX_NESTING};
 use crate::wire::{error_reply, Reader, Values, Writer, REPLY_VALUES};
-use crate::{host_function, modules, sandbox, state_library, triples_library, waiting};
+use crate::{host_function, modules, sandbox, state_library, triples_library};
 
 /// What a slice of a call came to.
 #[derive(Debug)]
@@ -259,12 +259,13 @@ impl Call {
             outer if outer.is_null() => state,
             outer => (*outer).running.load(Ordering::SeqCst),
         };
+        // A budget for the slice (see `resume_within`), from its start.
+        (*call).set_slice_deadline(
+            budget_ms.map_or(f64::INFINITY, |budget| ((*call).clock)() + budget),
+        );
         // (Natively a guard, kept to the end of the slice; nothing in wasm.)
         #[allow(clippy::let_unit_value)]
         let _watch = watch(&mut *call);
-        // A budget for the slice (see `resume_within`), from its start.
-        (*call).slice_deadline =
-            budget_ms.map_or(f64::INFINITY, |budget| ((*call).clock)() + budget);
         let status = if (*call).main.is_null() {
             if depth > MAX_NESTING {
                 return Slice::Done(Err(Failure::new(ErrorKind::Runtime, too_deep())));
@@ -280,7 +281,11 @@ impl Call {
             (*call).preempted = false;
             self.resume_main(state, from, 0)
         };
-        (*call).slice_deadline = f64::INFINITY;
+        (*call).set_slice_deadline(f64::INFINITY);
+        if !running.outer().is_null() {
+            // The signal found this call while it ran: the call around it may be due.
+            crate::preempt::preempt_if_due(running.outer());
+        }
         finish(state, status)
         // Interrupts stop here (the watch is dropped, then the call leaves `running`),
         // before the state can go away.
@@ -395,7 +400,7 @@ impl Call {
         let call = call_state(state);
         let main = call.main;
         call.running.store(main, Ordering::SeqCst);
-        waiting::hook_thread(call, main);
+        crate::preempt::hook_thread(call, main);
         let mut nresults = 0;
         // Lua reads only `from`'s count of C calls (lua_resume, Lua 5.4.6+).
         let status = ffi::lua_resume(main, from, nargs, &mut nresults);
@@ -831,11 +836,14 @@ pub fn too_deep() -> String {
 /// (see watchdog.rs). Elsewhere, or if the watchdog cannot run, the hook is always on.
 #[cfg(not(target_family = "wasm"))]
 fn watch(call: &mut CallState) -> Option<crate::watchdog::Watch> {
-    let remaining = (call.deadline - (call.clock)()).max(0.0) / 1000.0;
+    // The watchdog acts at the call's deadline, or earlier at the slice's (preempt.rs).
+    let at = call.deadline.min(call.slice_deadline());
+    let remaining = (at - (call.clock)()).max(0.0) / 1000.0;
     let deadline = std::time::Duration::try_from_secs_f64(remaining)
         .ok()
         .and_then(|remaining| std::time::Instant::now().checked_add(remaining));
-    let watch = deadline.and_then(crate::watchdog::watch_call);
+    let slice = call.slice_deadline() < call.deadline;
+    let watch = deadline.and_then(|deadline| crate::watchdog::watch_call(deadline, slice));
     if watch.is_none() && deadline.is_some() {
         call.hook_everywhere.store(true, Ordering::SeqCst);
     }

@@ -420,7 +420,7 @@ pub(crate) unsafe fn close_coroutine(state: Lua, coroutine: Lua) -> Option<c_int
 /// Makes `coroutine` the running Lua thread; returns the previous one for `leave`.
 unsafe fn enter(state: Lua, coroutine: Lua) -> Lua {
     let call = call_state(state);
-    crate::waiting::hook_thread(call, coroutine);
+    crate::preempt::hook_thread(call, coroutine);
     let previous = call.running.swap(coroutine, Ordering::SeqCst);
     call.resumers.push(previous);
     previous

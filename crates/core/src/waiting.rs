@@ -17,15 +17,15 @@
 //! names that C function ([`wait`]).
 
 use std::ffi::{c_char, c_int, CStr};
-use std::sync::atomic::Ordering;
 
 use mlua::ffi;
 
-use crate::call_state::{call_state, CallState, HOST_ERRORS_KEPT};
+use crate::call_state::{call_state, HOST_ERRORS_KEPT};
 use crate::convert::{self, PushError};
-use crate::interrupt::{raise_terminated, set_hook, terminate, time_is_up};
+use crate::interrupt::{raise_terminated, terminate, time_is_up};
 use crate::lua::{lua_string, Lua};
 use crate::outcome::ErrorKind;
+use crate::preempt::can_wait;
 use crate::request::{Deadline, Request, MODULE_SOURCE};
 use crate::wire::{self, Reader};
 
@@ -218,17 +218,6 @@ pub(crate) unsafe fn resumed(state: Lua) {
     }
 }
 
-/// Whether the running C function could wait here (`wait_refusal` says why not).
-pub(crate) unsafe fn can_wait(state: Lua) -> bool {
-    let call = call_state(state);
-    call.host_can_wait
-        && ffi::lua_isyieldable(state) != 0
-        && call
-            .resumers
-            .iter()
-            .all(|&thread| ffi::lua_isyieldable(thread) != 0)
-}
-
 /// Why the running C function cannot wait here, as the message of the error to raise;
 /// `None` if it can.
 unsafe fn wait_refusal(state: Lua, subject: &dyn Fn() -> String) -> Option<String> {
@@ -343,62 +332,6 @@ pub(crate) unsafe fn script_level(state: Lua) -> c_int {
         level += 1;
     }
     1
-}
-
-/// Instructions between two looks at the clock while a slice may be preempted.
-const SLICE_INSTRUCTIONS: c_int = 10_000;
-
-/// Puts on `thread`, about to run for `call`, the hook it needs: `slice_hook` while the
-/// slice may be preempted and the call goes on (it also ends the call at its deadline);
-/// else the time limit's count hook where that is always on (no watchdog, or the deadline
-/// has passed); else none (the watchdog will put one on if the deadline passes).
-pub(crate) unsafe fn hook_thread(call: &CallState, thread: Lua) {
-    if call.slice_deadline.is_finite() && call.terminated.is_none() {
-        set_slice_hook(thread);
-    } else if call.hook_everywhere.load(Ordering::SeqCst) {
-        set_hook(thread);
-    }
-}
-
-/// Lets the running slice be preempted on `thread` (see `slice_hook`). Replaces the count
-/// hook of a call that has it always on (no watchdog): the slice's hook ends the call at
-/// its deadline too.
-unsafe fn set_slice_hook(thread: Lua) {
-    let current = ffi::lua_gethook(thread).map(|hook| hook as *const () as usize);
-    // (Set again, it would restart its count: see `set_hook`.)
-    if current != Some(slice_hook as *const () as usize) {
-        ffi::lua_sethook(
-            thread,
-            Some(slice_hook),
-            ffi::LUA_MASKCOUNT,
-            SLICE_INSTRUCTIONS,
-        );
-    }
-}
-
-/// The count hook of a slice that may be preempted (runner.rs `Call::resume_within`): once
-/// the slice's time is up, and where a wait could pass (the thread and every one that
-/// resumed it can yield), it yields as a host function that waits does, and the slice ends
-/// with the call preempted; the driver resumes it elsewhere. Where it cannot yield yet, it
-/// looks again after `SLICE_INSTRUCTIONS`. Past the call's deadline it is the time limit's
-/// hook. A hook left from a slice that has ended takes itself off.
-unsafe extern "C-unwind" fn slice_hook(state: Lua, ar: *mut ffi::lua_Debug) {
-    let call = call_state(state);
-    let now = (call.clock)();
-    if call.terminated.is_some() || now >= call.deadline {
-        return crate::interrupt::count_hook(state, ar);
-    }
-    if call.slice_deadline.is_infinite() {
-        // The slice is over: the hook that the call needs from now on.
-        ffi::lua_sethook(state, None, 0, 0);
-        hook_thread(call, state);
-    } else if now >= call.slice_deadline && can_wait(state) {
-        call.preempted = true;
-        call.waiting = true;
-        ffi::lua_sethook(state, None, 0, 0);
-        // In a hook Lua's yield returns here; the thread yields as the hook ends.
-        ffi::lua_yield(state, 0);
-    }
 }
 
 /// Host calls between two looks at the clock after them (wasm).

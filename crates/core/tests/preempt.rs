@@ -166,3 +166,61 @@ fn preempted_slices_and_waits_for_the_host_mix() {
     assert!(preempted > 0);
     assert_eq!(values(result), vec![LuaValue::Integer(10_000_050)]);
 }
+
+/// `inner()` runs a call of 30 ms inside the call that asked; `mark(n)` notes `n`.
+#[derive(Default)]
+struct Nesting {
+    marked: std::rc::Rc<std::cell::Cell<i64>>,
+}
+
+impl Host for Nesting {
+    fn request(&mut self, request: Request<'_>, _deadline: Deadline) -> Vec<u8> {
+        let (function, args, _) = request.as_call();
+        if function == 1 {
+            if let [LuaValue::Integer(n)] =
+                pubwiki_lua_core::Values(args.to_vec()).decode().unwrap()[..]
+            {
+                self.marked.set(n);
+            }
+        } else {
+            let code = "local t = os.clock() while os.clock() - t < 0.03 do end";
+            let mut inner = Call::new(CallSpec::chunk(code, "inner").synchronous(), monotonic_ms);
+            assert!(matches!(inner.resume(&mut NoHost, None), Step::Done(Ok(_))));
+        }
+        let mut w = Writer::new();
+        w.tag(REPLY_VALUES).count(0);
+        w.into_bytes()
+    }
+}
+
+#[test]
+fn a_slice_that_is_due_when_a_call_run_inside_it_ends_is_preempted_at_once() {
+    // The watchdog's signal comes while the inner call runs (and finds that one); the outer
+    // slice must not run on until the next signal (50 ms later), but stop at once.
+    let mut globals = Writer::new();
+    globals
+        .table(2)
+        .string(b"inner")
+        .function(0, "inner")
+        .string(b"mark")
+        .function(1, "mark");
+    let code = "inner() local n = 0 while true do n = n + 1 if n % 10000 == 0 then mark(n) end end";
+    let spec = CallSpec::chunk(code, "outer")
+        .globals(globals.into_bytes())
+        .limits(Limits {
+            time_ms: 2000.0,
+            ..Limits::default()
+        });
+    let mut call = Call::new(spec, monotonic_ms);
+    let mut host = Nesting::default();
+    let marked = host.marked.clone();
+    assert!(matches!(
+        call.resume_within(&mut host, None, Some(1.0)),
+        Step::Preempted
+    ));
+    assert_eq!(
+        marked.get(),
+        0,
+        "the outer loop ran on after its slice was due"
+    );
+}
