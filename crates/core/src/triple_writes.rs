@@ -67,7 +67,8 @@ impl TripleWrites {
     /// Starts a request with the waiting inserts in front (`"inserted", n, 4n values`) and
     /// `more` values after them, which the caller writes; none wait any longer.
     pub fn request(&mut self, more: usize) -> Writer {
-        let mut args = Writer::new();
+        // (Room for a query's request, so that it is made with one allocation.)
+        let mut args = Writer::with_capacity(64);
         if self.count == 0 {
             args.count(more);
             return args;

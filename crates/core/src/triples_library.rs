@@ -74,13 +74,32 @@ pub(crate) unsafe fn open(state: Lua) {
         &[
             (c"insert", insert),
             (c"delete", delete),
-            (c"query", query),
-            (c"batchInsert", batch_insert),
             (c"set", set),
             (c"get", get),
         ],
     );
+    // The functions that read and make triple tables keep the field names as upvalues
+    // (`push_field_names`): interned once, in the state's image, not looked up per use.
+    for (name, function) in [
+        (c"query", query as unsafe extern "C-unwind" fn(Lua) -> c_int),
+        (c"batchInsert", batch_insert),
+    ] {
+        for field in FIELD_NAMES {
+            ffi::lua_pushstring(state, field.as_ptr());
+        }
+        ffi::lua_pushcclosure(state, function, FIELD_NAMES.len() as c_int);
+        ffi::lua_setfield(state, -2, name.as_ptr());
+    }
     ffi::lua_setfield(state, -2, c"State".as_ptr());
+}
+
+/// A triple table's fields, in the order of the upvalues of `query` and `batchInsert`.
+const FIELD_NAMES: [&CStr; 3] = [c"subject", c"predicate", c"object"];
+
+/// Pushes field name `field` (1: subject, 2: predicate, 3: object) from the running
+/// function's upvalues (only `query` and `batchInsert` have them).
+unsafe fn push_field_name(state: Lua, field: c_int) {
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(field));
 }
 
 /// Why an object cannot be stored (an argument error's text).
@@ -555,14 +574,17 @@ unsafe fn push_rows(state: Lua, reader: &mut Reader, what: Answer) -> c_int {
             return waiting::raise_malformed(state, c"reply");
         };
         ffi::lua_createtable(state, 0, 3);
+        push_field_name(state, 1);
         ffi::lua_pushlstring(state, subject.as_ptr() as *const c_char, subject.len());
-        ffi::lua_setfield(state, -2, c"subject".as_ptr());
+        ffi::lua_rawset(state, -3);
+        push_field_name(state, 2);
         ffi::lua_pushlstring(state, predicate.as_ptr() as *const c_char, predicate.len());
-        ffi::lua_setfield(state, -2, c"predicate".as_ptr());
+        ffi::lua_rawset(state, -3);
+        push_field_name(state, 3);
         if !push_object(state, kind, lexical) {
             return waiting::raise_malformed(state, c"value");
         }
-        ffi::lua_setfield(state, -2, c"object".as_ptr());
+        ffi::lua_rawset(state, -3);
         ffi::lua_rawseti(state, -2, i as ffi::lua_Integer);
     }
     call_state(state).reply = None;
@@ -951,9 +973,9 @@ unsafe fn push_field_names(state: Lua) -> c_int {
     if ffi::lua_checkstack(state, 12) == 0 {
         ffi::luaL_error(state, c"stack overflow".as_ptr());
     }
-    ffi::lua_pushstring(state, c"subject".as_ptr());
-    ffi::lua_pushstring(state, c"predicate".as_ptr());
-    ffi::lua_pushstring(state, c"object".as_ptr());
+    for field in 1..=3 {
+        push_field_name(state, field);
+    }
     top
 }
 
@@ -1000,12 +1022,15 @@ unsafe extern "C-unwind" fn query(state: Lua) -> c_int {
             return arg_error(state, 1, c"State.query");
         }
     }
-    let mut object_args = Writer::new();
-    if ffi::lua_isnil(state, object) != 0 {
-        object_args.nil().nil();
-    } else if let Err(why) = write_object(state, object, &mut object_args, budget(state)) {
-        drop(object_args);
-        return raise_refusal(state, 1, c"State.query", c"pattern.object ", why);
+    // (Checked before the request takes the waiting inserts: a Lua error would drop them.)
+    let mut object_args = None;
+    if ffi::lua_isnil(state, object) == 0 {
+        let mut written = Writer::new();
+        if let Err(why) = write_object(state, object, &mut written, budget(state)) {
+            drop(written);
+            return raise_refusal(state, 1, c"State.query", c"pattern.object ", why);
+        }
+        object_args = Some(written);
     }
     let mut args = call_state(state).triple_writes.request(5);
     args.string(b"query");
@@ -1015,7 +1040,10 @@ unsafe extern "C-unwind" fn query(state: Lua) -> c_int {
             None => args.nil(),
         };
     }
-    args.append(object_args);
+    match object_args {
+        Some(written) => args.append(written),
+        None => args.nil().nil(),
+    };
     ask(state, "State.query", args);
     answer(state, false, "State.query", Answer::Rows, query_resumed)
 }

@@ -68,6 +68,13 @@ impl Writer {
         Writer::default()
     }
 
+    /// A writer with room for `bytes` bytes before it grows.
+    pub fn with_capacity(bytes: usize) -> Writer {
+        Writer {
+            bytes: Vec::with_capacity(bytes),
+        }
+    }
+
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
     }
