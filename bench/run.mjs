@@ -18,7 +18,7 @@
 //   BENCH_RSS_CALLS=n      calls for the RSS measurement (default 20000)
 //   BENCH_WARMUP=0         skip the untimed warm-up pass in each JS worker
 //   BENCH_RUNTIMES=a,b     subset of c,native,wasm,wasmoon,fengari,quickjs
-//   BENCH_WORKLOADS=a,b    subset of call,call_sync,call_par2,call_par4,fib,print,sort,
+//   BENCH_WORKLOADS=a,b    subset of call,call_sync,call_par2,call_par4,loop,loop_sync,fib,print,sort,
 //                          host_sync,host_sync_direct,host_async,host_args,host_args_unread,
 //                          module_cached,module_uncached,invoke,invoke_sync,invoke_preloaded,
 //                          invoke_preloaded_sync,page,page_sync,state_memory,state_sqlite,
@@ -257,7 +257,7 @@ async function main() {
   const measure = async (rt, m) => {
     if (rt.kind === 'c') {
       try {
-        const warm = m.workload === 'call' ? Math.min(200, m.iters) : 1;
+        const warm = m.unit === 'calls/s' ? Math.min(200, m.iters) : 1;
         const r = runC([m.workload, m.iters, warm], m.workload, rt.hookCount);
         if (r.error) return { error: r.error };
         const value = m.unit === 'calls/s' ? r.iterations / r.total_s : r.total_s / r.iterations;

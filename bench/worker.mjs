@@ -39,7 +39,7 @@ async function measure(rt, { workload, iters, streams = 1, sync = false, unread 
     return { result, value: ((performance.now() - t0) * 1000) / iters };
   }
   const code = luaSource(workload);
-  if (workload === 'call') {
+  if (workload === 'call' || workload === 'loop') {
     // One untimed exec to check the result, then `iters` timed calls split
     // over `streams` concurrent sequential loops.
     const check = summarize(await rt.exec(code));

@@ -31,6 +31,8 @@ function expectedSort() {
 
 const EXPECT = {
   call: { result: '2', outputBytes: 0 },
+  // The sum of i % 7 for i = 1..20000: 2857 turns of 0..6, and 20000 % 7 = 1.
+  loop: { result: '59998', outputBytes: 0 },
   fib: { result: '832040', outputBytes: 0 },
   print: {
     result: '',
@@ -84,6 +86,10 @@ export function measurements(cfg) {
     { id: 'call_sync', workload: 'call', label: '  same, runLuaSync() (pubwiki)', unit: 'calls/s', iters: cfg.calls, streams: 1, sync: true, only: (rt) => rt.backend },
     { id: 'call_par2', workload: 'call', label: '  same, 2 parallel streams (native)', unit: 'calls/s', iters: cfg.calls, streams: 2, only: (rt) => rt.parallel },
     { id: 'call_par4', workload: 'call', label: '  same, 4 parallel streams (native)', unit: 'calls/s', iters: cfg.calls, streams: 4, only: (rt) => rt.parallel },
+    // Short pure-Lua calls: each runs ~0.1 ms, all of it (natively) inside `run`'s first
+    // slice on the JS thread, which must not run slower than `runSync` (preempt.rs).
+    { id: 'loop', workload: 'loop', label: 'fresh state, a 20,000-turn loop (~0.1 ms), sequential', unit: 'calls/s', iters: Math.max(10, Math.ceil(cfg.calls / 50)), streams: 1 },
+    { id: 'loop_sync', workload: 'loop', label: '  same, runLuaSync() (pubwiki)', unit: 'calls/s', iters: Math.max(10, Math.ceil(cfg.calls / 50)), streams: 1, sync: true, only: (rt) => rt.backend },
     { id: 'fib', workload: 'fib', label: 'recursive fib(30)', unit: 's', iters: 1 },
     { id: 'print', workload: 'print', label: `${PRINT_N / 1000}k print() captured by host`, unit: 's', iters: 1 },
     { id: 'sort', workload: 'sort', label: `${SORT_N / 1000}k strings sort + concat`, unit: 's', iters: 1 },
