@@ -8,8 +8,8 @@
 //! it). So, as for the time limit (watchdog.rs), a slice natively runs with no hook: the
 //! watchdog watches the slice's end as it watches a call's deadline (whichever is first),
 //! and its signal puts the slice hook on the running thread once the slice is due
-//! ([`preempt_if_due`]); the hook then yields at the first instruction where a wait could
-//! pass. Where no watchdog runs (the call's hook is always on: `hook_everywhere`), the slice
+//! ([`preempt_if_due`]); the hook then yields, after [`SLICE_INSTRUCTIONS`] more, where a
+//! wait could pass. Where no watchdog runs (the call's hook is always on: `hook_everywhere`), the slice
 //! hook is on from the start and looks at the clock every [`SLICE_INSTRUCTIONS`].
 //!
 //! A call run from a host function (nesting, running.rs) is the one the signal finds while
@@ -70,10 +70,16 @@ unsafe fn set_slice_hook(thread: Lua) {
     }
 }
 
-/// From the watchdog's signal, on the call's own thread (async-signal-safe: atomics and
-/// `lua_sethook`), and when a call run inside `call` ends: once the running slice of
-/// `call` is due, the slice hook goes on its running thread, to act at its next
-/// instruction (and, through `hook_thread`, on every thread that runs after).
+/// From the watchdog's signal, on the call's own thread (async-signal-safe: atomics,
+/// `lua_gethook` and `lua_sethook`), and when a call run inside `call` ends: once the
+/// running slice of `call` is due, the slice hook goes on its running thread (and, through
+/// `hook_thread`, on every thread that runs after), to act after `SLICE_INSTRUCTIONS`
+/// more. Not at once: the slice moves to the pool only if its Lua goes on running, as it
+/// always did when the hook looked at the clock every `SLICE_INSTRUCTIONS` from the
+/// slice's start. A call whose time goes to its host (`State.get` after `State.get`, a
+/// module's source being parsed) runs few instructions in that time and is best left on
+/// the JS thread: there a host call is a function call (~0.5 µs), from the pool a round
+/// trip to the JS thread (~3.5 µs), and it needs the JS thread either way.
 pub(crate) unsafe fn preempt_if_due(call: *mut CallState) {
     let call = &*call;
     let due = call.slice_deadline();
@@ -84,8 +90,7 @@ pub(crate) unsafe fn preempt_if_due(call: *mut CallState) {
     call.slice_due.store(true, Ordering::SeqCst);
     let running = call.running.load(Ordering::SeqCst);
     if !running.is_null() {
-        // Set even if it is there: the count restarts, and the hook acts at once.
-        ffi::lua_sethook(running, Some(slice_hook), ffi::LUA_MASKCOUNT, 1);
+        set_slice_hook(running);
     }
 }
 
