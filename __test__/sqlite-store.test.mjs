@@ -37,6 +37,49 @@ describe('SqliteStore', () => {
     store.close()
   })
 
+  it('calls read what another connection committed before they started, hosts read it at once', async () => {
+    // Two stores on one file: two connections, as two processes would have. Calls read in
+    // one read transaction per stretch of synchronous JS (lib/sqlite-reads.mjs); none may
+    // read older than what was committed when it started, nor hide a host's read.
+    const path = newPath()
+    const store = new lua.SqliteStore(path)
+    const other = new lua.SqliteStore(path)
+    const runner = lua.createRunner({ state: { store } })
+    const read = "local n = 0 for _ in pairs(State.list('r')) do n = n + 1 end return State.get('rev'), n"
+    expect(runner.runSync(read, { scriptId: 'Page' }).values).toEqual([null, 0])
+    // (A call that fails commits nothing, not even the check of what it read.)
+    expect(() => runner.runSync("State.get('rev') error('no')", { scriptId: 'Page' })).toThrow('no')
+    // Same task: no microtask has run since those calls read.
+    other.set('Page', 'rev', 1)
+    expect(store.get('Page', 'rev')).toBe(1)
+    expect(store.entries('Page', 'r')).toEqual([['rev', 1]])
+    expect(runner.runSync(read, { scriptId: 'Page' }).values).toEqual([1, 1])
+    // (Read at once, not after a conflict with what it read of an older state.)
+    expect(runner.stats.conflicts).toBe(0)
+    // A call's own commit, read by the next call in the same task, and by an awaited one.
+    runner.runSync("State.set('rev', 2)", { scriptId: 'Page' })
+    expect(runner.runSync(read, { scriptId: 'Page' }).values).toEqual([2, 1])
+    other.set('Page', 'rev', 3)
+    expect((await runner.run(read, { scriptId: 'Page' })).values).toEqual([3, 1])
+    expect(runner.stats.conflicts).toBe(0)
+    // A call waiting for its host holds no read transaction: the other commit meanwhile is
+    // read by its next read.
+    const host = lua.createRunner({
+      state: { store },
+      globals: {
+        later: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 10))
+          other.set('Page', 'rev', 4)
+        },
+      },
+    })
+    const before = "local first = State.get('first') later() return first, State.get('rev')"
+    expect((await host.run(before, { scriptId: 'Page' })).values).toEqual([null, 4])
+    expect(host.stats.conflicts).toBe(0)
+    store.close()
+    other.close()
+  })
+
   it('purges expired entries', async () => {
     const path = newPath()
     const store = new lua.SqliteStore(path)

@@ -23,10 +23,14 @@
 // (~2 µs) per key read. pubwiki_usage keeps each (scope, owner)'s bytes and keys, updated
 // by the same transaction, for quotas.
 //
+// Calls read in one read transaction per stretch of synchronous JS (lib/sqlite-reads.mjs);
+// hosts' reads and the commit's checks use the writing connection.
+//
 // Files made by the first version (pubwiki_state without version and owner) are migrated
 // when opened: the columns are added (version 0, owner ''), the usage counted once.
 
 import { createRequire } from 'node:module'
+import { CallReads } from './sqlite-reads.mjs'
 import { NO_CONDITIONS, StateStore, add, conflictText, deltaOf, entrySize, quotaText, sameEntries } from './state.mjs'
 
 const require = createRequire(import.meta.url)
@@ -100,6 +104,17 @@ function untilNotBusy(timeout, setUp) {
   }
 }
 
+/** [key, bytes, version] of the unexpired entries under `prefix`, by the statement `list`. */
+function versionsIn(list, scope, prefix) {
+  const now = Date.now()
+  const found = []
+  for (const [key, value, expiresAt, version] of list.iterate(scope, prefix)) {
+    if (!key.startsWith(prefix)) break
+    if (expiresAt === null || expiresAt > now) found.push([key, value, version])
+  }
+  return found
+}
+
 /** How often (commits) expired entries are purged. */
 const PURGE_EVERY = 256
 
@@ -108,6 +123,9 @@ export class SqliteStore extends StateStore {
   #sql
   #commit
   #commits = 0
+  // Calls' reads, and their statements.
+  #reads
+  #callSql
 
   /**
    * `path`: the database file (made if missing; ':memory:' for one in memory).
@@ -126,15 +144,19 @@ export class SqliteStore extends StateStore {
     })
     this.#db = db
     const live = '(expires_at IS NULL OR expires_at > ?)'
+    const read = `SELECT value, version FROM pubwiki_state WHERE scope = ? AND key = ? AND ${live}`
+    // The keys from `prefix` on, in order, until one does not start with it (list()
+    // stops there): a range of the primary key. Not LIKE, which ignores case and reads %
+    // and _, nor substr/length, which stop at a NUL (a key may hold one).
+    const list = 'SELECT key, value, expires_at, version FROM pubwiki_state WHERE scope = ? AND key >= ? ORDER BY key'
+    this.#reads = new CallReads(Database, db, path, busyTimeout)
+    this.#callSql = { read: this.#reads.prepare(read), list: this.#reads.prepare(list).raw() }
     this.#sql = {
-      read: db.prepare(`SELECT value, version FROM pubwiki_state WHERE scope = ? AND key = ? AND ${live}`),
+      read: db.prepare(read),
       version: db.prepare(`SELECT version FROM pubwiki_state WHERE scope = ? AND key = ? AND ${live}`).pluck(),
       // The row as it is, expired or not (usage counts it until it is purged).
       row: db.prepare(`SELECT owner, ${SIZE} AS size FROM pubwiki_state WHERE scope = ? AND key = ?`),
-      // The keys from `prefix` on, in order, until one does not start with it (list()
-      // stops there): a range of the primary key. Not LIKE, which ignores case and reads %
-      // and _, nor substr/length, which stop at a NUL (a key may hold one).
-      list: db.prepare('SELECT key, value, expires_at, version FROM pubwiki_state WHERE scope = ? AND key >= ? ORDER BY key').raw(),
+      list: db.prepare(list).raw(),
       put: db.prepare('INSERT OR REPLACE INTO pubwiki_state (scope, key, value, expires_at, version, owner) VALUES (?, ?, ?, ?, ?, ?)'),
       remove: db.prepare('DELETE FROM pubwiki_state WHERE scope = ? AND key = ?'),
       bump: db.prepare("UPDATE pubwiki_meta SET value = value + 1 WHERE name = 'version' RETURNING value").pluck(),
@@ -153,26 +175,29 @@ export class SqliteStore extends StateStore {
     return true
   }
 
-  readVersion(scope, key) {
-    return this.#sql.read.get(scope, key, Date.now())
+  /** A call starts: its reads begin with what is committed now. */
+  callStarts() {
+    this.#reads.stop()
   }
 
+  // Calls' reads (StateSession), in the read transaction (see the top of the file).
+  readVersion(scope, key) {
+    this.#reads.begin()
+    return this.#callSql.read.get(scope, key, Date.now())
+  }
+
+  listVersions(scope, prefix) {
+    this.#reads.begin()
+    return versionsIn(this.#callSql.list, scope, prefix)
+  }
+
+  // Hosts' reads.
   read(scope, key) {
     return this.#sql.read.get(scope, key, Date.now())?.value
   }
 
-  listVersions(scope, prefix) {
-    const now = Date.now()
-    const found = []
-    for (const [key, value, expiresAt, version] of this.#sql.list.iterate(scope, prefix)) {
-      if (!key.startsWith(prefix)) break
-      if (expiresAt === null || expiresAt > now) found.push([key, value, version])
-    }
-    return found
-  }
-
   list(scope, prefix) {
-    return this.listVersions(scope, prefix).map(([key, value]) => [key, value])
+    return versionsIn(this.#sql.list, scope, prefix).map(([key, value]) => [key, value])
   }
 
   usage(scope, owner) {
@@ -183,6 +208,8 @@ export class SqliteStore extends StateStore {
   commit(writes, conditions = NO_CONDITIONS) {
     // IMMEDIATE: take the write lock first, so two processes' commits queue on busyTimeout
     // instead of one failing with SQLITE_BUSY when it upgrades a read lock.
+    // Reads after this see these writes.
+    this.#reads.stop()
     const result = this.#commit.immediate(writes, conditions)
     if (writes.length && ++this.#commits % PURGE_EVERY === 0) this.purge()
     return result
@@ -196,7 +223,7 @@ export class SqliteStore extends StateStore {
       if ((sql.version.get(scope, key, now) ?? null) !== version) return { conflict: conflictText(scope, `key '${key}'`) }
     }
     for (const { scope, prefix, entries } of conditions.lists) {
-      const found = this.listVersions(scope, prefix).map(([key, , version]) => [key, version])
+      const found = versionsIn(sql.list, scope, prefix).map(([key, , version]) => [key, version])
       if (!sameEntries(entries, found)) return { conflict: conflictText(scope, `the list of '${prefix}'`) }
     }
     if (writes.length === 0) return undefined
@@ -239,11 +266,13 @@ export class SqliteStore extends StateStore {
 
   /** Deletes the expired entries now (reads never see them either way). */
   purge() {
+    this.#reads.stop()
     this.#db.transaction(() => this.#purgeRows(this.#sql.expired.all(Date.now()))).immediate()
   }
 
   /** Closes the database; the store cannot be used after. */
   close() {
+    this.#reads.close()
     this.#db.close()
   }
 }

@@ -11,18 +11,13 @@
 // writes are one transaction (BEGIN IMMEDIATE): whole or absent after any crash, and
 // processes may share the file.
 //
-// Calls read through a second connection of their own, in one read transaction per stretch
-// of synchronous JS: a statement outside a transaction takes and drops the file's shared
-// lock (two fcntl calls and the pager's checks, ~0.5 µs of the ~2 µs of a query by
-// subject), and a call's queries come one after another. The transaction starts at a
-// call's first query and ends at the next microtask, when another call starts, or when
-// the store writes, whichever comes first: so a call reads what was committed when it
-// started reading, or later (never an older state than the calls before it saw, nor its
-// own commits), and a waiting call holds no snapshot. Hosts' own reads (query, getQuads,
-// match) use the writing connection, outside those transactions.
+// Calls read in one read transaction per stretch of synchronous JS (lib/sqlite-reads.mjs):
+// a query by subject is ~2 µs, of which the file's lock outside a transaction took ~0.5.
+// Hosts' own reads (query, getQuads, match) use the writing connection.
 
 import { createRequire } from 'node:module'
 import { Readable } from 'node:stream'
+import { CallReads } from './sqlite-reads.mjs'
 import { TripleStore } from './triples.mjs'
 
 const require = createRequire(import.meta.url)
@@ -51,14 +46,9 @@ export class SqliteTripleStore extends TripleStore {
   #db
   #selects = new Map()
   #apply
-  // Calls' reads: the reading connection (the same one for a database in memory, which
-  // takes no file locks), its statements, and whether its read transaction is open.
-  #reader
-  #readerSelects = new Map()
-  #begin
-  #end
-  #reading = false
-  #endReading = () => this.#stopReading()
+  // Calls' reads, and their statements.
+  #reads
+  #readSelects = new Map()
 
   /** `path`: the SQLite file (made if missing; ':memory:' for none); `busyTimeout`: ms a commit waits for another process's. */
   constructor(path, { busyTimeout = 5000 } = {}) {
@@ -80,9 +70,7 @@ export class SqliteTripleStore extends TripleStore {
       }
       for (const [s, p, kind, lexical] of inserts) insert.run(graph, s, p, kind, lexical)
     })
-    this.#reader = db.memory ? db : new Database(path, { readonly: true, fileMustExist: true, timeout: busyTimeout })
-    this.#begin = this.#reader.prepare('BEGIN')
-    this.#end = this.#reader.prepare('COMMIT')
+    this.#reads = new CallReads(Database, db, path, busyTimeout)
   }
 
   get synchronous() {
@@ -94,7 +82,7 @@ export class SqliteTripleStore extends TripleStore {
     return this.#db
   }
 
-  // The statement of `db` (cached in `selects`) for a pattern: which of s, p and the
+  // The statement of `db` (a Database or CallReads; cached in `selects`) for a pattern: which of s, p and the
   // object are given, and how many graphs (0: every graph).
   #select(db, selects, s, p, object, graphs) {
     const shape = (s === null ? 0 : 1) | (p === null ? 0 : 2) | (object === null ? 0 : 4) | (graphs << 3)
@@ -122,23 +110,13 @@ export class SqliteTripleStore extends TripleStore {
 
   // A call's reads (TriplesSession), in the read transaction (see the top of the file).
   rows(s, p, object, graphs) {
-    if (!this.#reading && this.#reader !== this.#db) {
-      this.#begin.run()
-      this.#reading = true
-      queueMicrotask(this.#endReading)
-    }
-    return this.#query(this.#reader, this.#readerSelects, s, p, object, graphs)
+    this.#reads.begin()
+    return this.#query(this.#reads, this.#readSelects, s, p, object, graphs)
   }
 
   /** A call starts: its reads begin with what is committed now. */
   callStarts() {
-    this.#stopReading()
-  }
-
-  #stopReading() {
-    if (!this.#reading) return
-    this.#reading = false
-    this.#end.run()
+    this.#reads.stop()
   }
 
   quadRows(s, p, object, graph) {
@@ -147,7 +125,7 @@ export class SqliteTripleStore extends TripleStore {
 
   apply(graph, deletes, inserts) {
     // Reads after this see these writes.
-    this.#stopReading()
+    this.#reads.stop()
     this.#apply.immediate(graph, deletes, inserts)
   }
 
@@ -161,8 +139,7 @@ export class SqliteTripleStore extends TripleStore {
   }
 
   close() {
-    this.#stopReading()
-    if (this.#reader !== this.#db) this.#reader.close()
+    this.#reads.close()
     this.#db.close()
   }
 }

@@ -68,6 +68,8 @@ const SHARED_SCOPE = ''
  * - `usage(scope, owner?)`: { bytes, keys } of the entries in `scope` (of `owner` only, if
  *   given: '' for a script's own keys, a namespace's name for the shared scope's), expired
  *   ones not yet purged included. Bytes are a key's UTF-8 bytes plus its value's.
+ * - optionally `callStarts()`: a call is about to read (its reads see what is committed
+ *   now; SqliteStore groups a call's reads in one read transaction).
  */
 export class StateStore {
   get synchronous() {
@@ -477,6 +479,8 @@ export class StateSession {
     this.lists = []
     /** How many times the call asked the store for data. */
     this.storeReads = 0
+    /** Whether the store was told that this call reads (`callStarts`). */
+    this.reading = false
     /** The store's cache of earlier calls' reads (ReadCache), and how often the call used it. */
     this.cache = this.serializable && store.readCache instanceof ReadCache ? store.readCache : undefined
     this.cachedReads = 0
@@ -548,6 +552,7 @@ export class StateSession {
       this.remember(id, cached?.value)
       return cached?.value
     }
+    this.startReading()
     this.storeReads++
     if (!this.serializable) {
       return then(this.store.read(scope, key), (stored) => {
@@ -571,8 +576,17 @@ export class StateSession {
     })
   }
 
+  // Before the call's first read of the store: its reads see what is committed now, not
+  // what an earlier call began to read (SqliteStore's read transaction).
+  startReading() {
+    if (this.reading) return
+    this.reading = true
+    this.store.callStarts?.()
+  }
+
   // The store's entries of `scope` under `prefix` ([key, bytes]), noting their versions.
   readList(scope, prefix) {
+    this.startReading()
     this.storeReads++
     if (!this.serializable) return this.store.list(scope, prefix)
     return then(this.store.listVersions(scope, prefix), (found) => {
@@ -620,6 +634,7 @@ export class StateSession {
     })
     // What the key held before the call (its size counts out when written over).
     const cached = this.reads.get(id)
+    if (cached === undefined) this.startReading()
     const before = cached !== undefined ? cached : then(this.store.readVersion(scope, key), (entry) => entry?.value ?? null)
     return then(usage, (usage) =>
       then(before, (before) => {
