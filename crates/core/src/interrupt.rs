@@ -17,18 +17,18 @@ pub(crate) fn memory_message(limit: usize) -> String {
     format!("not enough memory (memory limit is {limit} bytes)")
 }
 
-/// Puts the count hook on `state` (a main thread or coroutine) unless it is there already:
-/// setting it again would restart its count, and a loop that switches coroutines could
-/// then run forever between two hook calls.
+/// Puts the count hook on `state` (a main thread or coroutine) unless it is there already.
 pub(crate) unsafe fn set_hook(state: Lua) {
+    put_count_hook(state, count_hook, HOOK_INSTRUCTIONS);
+}
+
+/// Puts `hook` on `state`, called every `count` instructions, unless it is there already:
+/// setting it again would restart its count, and a loop that switches coroutines could
+/// then run forever between two hook calls. Async-signal-safe.
+pub(crate) unsafe fn put_count_hook(state: Lua, hook: ffi::lua_Hook, count: c_int) {
     let current = ffi::lua_gethook(state).map(|hook| hook as *const () as usize);
-    if current != Some(count_hook as *const () as usize) {
-        ffi::lua_sethook(
-            state,
-            Some(count_hook),
-            ffi::LUA_MASKCOUNT,
-            HOOK_INSTRUCTIONS,
-        );
+    if current != Some(hook as *const () as usize) {
+        ffi::lua_sethook(state, Some(hook), ffi::LUA_MASKCOUNT, count);
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering;
 use mlua::ffi;
 
 use crate::call_state::{call_state, CallState};
-use crate::interrupt::{count_hook, set_hook};
+use crate::interrupt::{count_hook, put_count_hook, set_hook};
 use crate::lua::Lua;
 
 /// Instructions between two looks at the clock while the slice hook is on.
@@ -56,18 +56,9 @@ pub(crate) unsafe fn hook_thread(call: &CallState, thread: Lua) {
     }
 }
 
-/// Puts the slice hook on `thread` unless it is there already (set again, it would restart
-/// its count: see `set_hook`).
+/// Puts the slice hook on `thread` unless it is there already.
 unsafe fn set_slice_hook(thread: Lua) {
-    let current = ffi::lua_gethook(thread).map(|hook| hook as *const () as usize);
-    if current != Some(slice_hook as *const () as usize) {
-        ffi::lua_sethook(
-            thread,
-            Some(slice_hook),
-            ffi::LUA_MASKCOUNT,
-            SLICE_INSTRUCTIONS,
-        );
-    }
+    put_count_hook(thread, slice_hook, SLICE_INSTRUCTIONS);
 }
 
 /// From the watchdog's signal, on the call's own thread (async-signal-safe: atomics,
