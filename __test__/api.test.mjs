@@ -39,4 +39,20 @@ describe.skipIf(lua.backend !== 'native')('off the main thread', () => {
     expect(error.kind).toBe('timeout')
     expect(ticks).toBeGreaterThan(10)
   })
+
+  // The slice is preempted on whichever thread runs when it is due (the watchdog's signal
+  // finds one; threads resumed after get the slice hook: crates/core/src/preempt.rs), also
+  // in a loop that switches coroutines at every turn, and through pcall.
+  it('keeps the event loop responsive during a long call that switches coroutines', async () => {
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 5)
+    const code = `
+      local co = coroutine.wrap(function() while true do coroutine.yield(1) end end)
+      local n = 0
+      while true do n = n + select(2, pcall(co)) end`
+    const error = await failure(runLua(code, 'switching', { timeLimit: 300 }))
+    clearInterval(timer)
+    expect(error.kind).toBe('timeout')
+    expect(ticks).toBeGreaterThan(10)
+  })
 })
