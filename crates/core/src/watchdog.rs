@@ -7,7 +7,10 @@
 //! (`lua_sethook` is made to be called from a signal handler: Lua's own interpreter does it
 //! for Ctrl-C). From then on the call is stopped exactly as in wasm, where the hook is
 //! always on. The end of an async call's slice on the JS thread is watched the same way
-//! (preempt.rs): a call's watch is at its deadline or its slice's, whichever is first.
+//! (preempt.rs): a call's watch is at its deadline or its slice's, whichever is first. A
+//! slice that runs on past its end carries the slice hook from then on, which also ends
+//! the call at its deadline (it looks at the clock every 10,000 instructions), and the
+//! watchdog interrupts it again every `RESIGNAL`.
 //!
 //! How the thread is interrupted is the one part that differs by system (`os` below):
 //! - Unix: a signal, whose handler runs on that thread, finds the call that runs there
