@@ -5,7 +5,7 @@
 // calls and the pager's checks, ~0.5 µs of a ~2 µs lookup by key, and a call's reads come
 // one after another. So calls read through a second connection of their own (read-only),
 // whose transaction starts at a call's first read and ends at the next microtask, when
-// another call starts (`callStarts`), or when the store writes, whichever comes first: a
+// another call is about to read (`callStarts`), or when the store writes, whichever comes first: a
 // call reads what was committed when it started reading, or later (never an older state
 // than the calls before it saw, nor its own commits), and a call that waits holds no
 // snapshot (nothing pins the WAL across awaits). Hosts' own reads use the writing

@@ -390,7 +390,7 @@ class RdfStoreAdapter {
  *   (kind null: every object of (s, p)), then inserts [s, p, kind, lexical], in `graph`;
  * - `quadRows(s, p, object, graph)`: as rows, over every graph when `graph` is undefined:
  *   the host's reads;
- * - optionally `callStarts()`: a call's session begins (its reads see what is committed now);
+ * - optionally `callStarts()`: a call is about to read (its reads see what is committed now);
  * - `synchronous`: true if none of them returns a promise (then `runSync` can use it).
  */
 export class TripleStore {
@@ -696,7 +696,8 @@ export class TriplesSession {
   constructor({ store, graphs, maxWrites }, scriptId, { replyLimit = Infinity, writeLimit = Infinity } = {}) {
     this.triples = true
     this.store = adapterOf(store)
-    this.store.callStarts?.()
+    /** Whether the store was told that this call reads (`callStarts`). */
+    this.reading = false
     this.scriptId = scriptId
     const { write, read } = graphsOf(graphs, scriptId, this.store)
     this.graph = write
@@ -855,6 +856,12 @@ export class TriplesSession {
 
   /** The triples matching: the store's, less the call's deletes, plus its inserts; sorted, distinct. */
   query(s, p, object) {
+    if (!this.reading) {
+      // Before the call's first read: it sees what is committed now, not what an earlier
+      // call began to read (SqliteTripleStore's read transaction), as StateSession does.
+      this.reading = true
+      this.store.callStarts?.()
+    }
     return then(this.store.rows(s, p, object, this.readGraphs), (stored) => {
       // One row, nothing of the call's own to merge: nothing to sort or make distinct.
       if (stored.length <= 1 && this.inserted.size === 0) return stored.length && !this.deleted(stored[0]) ? stored : []
