@@ -56,10 +56,8 @@ pub(crate) struct CallState {
     pub hook_everywhere: AtomicBool,
     /// The running slice may be preempted once this time has passed (`INFINITY`: it may
     /// not): the slice hook then yields the chunk's coroutine where it can (preempt.rs).
-    /// An f64's bits: the watchdog's signal handler reads it ([`Self::slice_deadline`]).
+    /// An f64's bits ([`Self::slice_deadline`]).
     slice_deadline: AtomicU64,
-    /// The running slice's time is up: every thread that runs gets the slice hook.
-    pub slice_due: AtomicBool,
     /// The slice ended because it was preempted (it goes on in the next slice).
     pub preempted: bool,
     /// C functions called from C loops since the clock was last read (wasm only; see
@@ -134,7 +132,6 @@ impl CallState {
             nesting: 0,
             hook_everywhere: AtomicBool::new(false),
             slice_deadline: AtomicU64::new(f64::INFINITY.to_bits()),
-            slice_due: AtomicBool::new(false),
             preempted: false,
             unchecked_calls: 0,
             unchecked_host_calls: 0,
@@ -176,7 +173,6 @@ impl CallState {
     pub fn set_slice_deadline(&self, deadline: f64) {
         self.slice_deadline
             .store(deadline.to_bits(), Ordering::SeqCst);
-        self.slice_due.store(false, Ordering::SeqCst);
     }
 }
 

@@ -2,18 +2,17 @@
 //! (`Call::resume_within`), and once it is spent the call yields where Lua can, to go on
 //! elsewhere (natively on the addon's pool: crates/node/src/lib.rs `INLINE_BUDGET_MS`).
 //!
-//! What ends the slice is the slice hook, a count hook. In Lua 5.4 any count hook sends
-//! *every* instruction through the debug machinery (`luaG_traceexec`), which halves the
-//! speed of pure-Lua work (a loop of 20,000 additions: 110 us without a hook, 237 us with
-//! it). So, as for the time limit (watchdog.rs), a slice natively runs with no hook: the
-//! watchdog watches the slice's end as it watches a call's deadline (whichever is first),
-//! and its signal puts the slice hook on the running thread once the slice is due
-//! ([`preempt_if_due`]); the hook then yields, after [`SLICE_INSTRUCTIONS`] more, where a
-//! wait could pass. Where no watchdog runs (the call's hook is always on: `hook_everywhere`), the slice
-//! hook is on from the start and looks at the clock every [`SLICE_INSTRUCTIONS`].
-//!
-//! A call run from a host function (nesting, running.rs) is the one the signal finds while
-//! it runs; the call around it is looked at again as soon as it ends (runner.rs).
+//! What ends the slice is the slice hook, a count hook that looks at the clock every
+//! [`SLICE_INSTRUCTIONS`], on every thread that runs in the slice from its start. In Lua 5.4
+//! any count hook sends every instruction through the debug machinery (`luaG_traceexec`),
+//! which halves the speed of pure-Lua work in that first slice (a 20,000-turn loop: 237 us
+//! in `run`, 110 us in `runSync`). Tried and measured: letting the watchdog signal the end
+//! of the slice instead, as it signals a deadline, and putting the hook on only then. That
+//! ran the loop at full speed, but it made preemption depend on the watchdog's thread
+//! being scheduled: with two busy processes on this 2-core machine, a 5 ms call was never
+//! preempted (4 runs of 4; with the hook from the start, 3 of 3 were), and the event loop's
+//! longest stall per call went from 5.7 to 9.3 ms (p90). The JS thread's own look at the
+//! clock needs no other thread, so it stays.
 
 use std::ffi::c_int;
 use std::sync::atomic::Ordering;
@@ -40,18 +39,14 @@ pub(crate) unsafe fn can_wait(state: Lua) -> bool {
             .all(|&thread| ffi::lua_isyieldable(thread) != 0)
 }
 
-/// Puts on `thread`, about to run for `call`, the hook it needs: the slice hook where the
-/// running slice may be preempted and either it is due or no watchdog will say when (it
-/// also ends the call at its deadline); else the time limit's count hook where that is
-/// always on (no watchdog, or the deadline has passed); else none (the watchdog puts one
-/// on when it is time).
+/// Puts on `thread`, about to run for `call`, the hook it needs: the slice hook while the
+/// slice may be preempted (it also ends the call at its deadline); else the time limit's
+/// count hook where that is always on (no watchdog, or the deadline has passed); else none
+/// (the watchdog will put one on if the deadline passes).
 pub(crate) unsafe fn hook_thread(call: &CallState, thread: Lua) {
-    let everywhere = call.hook_everywhere.load(Ordering::SeqCst);
     if call.slice_deadline().is_finite() && call.terminated.is_none() {
-        if everywhere || call.slice_due.load(Ordering::SeqCst) {
-            set_slice_hook(thread);
-        }
-    } else if everywhere {
+        set_slice_hook(thread);
+    } else if call.hook_everywhere.load(Ordering::SeqCst) {
         set_hook(thread);
     }
 }
@@ -61,36 +56,11 @@ unsafe fn set_slice_hook(thread: Lua) {
     put_count_hook(thread, slice_hook, SLICE_INSTRUCTIONS);
 }
 
-/// From the watchdog's signal, on the call's own thread (async-signal-safe: atomics,
-/// `lua_gethook` and `lua_sethook`), and when a call run inside `call` ends: once the
-/// running slice of `call` is due, the slice hook goes on its running thread (and, through
-/// `hook_thread`, on every thread that runs after), to act after `SLICE_INSTRUCTIONS`
-/// more. Not at once: the slice moves to the pool only if its Lua goes on running, as it
-/// always did when the hook looked at the clock every `SLICE_INSTRUCTIONS` from the
-/// slice's start. A call whose time goes to its host (`State.get` after `State.get`, a
-/// module's source being parsed) runs few instructions in that time and is best left on
-/// the JS thread: there a host call is a function call (~0.5 µs), from the pool a round
-/// trip to the JS thread (~3.5 µs), and it needs the JS thread either way.
-pub(crate) unsafe fn preempt_if_due(call: *mut CallState) {
-    let call = &*call;
-    let due = call.slice_deadline();
-    if due.is_infinite() || call.hook_everywhere.load(Ordering::SeqCst) || (call.clock)() < due {
-        // (With the hook everywhere, the thread carries the slice hook or the count hook.)
-        return;
-    }
-    call.slice_due.store(true, Ordering::SeqCst);
-    let running = call.running.load(Ordering::SeqCst);
-    if !running.is_null() {
-        set_slice_hook(running);
-    }
-}
-
-/// The slice hook: once the slice is due, and where a wait could pass (the thread and every
-/// one that resumed it can yield), it yields as a host function that waits does, and the
-/// slice ends with the call preempted; the driver resumes it elsewhere. Where it cannot
+/// The slice hook: once the slice's time is up, and where a wait could pass (the thread and
+/// every one that resumed it can yield), it yields as a host function that waits does, and
+/// the slice ends with the call preempted; the driver resumes it elsewhere. Where it cannot
 /// yield yet, it looks again after `SLICE_INSTRUCTIONS`. Past the call's deadline it is the
-/// time limit's hook. On a thread whose slice is not due (a hook left from an earlier
-/// slice), it puts on what the thread needs now instead.
+/// time limit's hook. A hook left from a slice that has ended takes itself off.
 unsafe extern "C-unwind" fn slice_hook(state: Lua, ar: *mut ffi::lua_Debug) {
     let call = call_state(state);
     let now = (call.clock)();
@@ -98,21 +68,17 @@ unsafe extern "C-unwind" fn slice_hook(state: Lua, ar: *mut ffi::lua_Debug) {
         return count_hook(state, ar);
     }
     let due = call.slice_deadline();
-    if due.is_infinite() || now < due {
+    if due.is_infinite() {
+        // The slice is over: the hook that the call needs from now on.
         ffi::lua_sethook(state, None, 0, 0);
         hook_thread(call, state);
+    } else if now < due {
+        // Not yet: look again after `SLICE_INSTRUCTIONS`.
     } else if can_wait(state) {
         call.preempted = true;
         call.waiting = true;
         ffi::lua_sethook(state, None, 0, 0);
         // In a hook Lua's yield returns here; the thread yields as the hook ends.
         ffi::lua_yield(state, 0);
-    } else {
-        ffi::lua_sethook(
-            state,
-            Some(slice_hook),
-            ffi::LUA_MASKCOUNT,
-            SLICE_INSTRUCTIONS,
-        );
     }
 }

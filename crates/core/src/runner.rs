@@ -282,10 +282,6 @@ impl Call {
             self.resume_main(state, from, 0)
         };
         (*call).set_slice_deadline(f64::INFINITY);
-        if !running.outer().is_null() {
-            // The signal found this call while it ran: the call around it may be due.
-            crate::preempt::preempt_if_due(running.outer());
-        }
         finish(state, status)
         // Interrupts stop here (the watch is dropped, then the call leaves `running`),
         // before the state can go away.
@@ -836,14 +832,11 @@ pub fn too_deep() -> String {
 /// (see watchdog.rs). Elsewhere, or if the watchdog cannot run, the hook is always on.
 #[cfg(not(target_family = "wasm"))]
 fn watch(call: &mut CallState) -> Option<crate::watchdog::Watch> {
-    // The watchdog acts at the call's deadline, or earlier at the slice's (preempt.rs).
-    let at = call.deadline.min(call.slice_deadline());
-    let remaining = (at - (call.clock)()).max(0.0) / 1000.0;
+    let remaining = (call.deadline - (call.clock)()).max(0.0) / 1000.0;
     let deadline = std::time::Duration::try_from_secs_f64(remaining)
         .ok()
         .and_then(|remaining| std::time::Instant::now().checked_add(remaining));
-    let slice = call.slice_deadline() < call.deadline;
-    let watch = deadline.and_then(|deadline| crate::watchdog::watch_call(deadline, slice));
+    let watch = deadline.and_then(crate::watchdog::watch_call);
     if watch.is_none() && deadline.is_some() {
         call.hook_everywhere.store(true, Ordering::SeqCst);
     }

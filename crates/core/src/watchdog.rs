@@ -6,11 +6,7 @@
 //! the thread running that call, which gets the count hook between two of its own steps
 //! (`lua_sethook` is made to be called from a signal handler: Lua's own interpreter does it
 //! for Ctrl-C). From then on the call is stopped exactly as in wasm, where the hook is
-//! always on. The end of an async call's slice on the JS thread is watched the same way
-//! (preempt.rs): a call's watch is at its deadline or its slice's, whichever is first. A
-//! slice that runs on past its end carries the slice hook from then on, which also ends
-//! the call at its deadline (it looks at the clock every 10,000 instructions), and the
-//! watchdog interrupts it again every `RESIGNAL`.
+//! always on.
 //!
 //! How the thread is interrupted is the one part that differs by system (`os` below):
 //! - Unix: a signal, whose handler runs on that thread, finds the call that runs there
@@ -37,35 +33,16 @@ pub struct Watch {
 }
 
 struct Watchdog {
-    state: Mutex<WatchList>,
+    state: Mutex<Watched>,
     changed: Condvar,
 }
 
-struct WatchList {
-    /// Watched calls by (deadline, id).
-    calls: BTreeMap<(Instant, u64), Watched>,
+struct Watched {
+    /// Watched calls by (deadline, id) -> the thread running them.
+    calls: BTreeMap<(Instant, u64), os::Target>,
     /// When the watchdog wakes next (None: not until notified).
     wake_at: Option<Instant>,
-    /// The end of the latest slice watched (see `TICK`).
-    last_slice: Option<Instant>,
 }
-
-/// A watched call: the thread running it, and when it was last interrupted.
-struct Watched {
-    target: os::Target,
-    interrupted: Option<Instant>,
-}
-
-/// While slices are watched (preempt.rs), and for `LINGER` after the last one's deadline,
-/// the watchdog wakes at least this often, and a new watch wakes it only if it would sleep
-/// longer than this past its deadline. So a slice is preempted at most this late, and a
-/// stream of short async calls (each a slice of 0.25 ms watched) makes no wake-up each,
-/// which would be a futex syscall on the JS thread per call: the watchdog ticks 4,000
-/// times a second while they come (measured: 50 ms of its thread's CPU time per second of
-/// awaited `return 1` calls, ~5% of a core, the calls' own speed unchanged), and sleeps
-/// again once they stop.
-const TICK: Duration = Duration::from_micros(250);
-const LINGER: Duration = Duration::from_millis(20);
 
 /// Interrupt a call that is still running this long after its deadline again (the first
 /// interruption may have found it switching coroutines).
@@ -78,10 +55,9 @@ fn watchdog() -> Option<&'static Watchdog> {
             return None;
         }
         let watchdog: &'static Watchdog = Box::leak(Box::new(Watchdog {
-            state: Mutex::new(WatchList {
+            state: Mutex::new(Watched {
                 calls: BTreeMap::new(),
                 wake_at: None,
-                last_slice: None,
             }),
             changed: Condvar::new(),
         }));
@@ -98,31 +74,16 @@ fn watch(watchdog: &Watchdog) {
     loop {
         let now = Instant::now();
         let mut wake_at = None;
-        let sooner =
-            |wake_at: Option<Instant>, at: Instant| Some(wake_at.map_or(at, |w| w.min(at)));
-        for (&(deadline, _), watched) in state.calls.iter_mut() {
+        for (&(deadline, _), target) in state.calls.iter() {
             if deadline > now {
-                wake_at = sooner(wake_at, deadline);
+                wake_at = Some(wake_at.map_or(deadline, |at: Instant| at.min(deadline)));
                 break;
             }
             // Still registered (and the lock held), so the thread is inside that call, or
             // just leaving it (the call's own check of its deadline decides). Late calls
-            // are interrupted again every `RESIGNAL` until they end.
-            let again = match watched.interrupted {
-                Some(at) if now < at + RESIGNAL => at + RESIGNAL,
-                _ => {
-                    unsafe { os::interrupt(&watched.target) };
-                    watched.interrupted = Some(now);
-                    now + RESIGNAL
-                }
-            };
-            wake_at = sooner(wake_at, again);
-        }
-        match state.last_slice {
-            Some(last) if now < last + LINGER => {
-                wake_at = Some(wake_at.map_or(now + TICK, |at: Instant| at.min(now + TICK)));
-            }
-            _ => state.last_slice = None,
+            // are interrupted again until they end.
+            unsafe { os::interrupt(target) };
+            wake_at = Some(now + RESIGNAL);
         }
         state.wake_at = wake_at;
         state = match wake_at {
@@ -148,9 +109,8 @@ fn watch(watchdog: &Watchdog) {
 pub static WATCHDOG_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Starts watching the call that runs on this thread (running.rs) until the returned
-/// `Watch` is dropped: at `deadline`, the call's or (`slice`) its slice's, its thread is
-/// interrupted. `None` when no watchdog can run: use a permanent hook.
-pub fn watch_call(deadline: Instant, slice: bool) -> Option<Watch> {
+/// `Watch` is dropped. `None` when no watchdog can run: use a permanent hook.
+pub fn watch_call(deadline: Instant) -> Option<Watch> {
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     #[cfg(feature = "fault-injection")]
     if WATCHDOG_OFF.load(std::sync::atomic::Ordering::Relaxed) {
@@ -163,24 +123,9 @@ pub fn watch_call(deadline: Instant, slice: bool) -> Option<Watch> {
         NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
     );
     let mut state = watchdog.state.lock().unwrap_or_else(|e| e.into_inner());
-    state.calls.insert(
-        key,
-        Watched {
-            target,
-            interrupted: None,
-        },
-    );
-    if slice {
-        state.last_slice = Some(deadline);
-    }
-    // Wake the watchdog only if it would sleep past this deadline (by more than a tick
-    // while it ticks).
-    let slack = if state.last_slice.is_some() {
-        TICK
-    } else {
-        Duration::ZERO
-    };
-    let sooner = state.wake_at.is_none_or(|at| deadline + slack < at);
+    state.calls.insert(key, target);
+    // Wake the watchdog only if it would sleep past this deadline.
+    let sooner = state.wake_at.is_none_or(|at| deadline < at);
     drop(state);
     if sooner {
         watchdog.changed.notify_one();
@@ -201,13 +146,6 @@ impl Drop for Watch {
                 .remove(&self.key);
         }
     }
-}
-
-/// What the interruption does, on the call's thread (async-signal-safe): the hook, if the
-/// call's deadline or its slice's has passed.
-unsafe fn interrupt(call: *mut crate::call_state::CallState) {
-    crate::interrupt::interrupt_if_late(call);
-    crate::preempt::preempt_if_due(call);
 }
 
 #[cfg(unix)]
@@ -259,7 +197,7 @@ mod os {
     extern "C" fn on_signal(_: libc::c_int) {
         let call = crate::running::current();
         if !call.is_null() {
-            unsafe { super::interrupt(call) };
+            unsafe { crate::interrupt::interrupt_if_late(call) };
         }
     }
 }
@@ -344,7 +282,7 @@ mod os {
         context.0.ContextFlags = CONTEXT_CONTROL;
         // Returns once the thread is really suspended (SuspendThread only asks for it).
         if GetThreadContext(target.thread, &mut context.0) != 0 {
-            super::interrupt(target.call);
+            crate::interrupt::interrupt_if_late(target.call);
         }
         ResumeThread(target.thread);
     }

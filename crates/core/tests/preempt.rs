@@ -195,9 +195,8 @@ impl Host for Nesting {
 
 #[test]
 fn a_slice_that_is_due_when_a_call_run_inside_it_ends_is_preempted_soon() {
-    // The watchdog's signal comes while the inner call runs (and finds that one); the outer
-    // slice must not run on until the next signal (50 ms later), but stop within the slice
-    // hook's 10,000 instructions (2,000-odd turns of the loop).
+    // The slice's time is up while the inner call runs; once it ends, the outer slice must
+    // stop within the slice hook's 10,000 instructions (2,000-odd turns of the loop).
     let mut globals = Writer::new();
     globals
         .table(2)
