@@ -83,29 +83,43 @@ export class SqliteTripleStore extends TripleStore {
   }
 
   // The statement of `db` (a Database or CallReads; cached in `selects`) for a pattern: which of s, p and the
-  // object are given, and how many graphs (0: every graph).
+  // object are given, and how many graphs (0: every graph). It selects only the columns the
+  // pattern leaves open (`#query` fills in the others): better-sqlite3 makes each column of
+  // each row a JS value through the V8 API, ~0.1 µs apiece, a tenth of a query by subject.
   #select(db, selects, s, p, object, graphs) {
     const shape = (s === null ? 0 : 1) | (p === null ? 0 : 2) | (object === null ? 0 : 4) | (graphs << 3)
     let statement = selects.get(shape)
     if (!statement) {
       const where = []
-      if (graphs > 0) where.push(`g IN (${new Array(graphs).fill('?').join(', ')})`)
+      if (graphs > 0) where.push(graphs === 1 ? 'g = ?' : `g IN (${new Array(graphs).fill('?').join(', ')})`)
       if (s !== null) where.push('s = ?')
       if (p !== null) where.push('p = ?')
       if (object !== null) where.push('k = ?', 'o = ?')
-      const sql = `SELECT s, p, k, o, g FROM pubwiki_triples${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`
+      const open = [s === null && 's', p === null && 'p', object === null && 'k, o', graphs !== 1 && 'g'].filter(Boolean)
+      const sql = `SELECT ${open.length ? open.join(', ') : '1'} FROM pubwiki_triples${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`
       statement = db.prepare(sql).raw()
       selects.set(shape, statement)
     }
     return statement
   }
 
+  // Rows [s, p, kind, lexical, graph] matching.
   #query(db, selects, s, p, object, graphs) {
     const params = [...graphs]
     if (s !== null) params.push(s)
     if (p !== null) params.push(p)
     if (object !== null) params.push(object[0], object[1])
-    return this.#select(db, selects, s, p, object, graphs.length).all(...params)
+    const rows = this.#select(db, selects, s, p, object, graphs.length).all(...params)
+    if (s === null && p === null && object === null && graphs.length !== 1) return rows
+    const kind = object === null ? null : object[0]
+    const lexical = object === null ? null : object[1]
+    const graph = graphs.length === 1 ? graphs[0] : null
+    for (let i = 0; i < rows.length; i++) {
+      const open = rows[i]
+      let at = 0
+      rows[i] = [s ?? open[at++], p ?? open[at++], kind ?? open[at++], lexical ?? open[at++], graph ?? open[at]]
+    }
+    return rows
   }
 
   // A call's reads (TriplesSession), in the read transaction (see the top of the file).
