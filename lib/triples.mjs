@@ -668,7 +668,7 @@ function adapterOf(store) {
 
 /** The graphs of a script: { write: name, read: [names] } ('' is the default graph). */
 function graphsOf(graphs, scriptId, adapter) {
-  if (!graphs) return { write: '', read: [''] }
+  if (!graphs) return DEFAULT_GRAPHS
   if (adapter instanceof RdfStoreAdapter) throw new TypeError('triples.graphs needs a store with graphs (N3TripleStore, SqliteTripleStore, IndexedDbTripleStore); this RDFStore has none')
   const given = graphs(scriptId)
   const write = given?.write ?? ''
@@ -685,6 +685,12 @@ const rowKey = (s, p, kind, lexical) => `${s}\0${p}\0${kind}\0${lexical}`
 // and about what its entries in the session's maps take.
 const insertSize = (s, p, lexical) => 2 * (s.length + p.length + lexical.length) + 64
 const deleteSize = insertSize
+
+// What a session reads as its writes until it makes one (read-only: nothing adds to it).
+const NO_WRITES = new Map()
+
+// A script's graphs when the host names none.
+const DEFAULT_GRAPHS = Object.freeze({ write: '', read: Object.freeze(['']) })
 
 /** One call's view of the triples: its writes, waiting for its end, merged into what it reads. */
 export class TriplesSession {
@@ -707,11 +713,20 @@ export class TriplesSession {
     this.maxWrites = maxWrites ?? DEFAULT_MAX_WRITES
     this.writes = 0
     this.writeBytes = 0
+    // (Maps of the call's writes: made at its first write, `NO_WRITES` until then.)
     /** Triples inserted by the call (and not deleted after): key -> [s, p, kind, lexical]. */
-    this.inserted = new Map()
+    this.inserted = NO_WRITES
     /** The same keys by `${s}\0${p}`. */
-    this.insertedByPair = new Map()
+    this.insertedByPair = NO_WRITES
     /** Deletes: `${s}\0${p}` -> { s, p, all: true } or { s, p, all: false, objects: Map(objectKey -> [kind, lexical]) }. */
+    this.deletes = NO_WRITES
+  }
+
+  // Makes the maps of the call's writes (at its first write).
+  writing() {
+    if (this.inserted !== NO_WRITES) return
+    this.inserted = new Map()
+    this.insertedByPair = new Map()
     this.deletes = new Map()
   }
 
@@ -813,6 +828,7 @@ export class TriplesSession {
 
   insert(op, s, p, kind, lexical, counted = true) {
     if (counted) this.count(op, 1)
+    this.writing()
     const key = rowKey(s, p, kind, lexical)
     if (this.inserted.has(key)) return
     this.bytes(op, insertSize(s, p, lexical))
@@ -825,6 +841,7 @@ export class TriplesSession {
 
   delete(op, s, p, kind, lexical, counted = true) {
     if (counted) this.count(op, 1)
+    this.writing()
     const pair = `${s}\0${p}`
     const keys = this.insertedByPair.get(pair)
     if (keys) {
