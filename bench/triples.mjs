@@ -29,7 +29,7 @@ const ROUNDS = QUICK ? 3 : 5
 const INSERTS = 10_000
 const CALLS = QUICK ? 300 : 1000
 const QUERIES = 10
-const WARMUP = QUICK ? 100 : 300
+const WARMUP = QUICK ? 1000 : 3000
 const log = (...a) => console.error('[bench triples]', ...a)
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
