@@ -879,25 +879,29 @@ export class TriplesSession {
       this.reading = true
       this.store.callStarts?.()
     }
-    return then(this.store.rows(s, p, object, this.readGraphs), (stored) => {
-      // One row, nothing of the call's own to merge: nothing to sort or make distinct.
-      if (stored.length <= 1 && this.inserted.size === 0) return stored.length && !this.deleted(stored[0]) ? stored : []
-      const seen = new Set()
-      const rows = []
-      const add = (row) => {
-        const key = rowKey(row[0], row[1], row[2], row[3])
-        if (seen.has(key)) return
-        seen.add(key)
-        rows.push(row)
-      }
-      for (const row of stored) if (!this.deleted(row)) add(row)
-      if (this.inserted.size) {
-        const matches = ([rs, rp, kind, lexical]) => (s === null || rs === s) && (p === null || rp === p) && (object === null || (kind === object[0] && lexical === object[1]))
-        const candidates = s !== null && p !== null ? [...(this.insertedByPair.get(`${s}\0${p}`) ?? [])].map((key) => this.inserted.get(key)) : this.inserted.values()
-        for (const row of candidates) if (matches(row)) add(row)
-      }
-      return rows.sort(compareRows)
-    })
+    const stored = this.store.rows(s, p, object, this.readGraphs)
+    return isThenable(stored) ? Promise.resolve(stored).then((rows) => this.merged(rows, s, p, object)) : this.merged(stored, s, p, object)
+  }
+
+  // The store's rows of a query, less the call's deletes, plus its inserts; sorted, distinct.
+  merged(stored, s, p, object) {
+    // One row, nothing of the call's own to merge: nothing to sort or make distinct.
+    if (stored.length <= 1 && this.inserted.size === 0) return stored.length && !this.deleted(stored[0]) ? stored : []
+    const seen = new Set()
+    const rows = []
+    const add = (row) => {
+      const key = rowKey(row[0], row[1], row[2], row[3])
+      if (seen.has(key)) return
+      seen.add(key)
+      rows.push(row)
+    }
+    for (const row of stored) if (!this.deleted(row)) add(row)
+    if (this.inserted.size) {
+      const matches = ([rs, rp, kind, lexical]) => (s === null || rs === s) && (p === null || rp === p) && (object === null || (kind === object[0] && lexical === object[1]))
+      const candidates = s !== null && p !== null ? [...(this.insertedByPair.get(`${s}\0${p}`) ?? [])].map((key) => this.inserted.get(key)) : this.inserted.values()
+      for (const row of candidates) if (matches(row)) add(row)
+    }
+    return rows.sort(compareRows)
   }
 
   /** Writes the call's triples to the store at once (undefined, or a promise). */
