@@ -9,7 +9,7 @@
 // - `newRunner(names, sources, memoryLimit?, timeLimit?, mw?)`: what a runner's calls share,
 //   its compiled modules and its arenas, whose image holds the modules `names` (with these
 //   sources), preloaded under those limits, and Scribunto's `mw` library if `mw`;
-// - `runSync(call, runner)` -> Outcome, `runAsync(call, runner)` -> Promise<Outcome>: a call
+// - `runSync(call, runner)` -> Outcome, `runAsync(call, runner)` -> Outcome or Promise<Outcome>: a call
 //   without a host (no host functions, modules, arguments or State);
 // - `startCall(call, runner, bridge)` -> { resume(reply?), resumeSync(reply?) }: a call with
 //   a host, whose requests `bridge` answers (lib/bridge.mjs, which drives it); each slice

@@ -6,12 +6,26 @@ import { decodeOutcome, encodeCall } from './call.mjs'
 
 /** The backend over `addon`, the loaded native addon. */
 export function nativeBackend(addon) {
-  // A slice's end: the outcome's bytes, or the milliseconds left while the call waits.
-  const settled = (slice) => (typeof slice === 'number' ? slice : decodeOutcome(slice))
+  // Where the addon leaves an outcome that JS reads at once (crates/node/src/scratch.rs):
+  // its length, then its bytes.
+  let scratch
+  // The outcome of a slice that ended: its bytes, or null when they are in `scratch` (read
+  // before anything else can run and write there).
+  const outcomeOf = (bytes) => {
+    if (bytes !== null) return decodeOutcome(bytes)
+    scratch ??= addon.scratch()
+    const length = scratch[0] | (scratch[1] << 8) | (scratch[2] << 16) | (scratch[3] << 24)
+    return decodeOutcome(scratch.slice(4, 4 + length))
+  }
+  // A slice's end: the outcome, or the milliseconds left while the call waits.
+  const settled = (slice) => (typeof slice === 'number' ? slice : outcomeOf(slice))
   return {
     name: 'native',
-    runSync: (call, runner) => decodeOutcome(addon.runSync(encodeCall(call), runner)),
-    runAsync: async (call, runner) => decodeOutcome(await addon.runAsync(encodeCall(call), runner)),
+    runSync: (call, runner) => outcomeOf(addon.runSync(encodeCall(call), runner)),
+    runAsync: (call, runner) => {
+      const ended = addon.runAsync(encodeCall(call), runner)
+      return ended instanceof Promise ? ended.then(decodeOutcome) : outcomeOf(ended)
+    },
     startCall(call, runner, bridge) {
       // The addon's NativeCall, once the call has outlived its first slice (most calls end
       // in it, and nothing is made for them: crates/node/src/host.rs runWithHost).

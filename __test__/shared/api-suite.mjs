@@ -75,6 +75,40 @@ export function apiSuite(lua) {
       expect(error.kind).toBe('runtime')
       expect(error.message).toMatch(/return value #1 cannot be converted: a table contains itself/)
     })
+
+    // Natively an outcome crosses in a buffer of 64 KiB when it fits, or in one of its own
+    // (crates/node/src/scratch.rs): sizes on both sides of that, and calls run inside a host
+    // function, whose outcome crosses while the outer call's is still to come.
+    it('gives whole outcomes of every size, from every way of running, nested too', async () => {
+      const sizes = [0, 2, 65_000, 65_510, 65_520, 65_530, 65_540, 70_000, 300_000]
+      const code = 'local n, tail = ... local s = string.rep("ab", n // 2) io.write(s) return #s, s:sub(-3), tail'
+      const check = (result, n, tail) => {
+        expect(result.output.length).toBe(n)
+        expect(result.output).toBe('ab'.repeat(n / 2))
+        expect(result.values).toEqual([n, 'ab'.repeat(n / 2).slice(-3), tail])
+      }
+      for (const n of sizes) {
+        check(runSync(code, { scriptId: 'size', arguments: [n, 'sync'] }), n, 'sync')
+        check(await run(code, { scriptId: 'size', arguments: [n, 'async'] }), n, 'async')
+        // Without arguments (a call without a host): the size is the output's alone.
+        const alone = `io.write(string.rep("ab", ${n / 2})) return ${n}`
+        expect(runSync(alone, { scriptId: 'size' })).toEqual({ output: 'ab'.repeat(n / 2), values: [n] })
+        expect(await run(alone, { scriptId: 'size' })).toEqual({ output: 'ab'.repeat(n / 2), values: [n] })
+        // A call inside a host function: its outcome, then the outer call's.
+        const inner = (m) => {
+          const result = runSync(code, { scriptId: 'inner', arguments: [m, 'inner'] })
+          return [result.output.length, result.values[2]]
+        }
+        const outer = await run('local r = inner(...) io.write(string.rep("xy", 100)) return r[1], r[2]', { scriptId: 'outer', globals: { inner }, arguments: [n] })
+        expect(outer).toEqual({ output: 'xy'.repeat(100), values: [n, 'inner'] })
+      }
+      // Calls in flight together, each outcome read after the others' have crossed.
+      const many = await Promise.all(Array.from({ length: 50 }, (_, i) => [
+        run(`return ${i}, "${'v'.repeat(i)}"`, { scriptId: 'many' }),
+        run('local i = ... return i, string.rep("w", i)', { scriptId: 'many', arguments: [i] }),
+      ]).flat())
+      expect(many.map((result) => result.values)).toEqual(Array.from({ length: 50 }, (_, i) => [[i, 'v'.repeat(i)], [i, 'w'.repeat(i)]]).flat())
+    })
   })
 
   describe('errors', () => {

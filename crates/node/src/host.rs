@@ -37,7 +37,7 @@ use pubwiki_lua_core::{encode_outcome, Call, Deadline, Host, Request, Step};
 
 use crate::completion::{self, Channel};
 use crate::runner::Runner;
-use crate::scratch::{Scratch, SCRATCH_BYTES};
+use crate::scratch::{self, SCRATCH_BYTES};
 use crate::{RawValue, Settled, WireInput, INLINE_BUDGET_MS};
 
 /// How long a pool thread spins for a host reply before it parks.
@@ -155,7 +155,7 @@ impl Drop for BridgeRefs {
 /// `[nativeCall, slice]`: the `NativeCall` that holds it from then on, and how the slice
 /// ended (the milliseconds left while the call waits, or a promise of the rest of a
 /// preempted slice).
-#[napi(ts_return_type = "Buffer | [NativeCall, number | Promise<Buffer | number>]")]
+#[napi(ts_return_type = "Buffer | null | [NativeCall, number | Promise<Buffer | number>]")]
 pub fn run_with_host(
     env: Env,
     call: WireInput,
@@ -186,10 +186,7 @@ pub fn run_with_host(
     let budget = (!synchronous).then_some(INLINE_BUDGET_MS);
     let step = call.resume_within(&mut host, None, budget);
     if let Step::Done(result) = step {
-        let outcome = Settled::Done(encode_outcome(&result));
-        return Ok(RawValue(unsafe {
-            Settled::to_napi_value(env.raw(), outcome)
-        }?));
+        return unsafe { Settled::Done(encode_outcome(&result)).now(env.raw(), &channel) };
     }
     let native = NativeCall {
         call: Arc::new(Mutex::new(None)),
@@ -218,7 +215,7 @@ impl NativeCall {
     /// Runs the next slice, on this thread for `INLINE_BUDGET_MS` and then on the pool:
     /// gives its outcome's bytes or (while the call waits for its host) the milliseconds
     /// left until its deadline, or a promise of either.
-    #[napi(ts_return_type = "Buffer | number | Promise<Buffer | number>")]
+    #[napi(ts_return_type = "Buffer | null | number | Promise<Buffer | number>")]
     pub fn resume(&self, env: Env, reply: Option<WireInput>) -> Result<RawValue> {
         let mut call = self.take()?;
         // On this thread first, its host's requests plain calls of the bridge, until the
@@ -240,22 +237,20 @@ impl NativeCall {
             }
             Step::Preempted => return self.go_on_in_pool(env, call),
         };
-        Ok(RawValue(unsafe {
-            Settled::to_napi_value(env.raw(), settled)
-        }?))
+        unsafe { settled.now(env.raw(), &self.channel) }
     }
 
     /// Runs the next slice on this thread; returns the Outcome, or (while the call waits)
     /// the milliseconds left until its deadline.
-    #[napi(ts_return_type = "Buffer | number")]
-    pub fn resume_sync(&self, env: Env, reply: Option<WireInput>) -> Result<Settled> {
+    #[napi(ts_return_type = "Buffer | null | number")]
+    pub fn resume_sync(&self, env: Env, reply: Option<WireInput>) -> Result<RawValue> {
         let mut call = self.take()?;
         let mut host = JsThreadHost {
             env: env.raw(),
             bridge: BridgeOnJsThread::Held(&self.bridge),
             channel: &self.channel,
         };
-        Ok(match call.resume(&mut host, reply.map(|reply| reply.0)) {
+        let settled = match call.resume(&mut host, reply.map(|reply| reply.0)) {
             Step::Done(result) => Settled::Done(encode_outcome(&result)),
             Step::Waiting { time_left_ms } => {
                 self.keep(call);
@@ -265,7 +260,8 @@ impl NativeCall {
             Step::Preempted => {
                 Settled::Done(encode_outcome(&Err(pubwiki_lua_core::RunError::internal())))
             }
-        })
+        };
+        unsafe { settled.now(env.raw(), &self.channel) }
     }
 
     /// Lets go of the bridge once the call's outcome has reached JS (lib/native-backend.mjs
@@ -572,14 +568,8 @@ unsafe fn ask_bridge_in_scope(
         return error_reply("pubwiki-lua: the host bridge is gone");
     };
     let mut guard = channel.scratch.lock().unwrap_or_else(|e| e.into_inner());
-    if guard.is_none() {
-        match Scratch::new(env) {
-            Ok(made) => *guard = Some(made),
-            Err(_) => return error_reply("pubwiki-lua: cannot make the scratch buffer"),
-        }
-    }
-    let Some(scratch) = guard.as_mut() else {
-        return error_reply("pubwiki-lua: no scratch buffer");
+    let Ok(scratch) = scratch::made(env, &mut guard) else {
+        return error_reply("pubwiki-lua: cannot make the scratch buffer");
     };
     // The bytes the bridge reads and writes: the scratch buffer, or a buffer of the
     // arguments' own (the scratch buffer is left unlocked meanwhile: the host's code may run

@@ -41,6 +41,7 @@ use napi::sys;
 use napi_derive::napi;
 use pubwiki_lua_core::{encode_outcome, monotonic_ms, Call, CallSpec, Limits, NoHost, Step};
 
+use crate::completion::Channel;
 use crate::runner::Runner;
 
 /// Wire bytes on their way to JS, as a Buffer holding a copy (values are small, and a copy
@@ -85,6 +86,33 @@ impl ToNapiValue for Settled {
             Settled::Waiting(time_left_ms) => f64::to_napi_value(env, time_left_ms),
         }
     }
+}
+
+impl Settled {
+    /// For JS that reads it before anything else runs (a slice that ended on the JS thread,
+    /// returned by the napi function that ran it): an outcome that fits crosses in the
+    /// environment's scratch buffer, and JS gets `null` (scratch.rs says why); anything else
+    /// as `to_napi_value` makes it. (A promise's value is read later, when the buffer may hold
+    /// another call's: completion.rs settles with `to_napi_value`.)
+    unsafe fn now(self, env: sys::napi_env, channel: &Channel) -> Result<RawValue> {
+        if let Settled::Done(outcome) = &self {
+            let mut slot = channel.scratch.lock().unwrap_or_else(|e| e.into_inner());
+            if scratch::made(env, &mut slot)?.put_outcome(outcome) {
+                let mut null = std::ptr::null_mut();
+                check_status!(sys::napi_get_null(env, &mut null))?;
+                return Ok(RawValue(null));
+            }
+        }
+        Settled::to_napi_value(env, self).map(RawValue)
+    }
+}
+
+/// The environment's scratch buffer (scratch.rs), where outcomes returned as `null` are.
+#[napi(ts_return_type = "Uint8Array")]
+pub fn scratch(env: Env) -> Result<RawValue> {
+    let channel = completion::channel(&env)?;
+    let mut slot = channel.scratch.lock().unwrap_or_else(|e| e.into_inner());
+    unsafe { scratch::made(env.raw(), &mut slot)?.value(env.raw()) }.map(RawValue)
 }
 
 /// Wire bytes from JS (a Uint8Array or Buffer), copied: they may go to another thread.
@@ -190,7 +218,7 @@ pub const INLINE_BUDGET_MS: f64 = 0.25;
 /// Runs a call without a host (no host functions, modules or State): on the JS thread for
 /// `INLINE_BUDGET_MS`, then, if it is not over, on the addon's thread pool (completion.rs).
 /// Gives its outcome's bytes, or a promise of them.
-#[napi(ts_return_type = "Buffer | Promise<Buffer>")]
+#[napi(ts_return_type = "Buffer | null | Promise<Buffer>")]
 pub fn run_async(env: Env, call: WireInput, runner: &Runner) -> Result<RawValue> {
     let mut call = new_call(&call, runner)?;
     let first = call.resume_within(&mut NoHost, None, Some(INLINE_BUDGET_MS));
@@ -205,14 +233,13 @@ pub fn run_async(env: Env, call: WireInput, runner: &Runner) -> Result<RawValue>
         // Nothing can wait in a call without a host.
         Step::Waiting { .. } => encode_outcome(&Err(pubwiki_lua_core::RunError::internal())),
     };
-    let value = unsafe { WireBytes::to_napi_value(env.raw(), WireBytes(outcome)) }?;
-    Ok(RawValue(value))
+    unsafe { Settled::Done(outcome).now(env.raw(), &*completion::channel(&env)?) }
 }
 
-/// Runs a call without a host on the calling thread; returns its outcome's bytes.
-#[napi]
-pub fn run_sync(call: WireInput, runner: &Runner) -> Result<WireBytes> {
-    Ok(WireBytes(encode_outcome(
-        &new_call(&call, runner)?.run_to_end(),
-    )))
+/// Runs a call without a host on the calling thread; gives its outcome's bytes (`null`: in
+/// the scratch buffer).
+#[napi(ts_return_type = "Buffer | null")]
+pub fn run_sync(env: Env, call: WireInput, runner: &Runner) -> Result<RawValue> {
+    let outcome = encode_outcome(&new_call(&call, runner)?.run_to_end());
+    unsafe { Settled::Done(outcome).now(env.raw(), &*completion::channel(&env)?) }
 }
