@@ -122,14 +122,15 @@ const KINDS = ['syntax', 'runtime', 'memory', 'timeout', 'output']
 
 /**
  * An Outcome from the bytes the core made of it (crates/core/src/outcome.rs
- * `encode_outcome`); `values` is a view of them.
+ * `encode_outcome`), at bytes[start..end]; `values` is a view of them, or a copy if
+ * `copyValues` (bytes that will be written over).
  */
-export function decodeOutcome(bytes) {
-  const d = new Decoder(bytes, 1)
-  if (bytes[0] === 0) {
+export function decodeOutcome(bytes, start = 0, end = bytes.length, copyValues = false) {
+  const d = new Decoder(bytes, start + 1)
+  if (bytes[start] === 0) {
     const output = d.string()
     const log = d.string()
-    const outcome = { ok: true, output, values: bytes.subarray(d.pos) }
+    const outcome = { ok: true, output, values: copyValues ? bytes.slice(d.pos, end) : bytes.subarray(d.pos, end) }
     if (log !== '') outcome.log = log
     return outcome
   }

@@ -15,7 +15,7 @@ export function nativeBackend(addon) {
     if (bytes !== null) return decodeOutcome(bytes)
     scratch ??= addon.scratch()
     const length = scratch[0] | (scratch[1] << 8) | (scratch[2] << 16) | (scratch[3] << 24)
-    return decodeOutcome(scratch.slice(4, 4 + length))
+    return decodeOutcome(scratch, 4, 4 + length, true)
   }
   // A slice's end: the outcome, or the milliseconds left while the call waits.
   const settled = (slice) => (typeof slice === 'number' ? slice : outcomeOf(slice))
