@@ -531,10 +531,10 @@ unsafe fn push_rows(state: Lua, reader: &mut Reader, what: Answer) -> c_int {
         terminate(state, ErrorKind::Memory);
         return raise_terminated(state, waiting::script_level(state));
     }
-    if count == usize::MAX
-        || !count.is_multiple_of(4)
-        || ffi::lua_checkstack(state, MAX_DEPTH as c_int + 8) == 0
-    {
+    // (Slots for the array, a row, a key and a value; a JSON object checks for its own
+    // levels as it is read. Asking for a JSON object's deepest here grew the stack of every
+    // call's first query.)
+    if count == usize::MAX || !count.is_multiple_of(4) || ffi::lua_checkstack(state, 8) == 0 {
         return waiting::raise_malformed(state, c"reply");
     }
     let rows = count / 4;

@@ -325,6 +325,57 @@ fn rows_come_back_as_lua_values_now_or_later() {
     }
 }
 
+/// Rows whose objects are tables nested as deep as a value may be (100 levels, the last a
+/// number) come back whole, many in one reply: the JSON reader makes room on Lua's stack
+/// level by level. One level more is a malformed reply, not a crash.
+#[test]
+fn the_deepest_tables_come_back_whole_in_rows() {
+    let nested = |levels: usize| {
+        format!(
+            "{}1{}",
+            r#"{"x":"#.repeat(levels - 1),
+            "}".repeat(levels - 1)
+        )
+    };
+    for later in [false, true] {
+        let mut store = ListStore {
+            later,
+            ..ListStore::default()
+        };
+        for i in 0..30 {
+            store
+                .triples
+                .push(("deep".into(), format!("p{i:02}"), 5, nested(100)));
+        }
+        let got = values_of(
+            r#"
+            local rows = State.query({ subject = 'deep' })
+            local whole = 0
+            for _, row in ipairs(rows) do
+              local t, levels = row.object, 1
+              while type(t) == 'table' do t, levels = t.x, levels + 1 end
+              if levels == 100 and t == 1 then whole = whole + 1 end
+            end
+            return #rows, whole"#,
+            &mut store,
+        );
+        assert_eq!(
+            got,
+            vec![LuaValue::Integer(30), LuaValue::Integer(30)],
+            "later: {later}"
+        );
+        store
+            .triples
+            .push(("deeper".into(), "p".into(), 5, nested(102)));
+        let error = run("return State.query({ subject = 'deeper' })", &mut store).unwrap_err();
+        assert!(
+            error.message.contains("malformed"),
+            "later: {later}: {}",
+            error.message
+        );
+    }
+}
+
 #[test]
 fn refusals_and_host_errors_are_lua_errors_at_the_call() {
     let mut store = ListStore::default();
