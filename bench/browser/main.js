@@ -1,5 +1,6 @@
 // Measured in Chromium by bench/browser.mjs: calls of `return 1+1` on the page and through a
-// worker runner, and the time to each one's first result. Results go to #results as JSON.
+// worker runner, and the time to each one's first result; with `?suite=triples`, the rows of
+// IndexedDbTripleStore instead (triples.js). Results go to #results as JSON.
 import { createWorkerRunner, ready, run } from 'pubwiki-lua'
 
 const CALLS = Number(new URLSearchParams(location.search).get('calls') ?? 2000)
@@ -26,7 +27,8 @@ async function main() {
   return { calls: CALLS, pageCallsPerSecond: page, workerCallsPerSecond: worker, pageFirstResultMs: pageFirst, workerFirstResultMs: workerFirst }
 }
 
-main().then(
+const suite = new URLSearchParams(location.search).get('suite') === 'triples' ? import('./triples.js').then((m) => m.triplesInBrowser()) : main()
+suite.then(
   (results) => { document.querySelector('#results').textContent = JSON.stringify(results) },
   (error) => { document.querySelector('#results').textContent = JSON.stringify({ error: String(error?.stack ?? error) }) },
 )
