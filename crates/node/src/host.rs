@@ -149,9 +149,10 @@ impl Drop for BridgeRefs {
 /// lib/bridge.mjs's `Bridge`, which answers its requests. A `synchronous` call runs to its
 /// end; another runs for `INLINE_BUDGET_MS` (see there), then goes on on the pool.
 ///
-/// Most calls end in this first slice: then this gives the outcome's bytes, and nothing was
-/// made to hold the call or the bridge (a `NativeCall` with its napi references was a third
-/// of the cost of a small call with arguments). A call that outlives the slice gives
+/// Most calls end in this first slice: then this gives the outcome's bytes (`null`: in the
+/// scratch buffer, `Settled::now`), and nothing was made to hold the call or the bridge (a
+/// `NativeCall` with its napi references was a third of the cost of a small call with
+/// arguments). A call that outlives the slice gives
 /// `[nativeCall, slice]`: the `NativeCall` that holds it from then on, and how the slice
 /// ended (the milliseconds left while the call waits, or a promise of the rest of a
 /// preempted slice).
@@ -213,8 +214,8 @@ pub fn run_with_host(
 #[napi]
 impl NativeCall {
     /// Runs the next slice, on this thread for `INLINE_BUDGET_MS` and then on the pool:
-    /// gives its outcome's bytes or (while the call waits for its host) the milliseconds
-    /// left until its deadline, or a promise of either.
+    /// gives its outcome's bytes (`null`: in the scratch buffer) or (while the call waits for
+    /// its host) the milliseconds left until its deadline, or a promise of either.
     #[napi(ts_return_type = "Buffer | null | number | Promise<Buffer | number>")]
     pub fn resume(&self, env: Env, reply: Option<WireInput>) -> Result<RawValue> {
         let mut call = self.take()?;
@@ -240,8 +241,8 @@ impl NativeCall {
         unsafe { settled.now(env.raw(), &self.channel) }
     }
 
-    /// Runs the next slice on this thread; returns the Outcome, or (while the call waits)
-    /// the milliseconds left until its deadline.
+    /// Runs the next slice on this thread; returns the outcome's bytes (`null`: in the scratch
+    /// buffer), or (while the call waits) the milliseconds left until its deadline.
     #[napi(ts_return_type = "Buffer | null | number")]
     pub fn resume_sync(&self, env: Env, reply: Option<WireInput>) -> Result<RawValue> {
         let mut call = self.take()?;

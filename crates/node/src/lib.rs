@@ -217,7 +217,7 @@ pub const INLINE_BUDGET_MS: f64 = 0.25;
 
 /// Runs a call without a host (no host functions, modules or State): on the JS thread for
 /// `INLINE_BUDGET_MS`, then, if it is not over, on the addon's thread pool (completion.rs).
-/// Gives its outcome's bytes, or a promise of them.
+/// Gives its outcome's bytes (`null`: in the scratch buffer), or a promise of them.
 #[napi(ts_return_type = "Buffer | null | Promise<Buffer>")]
 pub fn run_async(env: Env, call: WireInput, runner: &Runner) -> Result<RawValue> {
     let mut call = new_call(&call, runner)?;
