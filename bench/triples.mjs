@@ -21,34 +21,16 @@ import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { baseOf, FIRST_SUM, INSERT_CODE, INSERTS, median, QUERIES, QUERY_CODE } from './lib/triples-workload.mjs'
 
 const require = createRequire(import.meta.url)
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.join(BENCH_DIR, '..')
 const QUICK = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true'
 const ROUNDS = QUICK ? 3 : 5
-const INSERTS = 10_000
 const CALLS = QUICK ? 300 : 1000
-const QUERIES = 10
 const WARMUP = QUICK ? 1000 : 3000
 const log = (...a) => console.error('[bench triples]', ...a)
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-
-const INSERT_CODE = `for i = 1, ${INSERTS} do State.insert('item:' .. i, 'n', i) end`
-const QUERY_CODE = `
-  local base = ...
-  local sum = 0
-  for j = 1, ${QUERIES} do
-    local found = State.query({ subject = 'item:' .. (base + j) })
-    sum = sum + found[1].object
-  end
-  return sum`
-// The subjects each call asks for: spread over the 10k.
-const baseOf = (call) => (call * 7919) % (INSERTS - QUERIES)
 
 async function timeMs(f) {
   const t = performance.now()
@@ -63,7 +45,7 @@ function ours(lua, makeStore) {
     const runner = lua.createRunner({ triples: store })
     const insert = await timeMs(() => runner.run(INSERT_CODE, { scriptId: 'Module:Bench' }))
     const check = await runner.run(QUERY_CODE, { scriptId: 'Module:Bench', arguments: [0] })
-    if (check.values[0] !== (QUERIES * (QUERIES + 1)) / 2) throw new Error(`wrong result ${check.values[0]}`)
+    if (check.values[0] !== FIRST_SUM) throw new Error(`wrong result ${check.values[0]}`)
     const loop = async (calls) => {
       for (let call = 0; call < calls; call++) await runner.run(QUERY_CODE, { scriptId: 'Module:Bench', arguments: [baseOf(call)] })
     }

@@ -1,34 +1,18 @@
 // The Triples rows of IndexedDbTripleStore, measured in Chromium by bench/browser.mjs
-// (`?suite=triples`): the workload of bench/triples.mjs (10k State.insert in one call, then
-// 1,000 calls of 10 State.query by subject, with `run`: the store is asynchronous) beside
-// the same work on IndexedDB directly, with the store's schema: 10k puts in one readwrite
-// transaction, and each query a getAll of the [g, s] key range in a readonly transaction of
-// its own, as the store reads. Each side runs WARMUP untimed calls of its queries first;
-// the sides take turns, round by round; medians of ROUNDS rounds.
+// (`?suite=triples`): the workload of bench/triples.mjs (lib/triples-workload.mjs: 10k
+// State.insert in one call, then 1,000 calls of 10 State.query by subject, with `run`: the
+// store is asynchronous) beside the same work on IndexedDB directly, with the store's
+// schema: 10k puts in one readwrite transaction, and each query a getAll of the [g, s] key
+// range in a readonly transaction of its own, as the store reads. Each side runs WARMUP
+// untimed calls of its queries first; the sides take turns, round by round; medians of
+// ROUNDS rounds.
 import { createRunner, IndexedDbTripleStore } from 'pubwiki-lua'
+import { baseOf, FIRST_SUM, INSERT_CODE, INSERTS, median, QUERIES, QUERY_CODE } from '../lib/triples-workload.mjs'
 
 const params = new URLSearchParams(location.search)
-const INSERTS = 10_000
 const CALLS = Number(params.get('calls') ?? 1000)
-const QUERIES = 10
 const WARMUP = Number(params.get('warmup') ?? 300)
 const ROUNDS = Number(params.get('rounds') ?? 5)
-
-const INSERT_CODE = `for i = 1, ${INSERTS} do State.insert('item:' .. i, 'n', i) end`
-const QUERY_CODE = `
-  local base = ...
-  local sum = 0
-  for j = 1, ${QUERIES} do
-    local found = State.query({ subject = 'item:' .. (base + j) })
-    sum = sum + found[1].object
-  end
-  return sum`
-const baseOf = (call) => (call * 7919) % (INSERTS - QUERIES)
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
 
 async function timeMs(f) {
   const t = performance.now()
@@ -50,7 +34,7 @@ async function ours(round) {
   const runner = createRunner({ triples: store })
   const insert = await timeMs(() => runner.run(INSERT_CODE, { scriptId: 'Module:Bench' }))
   const check = await runner.run(QUERY_CODE, { scriptId: 'Module:Bench', arguments: [0] })
-  if (check.values[0] !== (QUERIES * (QUERIES + 1)) / 2) throw new Error(`wrong result ${check.values[0]}`)
+  if (check.values[0] !== FIRST_SUM) throw new Error(`wrong result ${check.values[0]}`)
   const loop = async (calls) => {
     for (let call = 0; call < calls; call++) await runner.run(QUERY_CODE, { scriptId: 'Module:Bench', arguments: [baseOf(call)] })
   }
