@@ -14,6 +14,7 @@ import {
   REPLY_PENDING,
   STATE,
   TRIPLES,
+  WRITE_ROWS,
   copyReplyInto,
   encodeErrorInto,
   encodeResultInto,
@@ -67,7 +68,8 @@ export class Bridge {
     this.encodeLimit = encodeLimit
     this.resolveModule = resolveModule ?? (() => undefined)
     this.state = state
-    this.errors = new Map()
+    /** The host's errors the call may still report (id -> error), made at the first one. */
+    this.errors = null
     this.nextErrorId = 1
     /** Whether the call has called a host function (not module sources, not State). */
     this.calledHost = false
@@ -76,7 +78,7 @@ export class Bridge {
     /** The same reply once it has come (`wait.reply`), to resume without a timer. */
     this.wait = null
     /** How results of each function are named in messages (`fetchPage()`), made on first use. */
-    this.roots = []
+    this.roots = null
     /**
      * The backend's way in: host function `index` was called with the wire values at
      * `bytes[argsStart..]`. Writes the reply at `bytes[replyStart..]` if it fits in
@@ -111,7 +113,7 @@ export class Bridge {
     // A host function's call could be seen: the call may not be run again unasked (lib/retry.mjs).
     if (!module) this.calledHost = true
     const fn = module ? this.resolveModule : this.functions.list[index]
-    const root = module ? 'modules()' : (this.roots[index] ??= `${this.functions.names[index]}()`)
+    const root = module ? 'modules()' : ((this.roots ??= [])[index] ??= `${this.functions.names[index]}()`)
     let args
     let result
     try {
@@ -162,7 +164,7 @@ export class Bridge {
       }
       if (isThenable(reply)) return this.waitFor(reply, (reply) => reply, bytes, replyStart)
       // (Rows, written straight into the buffer: TriplesSession.rowsReply.)
-      if (typeof reply === 'function') return reply(bytes, replyStart, capacity)
+      if (reply === WRITE_ROWS) return this.state.writeRows(bytes, replyStart, capacity)
     } catch (error) {
       return encodeErrorInto(messageOf(error), this.keep(error), bytes, replyStart, capacity)
     }
@@ -181,14 +183,15 @@ export class Bridge {
   /** Keeps `error` for `LuaError.cause`; its id for the core. */
   keep(error) {
     const id = this.nextErrorId++
-    this.errors.set(id, error)
-    if (this.errors.size > HOST_ERRORS_KEPT) this.errors.delete(id - HOST_ERRORS_KEPT)
+    const errors = (this.errors ??= new Map())
+    errors.set(id, error)
+    if (errors.size > HOST_ERRORS_KEPT) errors.delete(id - HOST_ERRORS_KEPT)
     return id
   }
 
   /** The original JS error behind a call's error, if the core says there is one. */
   cause(outcome) {
-    return outcome.cause ? this.errors.get(outcome.cause) : undefined
+    return outcome.cause ? this.errors?.get(outcome.cause) : undefined
   }
 
   /**

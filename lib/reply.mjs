@@ -83,22 +83,31 @@ export function encodeErrorInto(message, cause, bytes, start, capacity) {
 /**
  * The rows a triples query found (lib/triples.mjs: [s, p, kind, lexical, ...] each), as a
  * VALUES reply of four values a row, into `bytes` (see above); OVERSIZED past `limit`
- * bytes (they could not fit in the call).
+ * bytes (they could not fit in the call). `given` (`GIVEN_SUBJECT | GIVEN_PREDICATE`) says
+ * which of s and p the query named: those are nil in the reply, and the core uses its own
+ * (the pattern's) strings instead of making them again from bytes.
  */
-export function encodeRowsInto(rows, limit, bytes, start, capacity) {
+export function encodeRowsInto(rows, given, limit, bytes, start, capacity) {
   const e = encoder(null, limit, 'State.query()')
   try {
     e.into(bytes, start, capacity)
     e.u8(REPLY_VALUES)
     e.varint(rows.length * 4)
-    for (const [s, p, kind, lexical] of rows) {
+    const subject = (given & GIVEN_SUBJECT) === 0
+    const predicate = (given & GIVEN_PREDICATE) === 0
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]
+      if (subject) {
+        e.u8(TAG.STRING)
+        e.rawString(row[0])
+      } else e.u8(TAG.NIL)
+      if (predicate) {
+        e.u8(TAG.STRING)
+        e.rawString(row[1])
+      } else e.u8(TAG.NIL)
+      e.integer(row[2])
       e.u8(TAG.STRING)
-      e.rawString(s)
-      e.u8(TAG.STRING)
-      e.rawString(p)
-      e.integer(kind)
-      e.u8(TAG.STRING)
-      e.rawString(lexical)
+      e.rawString(row[3])
     }
     return finishReply(e, bytes, start, capacity)
   } catch (error) {
@@ -108,6 +117,13 @@ export function encodeRowsInto(rows, limit, bytes, start, capacity) {
     e.finish()
   }
 }
+
+/** What a TriplesSession answers when `writeRows` writes its reply (no function per query). */
+export const WRITE_ROWS = Symbol('writeRows')
+
+/** `encodeRowsInto`'s `given`: the query named its subject, its predicate. */
+export const GIVEN_SUBJECT = 1
+export const GIVEN_PREDICATE = 2
 
 /** A reply made whole elsewhere (`State`'s), copied into `bytes` as encodeResultInto would. */
 export function copyReplyInto(reply, bytes, start, capacity) {

@@ -24,7 +24,7 @@
 // batch of each kind on an RDFStore that has them. A call that fails writes nothing.
 
 import { isPlainObject, isThenable } from './util.mjs'
-import { REPLY_VALUES, encodeRowsInto, standalone } from './reply.mjs'
+import { GIVEN_PREDICATE, GIVEN_SUBJECT, REPLY_VALUES, WRITE_ROWS, encodeRowsInto, standalone } from './reply.mjs'
 import { Decoder, encoder } from './wire.mjs'
 
 /** An object's kind, as crates/core/src/triples_library.rs numbers them. */
@@ -583,7 +583,8 @@ export class N3TripleStore extends TripleStore {
   // Rows of the quads matching (`graph` undefined: every graph).
   #rows(s, p, object, graph, rows) {
     const quads = this.store.getQuads(s === null ? null : this.#iri(s), p === null ? null : this.#iri(p), object === null ? null : this.#object(object[0], object[1]), graph === undefined ? null : this.#graph(graph))
-    for (const quad of quads) {
+    for (let i = 0; i < quads.length; i++) {
+      const quad = quads[i]
       const term = quad.object
       const id = term.id
       let kind, lexical
@@ -593,12 +594,14 @@ export class N3TripleStore extends TripleStore {
       else {
         // "lexical", "lexical"^^datatype or "lexical"@language
         const end = id.lastIndexOf('"')
-        const value = id.slice(1, end)
-        if (end === id.length - 1) [kind, lexical] = [KIND.STRING, value]
-        else if (id[end + 1] === '@') [kind, lexical] = [KIND.STRING, value]
-        else [kind, lexical] = kindOfLiteral(value, id.slice(end + 3))
+        lexical = id.slice(1, end)
+        if (end === id.length - 1 || id.charCodeAt(end + 1) === AT) kind = KIND.STRING
+        // The core's own integers (every one it writes), told without slicing the datatype.
+        else if (id.length - end - 3 === XSD_INTEGER.length && id.endsWith(XSD_INTEGER) && CANONICAL_INTEGER.test(lexical)) kind = KIND.INTEGER
+        else [kind, lexical] = kindOfLiteral(lexical, id.slice(end + 3))
       }
-      rows.push([quad.subject.value, quad.predicate.value, kind, lexical, graph ?? graphName(quad.graph)])
+      // (A given subject or predicate is the quad's: no need to read it back.)
+      rows.push([s ?? quad.subject.value, p ?? quad.predicate.value, kind, lexical, graph ?? graphName(quad.graph)])
     }
     return rows
   }
@@ -629,6 +632,8 @@ export class N3TripleStore extends TripleStore {
 
 // Strings that an n3 Store would not read as IRIs (blank nodes, literals, variables, ...).
 const MARKED = /^[?_"[.<]/
+
+const AT = '@'.charCodeAt(0)
 
 
 // ---------------------------------------------------------------------------------------
@@ -711,6 +716,9 @@ export class TriplesSession {
     this.replyLimit = replyLimit
     this.writeLimit = writeLimit
     this.maxWrites = maxWrites ?? DEFAULT_MAX_WRITES
+    /** The rows of the reply `writeRows` writes next, and which columns the query named. */
+    this.rows = null
+    this.given = 0
     this.writes = 0
     this.writeBytes = 0
     // (Maps of the call's writes: made at its first write, `NO_WRITES` until then.)
@@ -731,7 +739,7 @@ export class TriplesSession {
   }
 
   /**
-   * The reply (bytes, a promise of them, or a function that writes them: `rowsReply`) to a
+   * The reply (bytes, a promise of them, or `WRITE_ROWS`: `rowsReply`) to a
    * request of the core (its wire arguments at bytes[start..]). A request may start with the inserts the core kept for later
    * (`'inserted', n`, then four values each: crates/core/src/triple_writes.rs); they come
    * first, in order, as if each had been its own request. A reply to a write says what the
@@ -769,26 +777,37 @@ export class TriplesSession {
         this.delete('set', args[at + 1], args[at + 2], null, null, false)
         this.insert('set', args[at + 1], args[at + 2], args[at + 3], args[at + 4], false)
         return this.headroom()
-      case 'query':
-        return this.rowsReply(this.query(args[at + 1], args[at + 2], args[at + 3] === null ? null : [args[at + 3], args[at + 4]]), false)
+      case 'query': {
+        const s = args[at + 1]
+        const p = args[at + 2]
+        return this.rowsReply(this.query(s, p, args[at + 3] === null ? null : [args[at + 3], args[at + 4]]), (s === null ? 0 : GIVEN_SUBJECT) | (p === null ? 0 : GIVEN_PREDICATE), false)
+      }
       case 'get':
-        return this.rowsReply(this.query(args[at + 1], args[at + 2], null), true)
+        return this.rowsReply(this.query(args[at + 1], args[at + 2], null), GIVEN_SUBJECT | GIVEN_PREDICATE, true)
       default:
         throw new Error(`State: unknown request ${args[at]}`)
     }
   }
 
   /**
-   * The reply of `rows` (the first only, if `first`): a function that writes it into the
-   * caller's buffer (lib/bridge.mjs) when they are here, which spares a copy per query;
-   * whole bytes when a store gave a promise of them.
+   * The reply of `rows` (the first only, if `first`; `given`: encodeRowsInto's): whole
+   * bytes when a store gave a promise of them, else `WRITE_ROWS`, and `writeRows` writes
+   * them into the caller's buffer (lib/bridge.mjs), which spares a copy per query.
    */
-  rowsReply(rows, first) {
+  rowsReply(rows, given, first) {
     if (isThenable(rows)) {
-      return Promise.resolve(rows).then((rows) => standalone(encodeRowsInto, first ? rows.slice(0, 1) : rows, this.replyLimit))
+      return Promise.resolve(rows).then((rows) => standalone(encodeRowsInto, first ? rows.slice(0, 1) : rows, given, this.replyLimit))
     }
-    if (first) rows = rows.slice(0, 1)
-    return (bytes, start, capacity) => encodeRowsInto(rows, this.replyLimit, bytes, start, capacity)
+    this.rows = first && rows.length > 1 ? rows.slice(0, 1) : rows
+    this.given = given
+    return WRITE_ROWS
+  }
+
+  /** Writes the rows `rowsReply` kept (reply.mjs encodeRowsInto); their length. */
+  writeRows(bytes, start, capacity) {
+    const rows = this.rows
+    this.rows = null
+    return encodeRowsInto(rows, this.given, this.replyLimit, bytes, start, capacity)
   }
 
   /** The reply to a write: the writes and bytes of writes the call may still make. */

@@ -29,7 +29,8 @@
 //! chunk returns (triple_writes.rs); a reply to a write is two integers, what the call may
 //! still write (triples, bytes). The host (lib/triples.mjs) buffers the call's
 //! writes until it succeeds, and answers `query` and `get` with rows in the order it
-//! defines: wire values `s, p, kind, lexical` per triple (`get`: at most one), or
+//! defines: wire values `s, p, kind, lexical` per triple (`get`: at most one; `s` and `p`
+//! may be nil where the request named them, and are then the request's), or
 //! `OVERSIZED` for rows that could not fit in the call's memory. Those become Lua values
 //! here, JSON parsed back into tables (an integer stays one, a number with a fraction or an
 //! exponent is a float), under the call's memory limit.
@@ -467,7 +468,8 @@ unsafe fn ask(state: Lua, name: &str, args: Writer) -> c_int {
 enum Answer {
     /// No results (a write).
     Done,
-    /// The rows as an array of triples (`query`).
+    /// The rows as an array of triples (`query`, whose pattern's subject and predicate are
+    /// at stack indices `PATTERN_SUBJECT` and `PATTERN_PREDICATE`).
     Rows,
     /// The first row's object, or nil (`get`).
     Object,
@@ -513,6 +515,34 @@ fn note_headroom(state: Lua, reader: &mut Reader) {
         .set_headroom(writes.max(0) as u64, bytes.max(0) as u64);
 }
 
+/// Where `query` keeps its pattern's subject and predicate on the stack, while it waits too
+/// (a reply's nil subject or predicate is the pattern's).
+const PATTERN_SUBJECT: c_int = 5;
+const PATTERN_PREDICATE: c_int = 6;
+
+/// A subject or predicate of a reply's row: its bytes, or `None` for nil (the query named
+/// it: the pattern's is the row's).
+fn reply_name<'a>(reader: &mut Reader<'a>) -> Option<Option<&'a [u8]>> {
+    match reader.u8().ok()? {
+        wire::STRING => Some(Some(reader.bytes().ok()?)),
+        wire::NIL => Some(None),
+        _ => None,
+    }
+}
+
+/// Pushes a row's subject or predicate: `name`, or (`None`) the pattern's at `index`, which
+/// must be a string; false (nothing pushed) if it is not.
+unsafe fn push_name(state: Lua, name: Option<&[u8]>, index: c_int) -> bool {
+    match name {
+        Some(name) => {
+            ffi::lua_pushlstring(state, name.as_ptr() as *const c_char, name.len());
+        }
+        None if ffi::lua_type(state, index) == ffi::LUA_TSTRING => ffi::lua_pushvalue(state, index),
+        None => return false,
+    };
+    true
+}
+
 /// A string value of the reply.
 fn reply_string<'a>(reader: &mut Reader<'a>) -> Option<&'a [u8]> {
     (reader.u8().ok()? == wire::STRING).then(|| reader.bytes().ok())?
@@ -543,8 +573,8 @@ unsafe fn push_rows(state: Lua, reader: &mut Reader, what: Answer) -> c_int {
             ffi::lua_pushnil(state);
         } else {
             let object = (|| {
-                reply_string(reader)?;
-                reply_string(reader)?;
+                reply_name(reader)?;
+                reply_name(reader)?;
                 Some((reply_integer(reader)?, reply_string(reader)?))
             })();
             let Some((kind, lexical)) = object else {
@@ -561,8 +591,8 @@ unsafe fn push_rows(state: Lua, reader: &mut Reader, what: Answer) -> c_int {
     ffi::lua_createtable(state, rows.min(c_int::MAX as usize) as c_int, 0);
     for i in 1..=rows {
         let row = (|| {
-            let subject = reply_string(reader)?;
-            let predicate = reply_string(reader)?;
+            let subject = reply_name(reader)?;
+            let predicate = reply_name(reader)?;
             Some((
                 subject,
                 predicate,
@@ -575,10 +605,14 @@ unsafe fn push_rows(state: Lua, reader: &mut Reader, what: Answer) -> c_int {
         };
         ffi::lua_createtable(state, 0, 3);
         push_field_name(state, 1);
-        ffi::lua_pushlstring(state, subject.as_ptr() as *const c_char, subject.len());
+        if !push_name(state, subject, PATTERN_SUBJECT) {
+            return waiting::raise_malformed(state, c"reply");
+        }
         ffi::lua_rawset(state, -3);
         push_field_name(state, 2);
-        ffi::lua_pushlstring(state, predicate.as_ptr() as *const c_char, predicate.len());
+        if !push_name(state, predicate, PATTERN_PREDICATE) {
+            return waiting::raise_malformed(state, c"reply");
+        }
         ffi::lua_rawset(state, -3);
         push_field_name(state, 3);
         if !push_object(state, kind, lexical) {
@@ -1008,6 +1042,7 @@ unsafe extern "C-unwind" fn query(state: Lua) -> c_int {
     }
     // Stack: pattern, 3 names, subject, predicate, object.
     let (subject, predicate, object) = (names + 4, names + 5, names + 6);
+    debug_assert_eq!((subject, predicate), (PATTERN_SUBJECT, PATTERN_PREDICATE));
     for (idx, what) in [
         (subject, c"pattern.subject"),
         (predicate, c"pattern.predicate"),

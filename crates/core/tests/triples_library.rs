@@ -29,6 +29,17 @@ struct ListStore {
     bounds: Option<(i64, i64)>,
     /// Writes and bytes used so far.
     used: (i64, i64),
+    /// Rows name their subject and predicate with nil where the query named them (as
+    /// lib/reply.mjs does), or (`Always`) in every row, which is malformed where it did not.
+    nil_names: NilNames,
+}
+
+#[derive(Clone, Copy, Default, PartialEq)]
+enum NilNames {
+    #[default]
+    Never,
+    WhereNamed,
+    Always,
 }
 
 fn args_of(bytes: &[u8]) -> Vec<Arg> {
@@ -134,11 +145,21 @@ impl ListStore {
                     .take(if op == "get" { 1 } else { usize::MAX })
                     .collect();
                 w.count(4 * found.len());
+                let nil = |named: bool| match self.nil_names {
+                    NilNames::Never => false,
+                    NilNames::WhereNamed => named,
+                    NilNames::Always => true,
+                };
+                let (nil_subject, nil_predicate) = (nil(s.is_some()), nil(p.is_some()));
                 for (s, p, kind, lexical) in found {
-                    w.string(s.as_bytes())
-                        .string(p.as_bytes())
-                        .integer(*kind)
-                        .string(lexical.as_bytes());
+                    for (name, nil) in [(s, nil_subject), (p, nil_predicate)] {
+                        if nil {
+                            w.nil();
+                        } else {
+                            w.string(name.as_bytes());
+                        }
+                    }
+                    w.integer(*kind).string(lexical.as_bytes());
                 }
             }
             other => panic!("op {other}"),
@@ -321,6 +342,51 @@ fn rows_come_back_as_lua_values_now_or_later() {
                 LuaValue::Nil,
             ],
             "later: {later}"
+        );
+    }
+}
+
+/// A reply may leave out (nil) a row's subject and predicate where the query named them:
+/// the rows then have the pattern's, now and after a wait. A nil where the query named
+/// none is a malformed reply.
+#[test]
+fn rows_take_the_names_a_query_gave_from_its_pattern() {
+    for later in [false, true] {
+        let mut store = ListStore {
+            later,
+            nil_names: NilNames::WhereNamed,
+            ..ListStore::default()
+        };
+        for (s, p, o) in [("a", "p", "1"), ("a", "q", "2"), ("b", "p", "3")] {
+            store.triples.push((s.into(), p.into(), 2, o.into()));
+        }
+        let got = values_of(
+            r#"
+            local function rows(pattern)
+              local out = {}
+              for _, t in ipairs(State.query(pattern)) do out[#out + 1] = t.subject .. ' ' .. t.predicate .. ' ' .. t.object end
+              return table.concat(out, ', ')
+            end
+            return rows({ subject = 'a' }), rows({ predicate = 'p' }), rows({ subject = 'a', predicate = 'q' }), rows({}),
+              State.get('b', 'p')"#,
+            &mut store,
+        );
+        assert_eq!(
+            got,
+            vec![
+                s("a p 1, a q 2"),
+                s("a p 1, b p 3"),
+                s("a q 2"),
+                s("a p 1, a q 2, b p 3"),
+                LuaValue::Integer(3),
+            ],
+            "later: {later}"
+        );
+        store.nil_names = NilNames::Always;
+        let error = run("return State.query({ subject = 'a' })", &mut store).unwrap_err();
+        assert!(
+            format!("{error:?}").contains("malformed reply"),
+            "{error:?}"
         );
     }
 }
