@@ -83,28 +83,29 @@ export function encodeErrorInto(message, cause, bytes, start, capacity) {
 /**
  * The rows a triples query found (lib/triples.mjs: [s, p, kind, lexical, ...] each), as a
  * VALUES reply of four values a row, into `bytes` (see above); OVERSIZED past `limit`
- * bytes (they could not fit in the call). `given` (`GIVEN_SUBJECT | GIVEN_PREDICATE`) says
- * which of s and p the query named: those are nil in the reply, and the core uses its own
- * (the pattern's) strings instead of making them again from bytes.
+ * bytes (they could not fit in the call). A row's subject or predicate that is the query's
+ * own (`subject`, `predicate`: null where it named none) is nil in the reply, and the core
+ * uses the pattern's string instead of making it again from bytes. (Compared row by row: a
+ * host's store may answer rows its pattern does not match, and those keep their names.)
  */
-export function encodeRowsInto(rows, given, limit, bytes, start, capacity) {
+export function encodeRowsInto(rows, subject, predicate, limit, bytes, start, capacity) {
   const e = encoder(null, limit, 'State.query()')
   try {
     e.into(bytes, start, capacity)
     e.u8(REPLY_VALUES)
     e.varint(rows.length * 4)
-    const subject = (given & GIVEN_SUBJECT) === 0
-    const predicate = (given & GIVEN_PREDICATE) === 0
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]
-      if (subject) {
+      if (row[0] === subject) e.u8(TAG.NIL)
+      else {
         e.u8(TAG.STRING)
         e.rawString(row[0])
-      } else e.u8(TAG.NIL)
-      if (predicate) {
+      }
+      if (row[1] === predicate) e.u8(TAG.NIL)
+      else {
         e.u8(TAG.STRING)
         e.rawString(row[1])
-      } else e.u8(TAG.NIL)
+      }
       e.integer(row[2])
       e.u8(TAG.STRING)
       e.rawString(row[3])
@@ -120,10 +121,6 @@ export function encodeRowsInto(rows, given, limit, bytes, start, capacity) {
 
 /** What a TriplesSession answers when `writeRows` writes its reply (no function per query). */
 export const WRITE_ROWS = Symbol('writeRows')
-
-/** `encodeRowsInto`'s `given`: the query named its subject, its predicate. */
-export const GIVEN_SUBJECT = 1
-export const GIVEN_PREDICATE = 2
 
 /** A reply made whole elsewhere (`State`'s), copied into `bytes` as encodeResultInto would. */
 export function copyReplyInto(reply, bytes, start, capacity) {

@@ -24,7 +24,7 @@
 // batch of each kind on an RDFStore that has them. A call that fails writes nothing.
 
 import { isPlainObject, isThenable } from './util.mjs'
-import { GIVEN_PREDICATE, GIVEN_SUBJECT, REPLY_VALUES, WRITE_ROWS, encodeRowsInto, standalone } from './reply.mjs'
+import { REPLY_VALUES, WRITE_ROWS, encodeRowsInto, standalone } from './reply.mjs'
 import { Decoder, encoder } from './wire.mjs'
 
 /** An object's kind, as crates/core/src/triples_library.rs numbers them. */
@@ -716,9 +716,10 @@ export class TriplesSession {
     this.replyLimit = replyLimit
     this.writeLimit = writeLimit
     this.maxWrites = maxWrites ?? DEFAULT_MAX_WRITES
-    /** The rows of the reply `writeRows` writes next, and which columns the query named. */
+    /** The rows of the reply `writeRows` writes next, and the subject and predicate their query named. */
     this.rows = null
-    this.given = 0
+    this.rowsSubject = null
+    this.rowsPredicate = null
     this.writes = 0
     this.writeBytes = 0
     // (Maps of the call's writes: made at its first write, `NO_WRITES` until then.)
@@ -777,29 +778,27 @@ export class TriplesSession {
         this.delete('set', args[at + 1], args[at + 2], null, null, false)
         this.insert('set', args[at + 1], args[at + 2], args[at + 3], args[at + 4], false)
         return this.headroom()
-      case 'query': {
-        const s = args[at + 1]
-        const p = args[at + 2]
-        return this.rowsReply(this.query(s, p, args[at + 3] === null ? null : [args[at + 3], args[at + 4]]), (s === null ? 0 : GIVEN_SUBJECT) | (p === null ? 0 : GIVEN_PREDICATE), false)
-      }
+      case 'query':
+        return this.rowsReply(this.query(args[at + 1], args[at + 2], args[at + 3] === null ? null : [args[at + 3], args[at + 4]]), args[at + 1], args[at + 2], false)
       case 'get':
-        return this.rowsReply(this.query(args[at + 1], args[at + 2], null), GIVEN_SUBJECT | GIVEN_PREDICATE, true)
+        return this.rowsReply(this.query(args[at + 1], args[at + 2], null), args[at + 1], args[at + 2], true)
       default:
         throw new Error(`State: unknown request ${args[at]}`)
     }
   }
 
   /**
-   * The reply of `rows` (the first only, if `first`; `given`: encodeRowsInto's): whole
-   * bytes when a store gave a promise of them, else `WRITE_ROWS`, and `writeRows` writes
-   * them into the caller's buffer (lib/bridge.mjs), which spares a copy per query.
+   * The reply of `rows` (the first only, if `first`) to a query of `s` and `p` (null: any):
+   * whole bytes when a store gave a promise of them, else `WRITE_ROWS`, and `writeRows`
+   * writes them into the caller's buffer (lib/bridge.mjs), which spares a copy per query.
    */
-  rowsReply(rows, given, first) {
+  rowsReply(rows, s, p, first) {
     if (isThenable(rows)) {
-      return Promise.resolve(rows).then((rows) => standalone(encodeRowsInto, first ? rows.slice(0, 1) : rows, given, this.replyLimit))
+      return Promise.resolve(rows).then((rows) => standalone(encodeRowsInto, first ? rows.slice(0, 1) : rows, s, p, this.replyLimit))
     }
     this.rows = first && rows.length > 1 ? rows.slice(0, 1) : rows
-    this.given = given
+    this.rowsSubject = s
+    this.rowsPredicate = p
     return WRITE_ROWS
   }
 
@@ -807,7 +806,7 @@ export class TriplesSession {
   writeRows(bytes, start, capacity) {
     const rows = this.rows
     this.rows = null
-    return encodeRowsInto(rows, this.given, this.replyLimit, bytes, start, capacity)
+    return encodeRowsInto(rows, this.rowsSubject, this.rowsPredicate, this.replyLimit, bytes, start, capacity)
   }
 
   /** The reply to a write: the writes and bytes of writes the call may still make. */

@@ -167,6 +167,28 @@ State.insert('resource://post:1', 'author', 'resource://user:alice')
 
 /** Runs the suite: `lua` is the package's API; see the file's comment for `stores`. */
 export function triplesSuite(lua, stores) {
+  describe("State as triples on a host's own RDFStore", () => {
+    it('gives the rows the store answers as they are, even ones its pattern does not match', async () => {
+      // A store that matches loosely (as a case-insensitive or aliasing one might): the rows
+      // it gives are the script's, names included, not the pattern's.
+      const loose = {
+        insert() {},
+        delete() {},
+        query: ({ subject }) => [
+          { subject, predicate: 'name', object: 'as asked' },
+          { subject: subject.toUpperCase(), predicate: 'Name', object: 'as stored' },
+        ],
+      }
+      const { values } = await lua.createRunner({ triples: loose }).run(
+        `local out = {}
+         for _, t in ipairs(State.query({ subject = 'user:a', predicate = 'name' })) do out[#out + 1] = t.subject .. ' ' .. t.predicate .. ' ' .. t.object end
+         return table.concat(out, '; ')`,
+        { scriptId: 'Module:Loose' },
+      )
+      expect(values).toEqual(['USER:A Name as stored; user:a name as asked'])
+    })
+  })
+
   describe.each(stores)('State as triples on $name', ({ make, graphs, terms, lossy, values }) => {
     const fresh = async (options = {}) => {
       const store = await make()
