@@ -64,14 +64,19 @@ export function createBackend(instantiate) {
     })
   }
 
+  // A call with a host: its first slice runs in the same call into the module that makes
+  // it, and only a call that outlives it gets a `Call` object (src/lib.rs runWithHost).
   function startCall(call, runner, bridge) {
-    const started = inInstance((inst) => {
-      const glueRunner = runner.in(inst)
-      const host = hostBridge(inst, bridge)
-      return wrapCall(inst, inst.glue.startCall(encodeCall(call), glueRunner, host), replace)
-    })
-    if (typeof started.resumeSync === 'function') return started
-    return { resume: () => started, resumeSync: () => started }
+    let started = null
+    const first = () =>
+      inInstance((inst) => {
+        const slice = inst.glue.runWithHost(encodeCall(call), runner.in(inst), hostBridge(inst, bridge))
+        if (!Array.isArray(slice)) return outcomeOf(slice)
+        started = wrapCall(inst, slice[0], replace)
+        return slice[1]
+      })
+    const resumeSync = (reply) => (started ? started.resumeSync(reply) : first())
+    return { resume: resumeSync, resumeSync }
   }
 
   return {

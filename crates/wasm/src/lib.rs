@@ -229,13 +229,28 @@ impl Runner {
     }
 }
 
-/// Starts a call with a host (see `Call`): `call` are its bytes, `runner` its runner's
-/// modules and arenas, `bridge` the host side of its requests.
-#[wasm_bindgen(js_name = startCall)]
-pub fn start_call(call: &[u8], runner: &Runner, bridge: Bridge) -> Result<Call, JsError> {
-    Ok(Call {
+/// Starts a call with a host (see `Call`) and runs its first slice: `call` are its bytes,
+/// `runner` its runner's modules and arenas, `bridge` the host side of its requests.
+/// Returns the outcome's bytes when the call ends in that slice (most calls: no `Call`
+/// object is made for them, whose JS wrapper costs a `FinalizationRegistry` entry), else
+/// `[call, msLeft]` while it waits for its host.
+#[wasm_bindgen(js_name = runWithHost, unchecked_return_type = "Uint8Array | [Call, number]")]
+pub fn run_with_host(call: &[u8], runner: &Runner, bridge: Bridge) -> Result<JsValue, JsError> {
+    let mut call = Call {
         inner: new_call(call, runner)?,
         bridge,
+    };
+    let step = call.inner.resume(
+        &mut JsHost {
+            bridge: &call.bridge,
+        },
+        None,
+    );
+    Ok(match step {
+        Step::Waiting { time_left_ms } => {
+            js_sys::Array::of2(&JsValue::from(call), &JsValue::from_f64(time_left_ms)).into()
+        }
+        ended => finish(ended),
     })
 }
 
