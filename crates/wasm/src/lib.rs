@@ -6,7 +6,7 @@
 //! the C runtime's clock and the interpreter's step counter (`start`), and a host bridge
 //! whose bytes cross through this module's memory as raw offsets (`Bridge`). Everything
 //! runs on the calling thread: a call waits for its host by returning, and is resumed by
-//! the JS side (js/backend.mjs). One glue (wasm-bindgen's `web` target made a factory of
+//! the JS side (lib/wasm-backend.mjs). One glue (wasm-bindgen's `web` target made a factory of
 //! instances by scripts/wasm-glue-factory.mjs) serves browsers, bundlers and Node.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -174,9 +174,9 @@ pub fn wasm_memory() -> JsValue {
     wasm_bindgen::memory()
 }
 
-/// A call whose globals hold host functions: it runs by slices (`resumeSync`), and asks
-/// its `Bridge` when the script calls one. Between slices it waits for the host, holding
-/// nothing but its Lua state.
+/// A call with a host that outlived its first slice (`runWithHost`): it runs by slices
+/// (`resumeSync`), and asks its `Bridge` when the script calls a host function. Between
+/// slices it waits for the host, holding nothing but its Lua state.
 #[wasm_bindgen]
 pub struct Call {
     inner: pubwiki_lua_core::Call,
