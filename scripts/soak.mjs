@@ -1,10 +1,12 @@
 // Soak: many fresh-state calls mixing successes and every error kind, with and without host
-// functions (sync, async, throwing, never settling); reports RSS growth after warm-up as JSON. Usage: node --expose-gc scripts/soak.mjs [calls]
+// functions (sync, async, throwing, never settling) and State as triples (on an N3TripleStore
+// and on an asynchronous RDFStore: committed, rolled back, over a limit); reports RSS growth
+// after warm-up as JSON. Usage: node --expose-gc scripts/soak.mjs [calls]
 // (PUBWIKI_LUA_BACKEND picks the backend.)
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
-const { runLua, backend } = require('..')
+const { runLua, backend, N3TripleStore } = require('..')
 
 const calls = Number(process.argv[2] ?? 20000)
 const scripts = [
@@ -26,6 +28,20 @@ const globals = {
   never: () => new Promise(() => {}),
   big: () => 'x'.repeat(100_000),
 }
+// Triples stay bounded (the calls set the same 50 subjects), so that growth is a leak.
+const n3 = { triples: new N3TripleStore() }
+const triples = [
+  "local n = math.random(1000) local k = 'item:' .. n % 50 State.set(k, 'n', n) return #State.query({ subject = k })",
+  "State.insert('item:1', 'x', { a = 1 }) error('rolled back')",
+  "for i = 1, 1e6 do State.insert('big', 'n', string.rep('x', 1000) .. i) end",
+]
+scripts.push(
+  [triples[0], n3],
+  [triples[1], n3],
+  [triples[2], { ...n3, memoryLimit: 1 << 20 }],
+  [triples[0], { triples: rdfStore() }],
+  [triples[1], { triples: rdfStore() }],
+)
 scripts.push(
   ['return add(args.tags[1], #args.title)', { globals }],
   ['local s = 0 for i = 1, 20 do s = s + later(i) end return s', { globals }],
@@ -33,6 +49,24 @@ scripts.push(
   ['print("waits") never()', { globals, timeLimit: 5 }],
   ['return #big(), coroutine.wrap(function() return later(1) end)()', { globals }],
 )
+
+// An asynchronous RDFStore (the other library's interface) over an array.
+function rdfStore() {
+  let list = []
+  const same = (t, { subject, predicate, object }) =>
+    (subject == null || t.subject === subject) && (predicate == null || t.predicate === predicate) && (object == null || t.object === object)
+  return {
+    async insert(subject, predicate, object) {
+      if (!list.some((t) => same(t, { subject, predicate, object }))) list.push({ subject, predicate, object })
+    },
+    async delete(subject, predicate, object) {
+      list = list.filter((t) => !same(t, { subject, predicate, object }))
+    },
+    async query(pattern) {
+      return list.filter((t) => same(t, pattern))
+    },
+  }
+}
 
 async function batch(count, offset) {
   const inFlight = 64
