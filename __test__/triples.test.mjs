@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { QueryEngine } from '@comunica/query-sparql-rdfjs-lite'
-import { Writer } from 'n3'
+import { Store, Writer } from 'n3'
 import { QuadstoreRdfStore } from './shared/quadstore-rdf-store.mjs'
 import { asyncRdfStore, triplesSuite } from './shared/triples-suite.mjs'
 
@@ -192,6 +192,74 @@ describe('persistent and RDF/JS triple stores', () => {
         return State.get(x, 'plain'), State.get(x, 'lang'), State.get(x, 'short'), math.type(State.get(x, 'short')), State.get(x, 'decimal'), math.type(State.get(x, 'decimal'))`, { scriptId: 'Module:X' })
       expect(values).toEqual(['text', 'bonjour', 7, 'integer', 2.5, 'float'])
     })
+  })
+})
+
+// N3TripleStore reads an n3 Store's indexes directly where its class reads as n3's own does
+// (lib/n3-index.mjs), and through getQuads otherwise: both ways must give scripts the same.
+describe('N3TripleStore on n3 Stores of every kind', () => {
+  const { namedNode, literal, blankNode, quad } = lua.dataFactory
+  const xsd = (type) => namedNode(`http://www.w3.org/2001/XMLSchema#${type}`)
+  // Quads a host wrote itself, with every kind of term n3 keeps apart (IRIs n3 wraps, as
+  // their names look like other terms; blank nodes; literals with quotes, languages and
+  // datatypes), in the default graph and in a script's own.
+  const fill = (n3) => {
+    const subjects = [namedNode('resource://a'), namedNode('_:not-blank'), namedNode('"not-literal'), blankNode('b1')]
+    const predicates = [namedNode('p'), namedNode('?not-variable')]
+    const objects = [namedNode('resource://o'), namedNode('<wrapped>'), blankNode('b2'), literal('plain'), literal('say "hi"'), literal('hello', 'en'),
+      literal('7', xsd('integer')), literal('007', xsd('short')), literal('2.50', xsd('decimal')), literal('true', xsd('boolean')), literal('[1,2]', namedNode('http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON'))]
+    subjects.forEach((s, i) => predicates.forEach((p, j) => objects.forEach((o, k) => {
+      if ((i + j + k) % 3 !== 0) n3.addQuad(quad(s, p, o, (i + k) % 2 ? namedNode('urn:script:Module:Q') : undefined))
+    })))
+    return n3
+  }
+  const code = `
+    local function all(pattern)
+      local out = {}
+      for _, t in ipairs(State.query(pattern)) do out[#out + 1] = { t.subject, t.predicate, t.object, math.type(t.object) or type(t.object) } end
+      return out
+    end
+    return all({}), all({ subject = '_:not-blank' }), all({ subject = 'b1' }), all({ predicate = '?not-variable' }),
+      all({ object = 'resource://o' }), all({ object = 7 }), all({ subject = 'resource://a', predicate = 'p' }),
+      all({ subject = 'resource://a', object = 'say "hi"' }), all({ predicate = 'p', object = 'hello' }), State.get('"not-literal', 'p')`
+  const read = (n3) => {
+    const triples = { store: new lua.N3TripleStore(fill(n3)), graphs: (scriptId) => ({ write: `urn:script:${scriptId}`, read: [`urn:script:${scriptId}`, ''] }) }
+    return lua.createRunner({ triples }).runSync(code, { scriptId: 'Module:Q' }).values
+  }
+
+  it('gives the same triples from a Store that reads its own way (getQuads) as from n3\'s own', () => {
+    class OwnReads extends Store {
+      getQuads(...pattern) {
+        return super.getQuads(...pattern)
+      }
+    }
+    const direct = read(new Store())
+    expect(read(new OwnReads())).toEqual(direct)
+    // Every term read back as it was written (the first pattern: everything, in order).
+    expect(direct[0].length).toBe(56)
+    expect(direct[0]).toContainEqual(['_:not-blank', '?not-variable', 'resource://o', 'string'])
+    expect(direct[0]).toContainEqual(['b1', 'p', '<wrapped>', 'string'])
+    expect(direct[0]).toContainEqual(['"not-literal', '?not-variable', 'say "hi"', 'string'])
+    expect(direct[0]).toContainEqual(['resource://a', 'p', 7, 'integer'])
+    expect(direct[0]).toContainEqual(['b1', 'p', 2.5, 'float'])
+    // By subject (a blank node's is not an IRI of its name), predicate, object (the exact
+    // term: not '007'^^xsd:short for 7, nor "hello"@en for 'hello'), and pairs; empty
+    // results come as empty tables.
+    expect(direct.slice(1, 9).map((rows) => Object.keys(rows).length)).toEqual([14, 0, 28, 5, 5, 7, 2, 0])
+    expect(direct[9]).toBe('_:b2')
+  })
+
+  it("honours a Store class's own reading (a reasoner's getQuads)", () => {
+    class Reasoner extends Store {
+      getQuads(s, p, o, g) {
+        const found = super.getQuads(s, p, o, g)
+        const inferred = quad(namedNode('resource://a'), namedNode('p'), literal('inferred'))
+        return (s === null || s === 'resource://a') && (p === null || p === 'p') && o === null ? [...found, inferred] : found
+      }
+    }
+    const values = read(new Reasoner())
+    expect(values[0]).toContainEqual(['resource://a', 'p', 'inferred', 'string'])
+    expect(values[6]).toContainEqual(['resource://a', 'p', 'inferred', 'string'])
   })
 })
 

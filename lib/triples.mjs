@@ -26,6 +26,7 @@
 import { isPlainObject, isThenable } from './util.mjs'
 import { REPLY_VALUES, WRITE_ROWS, encodeRowsInto, standalone } from './reply.mjs'
 import { Decoder, encoder } from './wire.mjs'
+import { canReadIndex, readIndex, termOf } from './n3-index.mjs'
 
 /** An object's kind, as crates/core/src/triples_library.rs numbers them. */
 const KIND = Object.freeze({ IRI: 0, STRING: 1, INTEGER: 2, DOUBLE: 3, BOOLEAN: 4, JSON: 5, NIL: 6 })
@@ -540,6 +541,8 @@ export class N3TripleStore extends TripleStore {
   static makeStore = null
 
   #ids = new Map()
+  /** Whether the store's indexes can be read directly (lib/n3-index.mjs); known at the first read. */
+  #indexed = null
 
   constructor(store) {
     super()
@@ -580,27 +583,24 @@ export class N3TripleStore extends TripleStore {
     return graph === '' ? '' : this.#iri(graph)
   }
 
-  // Rows of the quads matching (`graph` undefined: every graph).
+  // Rows of the quads matching (`graph` undefined: every graph): read from n3's indexes
+  // where its layout is the one lib/n3-index.mjs knows (checked at the first read), else
+  // through getQuads.
   #rows(s, p, object, graph, rows) {
-    const quads = this.store.getQuads(s === null ? null : this.#iri(s), p === null ? null : this.#iri(p), object === null ? null : this.#object(object[0], object[1]), graph === undefined ? null : this.#graph(graph))
+    const o = object === null ? null : this.#object(object[0], object[1])
+    if (graph !== undefined && (this.#indexed ??= canReadIndex(this.store))) {
+      const store = this.store
+      readIndex(store, s === null ? null : this.#iri(s), p === null ? null : this.#iri(p), o, this.#graph(graph), (sKey, pKey, oKey) => {
+        const [kind, lexical] = oKey.charCodeAt(0) === QUOTE ? literalOfId(oKey) : isMarked(oKey) ? objectOfTerm(termOf(store, oKey)) : [KIND.IRI, oKey]
+        // (A given subject or predicate is the triple's: no need to read it back.)
+        rows.push([s ?? nameOfKey(store, sKey), p ?? nameOfKey(store, pKey), kind, lexical, graph])
+      })
+      return rows
+    }
+    const quads = this.store.getQuads(s === null ? null : this.#iri(s), p === null ? null : this.#iri(p), o, graph === undefined ? null : this.#graph(graph))
     for (let i = 0; i < quads.length; i++) {
       const quad = quads[i]
-      const term = quad.object
-      const id = term.id
-      let kind, lexical
-      if (typeof id !== 'string') [kind, lexical] = kindOfTerm(term)
-      else if (term.termType === 'NamedNode') [kind, lexical] = [KIND.IRI, term.value]
-      else if (term.termType !== 'Literal') [kind, lexical] = kindOfTerm(term)
-      else {
-        // "lexical", "lexical"^^datatype or "lexical"@language
-        const end = id.lastIndexOf('"')
-        lexical = id.slice(1, end)
-        if (end === id.length - 1 || id.charCodeAt(end + 1) === AT) kind = KIND.STRING
-        // The core's own integers (every one it writes), told without slicing the datatype.
-        else if (id.length - end - 3 === XSD_INTEGER.length && id.endsWith(XSD_INTEGER) && CANONICAL_INTEGER.test(lexical)) kind = KIND.INTEGER
-        else [kind, lexical] = kindOfLiteral(lexical, id.slice(end + 3))
-      }
-      // (A given subject or predicate is the quad's: no need to read it back.)
+      const [kind, lexical] = objectOfTerm(quad.object)
       rows.push([s ?? quad.subject.value, p ?? quad.predicate.value, kind, lexical, graph ?? graphName(quad.graph)])
     }
     return rows
@@ -634,6 +634,37 @@ export class N3TripleStore extends TripleStore {
 const MARKED = /^[?_"[.<]/
 
 const AT = '@'.charCodeAt(0)
+const QUOTE = '"'.charCodeAt(0)
+
+// Whether an n3 key is other than an IRI as it is (a literal, a blank node, a wrapped IRI...).
+function isMarked(key) {
+  const first = key.charCodeAt(0)
+  return first === 0x3f || first === 0x5f || first === QUOTE || first === 0x5b || first === 0x2e || first === 0x3c
+}
+
+// A subject's or predicate's name from its n3 key.
+function nameOfKey(store, key) {
+  return isMarked(key) ? termOf(store, key).value : key
+}
+
+/** [kind, lexical] of an object term of an n3 Store. */
+function objectOfTerm(term) {
+  const id = term.id
+  if (typeof id !== 'string') return kindOfTerm(term)
+  if (term.termType === 'NamedNode') return [KIND.IRI, term.value]
+  if (term.termType !== 'Literal') return kindOfTerm(term)
+  return literalOfId(id)
+}
+
+/** [kind, lexical] of a literal from its n3 id: "lexical", "lexical"^^datatype or "lexical"@language. */
+function literalOfId(id) {
+  const end = id.lastIndexOf('"')
+  const lexical = id.slice(1, end)
+  if (end === id.length - 1 || id.charCodeAt(end + 1) === AT) return [KIND.STRING, lexical]
+  // The core's own integers (every one it writes), told without slicing the datatype.
+  if (id.length - end - 3 === XSD_INTEGER.length && id.endsWith(XSD_INTEGER) && CANONICAL_INTEGER.test(lexical)) return [KIND.INTEGER, lexical]
+  return kindOfLiteral(lexical, id.slice(end + 3))
+}
 
 
 // ---------------------------------------------------------------------------------------
