@@ -3,17 +3,18 @@
 //
 // Why not n3's public API: `getQuads` runs two nested generators per query, and makes a
 // Quad and its terms per triple, which N3TripleStore at once turns back into the strings
-// the core takes. For a 10-query call on 10k triples that was ~21 us of ~42 (the direct
-// loop it is measured against: ~20 us); reading the same indexes here, ~1.5 us. n3 has no
-// public way to read its indexes as strings (`forObjects` and friends make terms, and a
-// closure and a map per call: slower still), so this reads fields n3 does not document:
+// the core takes. 10 queries by subject on 10k triples in a tight JS loop: 29.6 us through
+// `getQuads`, 11.2 us here (one run); a call of ours making them went from 2.05-2.4x the
+// direct `getQuads` loop to ~1.5x (README, Benchmarks). n3 has no public way to read its
+// indexes as strings (`forObjects` and friends make terms, and a closure and a map per
+// call: slower still), so this reads fields n3 does not document:
 //
 //   store._graphs[graph].subjects[s][p][o] (also .predicates[p][o][s], .objects[o][s][p])
 //     numeric ids as keys; store._entities[id] is the entity's key (n3's term id, IRIs
 //     that look like other terms wrapped in <>); store._termToNumericId(id or term) and
 //     store._termFromId(key) convert.
 //
-// That layout is checked before it is trusted, once per Store class: `indexReader` builds
+// That layout is checked before it is trusted, once per Store class: `canReadIndex` builds
 // a small store of that class with every kind of term and graph in it, and answers every
 // pattern both ways; a class that differs, lacks a field, or overrides how n3 reads (a
 // reasoner's getQuads, say) is read through `getQuads`, as before. So a future n3 that
