@@ -636,7 +636,8 @@ const MARKED = /^[?_"[.<]/
 const AT = '@'.charCodeAt(0)
 const QUOTE = '"'.charCodeAt(0)
 
-// Whether an n3 key is other than an IRI as it is (a literal, a blank node, a wrapped IRI...).
+// Whether an n3 key is other than an IRI as it is (a literal, a blank node, a wrapped IRI...):
+// it starts with one of MARKED's characters (compared as codes: this runs per row).
 function isMarked(key) {
   const first = key.charCodeAt(0)
   return first === 0x3f || first === 0x5f || first === QUOTE || first === 0x5b || first === 0x2e || first === 0x3c
